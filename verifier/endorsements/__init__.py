@@ -1,0 +1,1 @@
+"""Endorsements: pinned trust anchors, certificate paths, revocation, and the collateral fetchers."""
