@@ -276,8 +276,9 @@ def parse_report(data: bytes) -> SnpReport:
         raise ParseError("bit 17 must be 1", field="policy")
     if policy & POLICY_MBZ_MASK:
         raise ParseError("bits 26-63 must be zero", field="policy")
-    if values["signature_algo"] != SIG_ALGO_ECDSA_P384_SHA384:
-        raise ParseError(f"algorithm {values['signature_algo']} is not ECDSA P-384 with SHA-384 (1)",
+    algo = values["signature_algo"]
+    if algo != SIG_ALGO_ECDSA_P384_SHA384:
+        raise ParseError(f"algorithm {algo!r} is not ECDSA P-384 with SHA-384 (1)",
                          field="signature_algo")
     key_info = values["key_info"]
     assert isinstance(key_info, int)

@@ -1,0 +1,127 @@
+"""One HTTP client for collateral (AMD KDS, Intel PCS, NVIDIA RIM and OCSP) with an on-disk cache.
+
+Every fetch goes through :class:`CollateralFetcher`: one ``httpx`` client, one timeout policy, a
+cache under the user cache directory (files mode 0600, directories 0700), an offline mode that
+never touches the network, and a bounded back-off on HTTP 429 (AMD KDS sends it under load).
+Callers that run in a UI run it in a worker thread; it never runs on the UI thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from verifier.errors import CollateralError, OfflineError
+
+MAX_COLLATERAL_BYTES = 8 * 1024 * 1024
+DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A collateral answer: the body and the response headers that matter (issuer chains)."""
+
+    url: str
+    body: bytes
+    headers: Mapping[str, str]
+    from_cache: bool
+
+
+def default_cache_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("enclave-chat")) / "collateral"
+
+
+class CollateralFetcher:
+    """Fetch collateral by URL through a cache.
+
+    ``offline=True`` answers from the cache only and raises :class:`OfflineError` otherwise.
+    ``max_age`` (seconds) bounds how old a cached answer may be before it is fetched again; the
+    verifier still checks each answer's own validity (nextUpdate, expiry) at the verification time.
+    """
+
+    def __init__(self, cache_dir: Path | None = None, *, offline: bool = False,
+                 client: httpx.Client | None = None, retries_on_429: int = 3,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.cache_dir = cache_dir if cache_dir is not None else default_cache_dir()
+        self.offline = offline
+        self._client = client
+        self._retries = retries_on_429
+        self._sleep = sleep
+
+    # -- cache -----------------------------------------------------------------------------------
+    def _paths(self, url: str) -> tuple[Path, Path]:
+        key = hashlib.sha256(url.encode()).hexdigest()
+        return self.cache_dir / f"{key}.body", self.cache_dir / f"{key}.json"
+
+    def cached(self, url: str, max_age: float | None = None) -> Fetched | None:
+        body_path, meta_path = self._paths(url)
+        try:
+            meta = json.loads(meta_path.read_text())
+            body = body_path.read_bytes()
+        except (OSError, ValueError):
+            return None
+        if hashlib.sha256(body).hexdigest() != meta.get("sha256"):
+            return None
+        if max_age is not None and time.time() - float(meta.get("fetched", 0)) > max_age:
+            return None
+        return Fetched(url, body, dict(meta.get("headers", {})), True)
+
+    def store(self, fetched: Fetched) -> None:
+        self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        body_path, meta_path = self._paths(fetched.url)
+        meta = {"url": fetched.url, "fetched": time.time(), "headers": dict(fetched.headers),
+                "sha256": hashlib.sha256(fetched.body).hexdigest()}
+        for path, data in ((body_path, fetched.body), (meta_path, json.dumps(meta).encode())):
+            tmp = path.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+
+    # -- network ---------------------------------------------------------------------------------
+    def get(self, url: str, *, max_age: float | None = None,
+            keep_headers: tuple[str, ...] = ()) -> Fetched:
+        hit = self.cached(url, max_age)
+        if hit is not None:
+            return hit
+        if self.offline:
+            stale = self.cached(url)
+            if stale is not None:
+                return stale
+            raise OfflineError(f"{url} is not in the collateral cache and fetching is off (--offline)")
+        client = self._client or httpx.Client(timeout=DEFAULT_TIMEOUT, follow_redirects=True)
+        try:
+            delay = 1.0
+            for attempt in range(self._retries + 1):
+                try:
+                    response = client.get(url)
+                except httpx.HTTPError as e:
+                    raise CollateralError(f"could not fetch {url}: {e}") from None
+                if response.status_code == 429 and attempt < self._retries:
+                    retry_after = response.headers.get("retry-after", "")
+                    wait = float(retry_after) if retry_after.isdigit() else delay
+                    self._sleep(min(wait, 30.0))
+                    delay *= 2
+                    continue
+                break
+            if response.status_code != 200:
+                raise CollateralError(f"{url} answered HTTP {response.status_code}")
+            body = response.content
+            if len(body) > MAX_COLLATERAL_BYTES:
+                raise CollateralError(f"{url} answered more than {MAX_COLLATERAL_BYTES} bytes")
+            headers = {k.lower(): response.headers[k] for k in keep_headers if k in response.headers}
+            fetched = Fetched(url, body, headers, False)
+            self.store(fetched)
+            return fetched
+        finally:
+            if self._client is None:
+                client.close()
