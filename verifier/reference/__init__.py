@@ -1,0 +1,1 @@
+"""Reference values: where expected measurements come from (release statements, transparency logs)."""

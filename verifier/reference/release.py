@@ -1,0 +1,72 @@
+"""Release statements: what a publisher says an image produces when launched (docs/protocol.md §Releases).
+
+The statement is the payload of a DSSE envelope of type :data:`PAYLOAD_TYPE`::
+
+    {"_type": STATEMENT_TYPE, "image": "sha256:<hex>", "version": "1.2.3",
+     "measurements": {"sev-snp": ["<96 hex>", ...], "tdx": [{"mrtd": ..., "rtmr0": ...}, ...]}}
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from verifier.errors import ParseError
+
+PAYLOAD_TYPE = "application/vnd.enclave-chat.release+json"
+STATEMENT_TYPE = "https://enclave-chat.dev/release/v1"
+
+_DIGEST = re.compile(r"\Asha256:[0-9a-f]{64}\Z")
+_VERSION = re.compile(r"\A\d{1,6}(\.\d{1,6}){0,3}\Z")
+_HEX = re.compile(r"\A[0-9a-f]{2,256}\Z")
+
+
+@dataclass(frozen=True)
+class ReleaseStatement:
+    image: str
+    version: str
+    measurements: Mapping[str, tuple[Any, ...]]
+
+    def encode(self) -> bytes:
+        doc = {"_type": STATEMENT_TYPE, "image": self.image, "version": self.version,
+               "measurements": {k: list(v) for k, v in self.measurements.items()}}
+        return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+
+    def snp_measurements(self) -> tuple[bytes, ...]:
+        return tuple(bytes.fromhex(m) for m in self.measurements.get("sev-snp", ()))
+
+
+def parse_statement(data: bytes) -> ReleaseStatement:
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise ParseError("is not JSON", field="release.statement") from None
+    if not isinstance(doc, dict) or doc.get("_type") != STATEMENT_TYPE:
+        raise ParseError(f"must be a JSON object with _type {STATEMENT_TYPE}", field="release.statement")
+    image, version, ms = doc.get("image"), doc.get("version"), doc.get("measurements")
+    if not isinstance(image, str) or not _DIGEST.match(image):
+        raise ParseError("must be sha256:<64 hex>", field="release.image")
+    if not isinstance(version, str) or not _VERSION.match(version):
+        raise ParseError("must be a dotted numeric version", field="release.version")
+    if not isinstance(ms, dict):
+        raise ParseError("must be an object", field="release.measurements")
+    out: dict[str, tuple[Any, ...]] = {}
+    for platform, values in ms.items():
+        if not isinstance(values, list) or len(values) > 64:
+            raise ParseError("must be a list of at most 64", field=f"release.measurements.{platform}")
+        if platform == "sev-snp":
+            for v in values:
+                if not isinstance(v, str) or len(v) != 96 or not _HEX.match(v):
+                    raise ParseError("must be 96 lowercase hex digits", field="release.measurements.sev-snp")
+        out[platform] = tuple(values)
+    return ReleaseStatement(image, version, out)
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"1.10.2"`` -> ``(1, 10, 2)`` for rollback comparisons."""
+    if not _VERSION.match(version):
+        raise ParseError(f"{version!r} is not a dotted numeric version", field="version")
+    return tuple(int(p) for p in version.split("."))
