@@ -1,0 +1,9 @@
+"""The reference confidential service: INSECURE DEMO.
+
+A real ASGI server (starlette on uvicorn) that speaks enclave-chat's native protocol (docs/protocol.md)
+with **simulated** TEE hardware: its SEV-SNP evidence chains to demo roots whose private keys are
+committed in ``enclave/demo_keys``. Only ``policies/demo.toml`` trusts those roots. Nothing it attests
+is protected by hardware.
+"""
+
+INSECURE_DEMO_BANNER = "INSECURE DEMO: simulated TEE, demo roots whose private keys are public"

@@ -1,0 +1,185 @@
+"""The native protocol's evidence bundle, version 1 (docs/protocol.md §Evidence bundle).
+
+``GET /.well-known/attestation?nonce=<64 hex>`` answers this JSON document. Binary values are
+standard padded base64; every hash is over the decoded bytes. This module parses it strictly
+(bounded sizes, exact types) and computes the REPORT_DATA binding; it does not judge it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import rfc8785
+
+from verifier.errors import ParseError
+from verifier.evidence.encoding import b64decode_field, b64encode
+
+BUNDLE_VERSION = 1
+MAX_BUNDLE_BYTES = 2 * 1024 * 1024
+MAX_GPUS = 16
+MAX_CERTIFICATES = 8
+BINDING_LABEL = b"attested-ohttp/v1"
+PLATFORMS = ("sev-snp", "tdx")
+
+
+@dataclass(frozen=True)
+class CpuEvidence:
+    platform: str
+    report: bytes
+    certificates: tuple[bytes, ...]
+    collateral: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class GpuEvidence:
+    arch: str
+    report: bytes
+    certificate_chain: bytes
+
+
+@dataclass(frozen=True)
+class EvidenceBundle:
+    version: int
+    nonce: bytes
+    key_config: bytes
+    cpu: CpuEvidence
+    gpus: tuple[GpuEvidence, ...]
+    release: Mapping[str, Any] | None
+    config: Mapping[str, Any]
+    expires: dt.datetime
+    raw: bytes
+
+    def digests(self) -> dict[str, str]:
+        """SHA-256 of each piece of evidence, for the result's audit fields."""
+        out = {
+            "bundle": hashlib.sha256(self.raw).hexdigest(),
+            "key_config": hashlib.sha256(self.key_config).hexdigest(),
+            "cpu.report": hashlib.sha256(self.cpu.report).hexdigest(),
+        }
+        for i, gpu in enumerate(self.gpus):
+            out[f"gpus[{i}].report"] = hashlib.sha256(gpu.report).hexdigest()
+        return out
+
+
+def _obj(value: object, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ParseError("must be a JSON object", field=field)
+    return value
+
+
+def _str(value: object, field: str, limit: int = 4096) -> str:
+    if not isinstance(value, str) or len(value) > limit:
+        raise ParseError(f"must be a string of at most {limit} characters", field=field)
+    return value
+
+
+def parse_bundle(data: bytes) -> EvidenceBundle:
+    """Parse a version-1 bundle; any deviation is a :class:`ParseError` naming the field."""
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise ParseError(f"is larger than {MAX_BUNDLE_BYTES} bytes", field="bundle")
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ParseError(f"is not JSON ({e})", field="bundle") from None
+    doc = _obj(doc, "bundle")
+    version = doc.get("version")
+    if version != BUNDLE_VERSION or isinstance(version, bool):
+        raise ParseError(f"is {version!r}, this client speaks version {BUNDLE_VERSION}", field="version")
+    nonce_hex = _str(doc.get("nonce"), "nonce", 64)
+    try:
+        nonce = bytes.fromhex(nonce_hex)
+    except ValueError:
+        raise ParseError("must be 64 hex digits", field="nonce") from None
+    if len(nonce) != 32:
+        raise ParseError("must be 64 hex digits", field="nonce")
+    key_config = b64decode_field(doc.get("key_config"), "key_config")
+    cpu_doc = _obj(doc.get("cpu"), "cpu")
+    platform = _str(cpu_doc.get("platform"), "cpu.platform", 32)
+    if platform not in PLATFORMS:
+        raise ParseError(f"{platform!r} is not one of {', '.join(PLATFORMS)}", field="cpu.platform")
+    certs = cpu_doc.get("certificates", [])
+    if not isinstance(certs, list) or len(certs) > MAX_CERTIFICATES:
+        raise ParseError(f"must be a list of at most {MAX_CERTIFICATES}", field="cpu.certificates")
+    cpu = CpuEvidence(
+        platform,
+        b64decode_field(cpu_doc.get("report"), "cpu.report"),
+        tuple(b64decode_field(c, f"cpu.certificates[{i}]") for i, c in enumerate(certs)),
+        _obj(cpu_doc.get("collateral", {}), "cpu.collateral"),
+    )
+    gpus_doc = doc.get("gpus", [])
+    if not isinstance(gpus_doc, list) or len(gpus_doc) > MAX_GPUS:
+        raise ParseError(f"must be a list of at most {MAX_GPUS}", field="gpus")
+    gpus = []
+    for i, g in enumerate(gpus_doc):
+        g = _obj(g, f"gpus[{i}]")
+        gpus.append(GpuEvidence(
+            _str(g.get("arch"), f"gpus[{i}].arch", 32),
+            b64decode_field(g.get("report"), f"gpus[{i}].report"),
+            b64decode_field(g.get("certificate_chain"), f"gpus[{i}].certificate_chain"),
+        ))
+    release = doc.get("release")
+    if release is not None:
+        release = _obj(release, "release")
+    config = _obj(doc.get("config"), "config")
+    expires_text = _str(doc.get("expires"), "expires", 64)
+    try:
+        expires = dt.datetime.fromisoformat(expires_text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ParseError("must be an ISO-8601 time", field="expires") from None
+    if expires.tzinfo is None:
+        raise ParseError("must carry a time zone", field="expires")
+    return EvidenceBundle(BUNDLE_VERSION, nonce, key_config, cpu, tuple(gpus), release, config,
+                          expires, bytes(data))
+
+
+def canonical_json(value: Mapping[str, Any]) -> bytes:
+    """RFC 8785 canonical form, the exact bytes that are hashed for ``C``."""
+    return bytes(rfc8785.dumps(value))
+
+
+def gpu_digest(gpus: Sequence[GpuEvidence]) -> bytes:
+    """``G``: SHA-256 over SHA-256(report) || SHA-256(certificate_chain) per GPU, in bundle order."""
+    h = hashlib.sha256()
+    for gpu in gpus:
+        h.update(hashlib.sha256(gpu.report).digest())
+        h.update(hashlib.sha256(gpu.certificate_chain).digest())
+    return h.digest()
+
+
+def report_data_binding(nonce: bytes, key_config: bytes, gpus: Sequence[GpuEvidence],
+                        config: Mapping[str, Any]) -> bytes:
+    """REPORT_DATA (64 bytes) = SHA-256(label || nonce || SHA-256(key_config) || G || C) || 32 zero bytes."""
+    h = hashlib.sha256()
+    h.update(BINDING_LABEL)
+    h.update(nonce)
+    h.update(hashlib.sha256(key_config).digest())
+    h.update(gpu_digest(gpus))
+    h.update(hashlib.sha256(canonical_json(config)).digest())
+    return h.digest() + bytes(32)
+
+
+def encode_bundle(*, nonce: bytes, key_config: bytes, platform: str, report: bytes,
+                  certificates: Sequence[bytes], gpus: Sequence[GpuEvidence],
+                  release: Mapping[str, Any] | None, config: Mapping[str, Any],
+                  expires: dt.datetime, collateral: Mapping[str, Any] | None = None) -> bytes:
+    """The JSON bytes of a bundle (the reference enclave's side of :func:`parse_bundle`)."""
+    doc: dict[str, Any] = {
+        "version": BUNDLE_VERSION,
+        "nonce": nonce.hex(),
+        "key_config": b64encode(key_config),
+        "cpu": {"platform": platform, "report": b64encode(report),
+                "certificates": [b64encode(c) for c in certificates],
+                "collateral": dict(collateral or {})},
+        "gpus": [{"arch": g.arch, "report": b64encode(g.report),
+                  "certificate_chain": b64encode(g.certificate_chain)} for g in gpus],
+        "config": dict(config),
+        "expires": expires.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+    }
+    if release is not None:
+        doc["release"] = dict(release)
+    return json.dumps(doc, indent=1).encode()
