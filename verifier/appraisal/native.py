@@ -1,0 +1,148 @@
+"""Appraise a native-protocol evidence bundle (docs/protocol.md) into one AttestationResult.
+
+The checks run in a fixed order and a refusal names the first that failed:
+
+1. ``service.url``       the policy accepts this service URL (demo policy: loopback only)
+2. ``bundle.parse``      the bundle is a well-formed version-1 document
+3. ``bundle.nonce``      it answers the nonce this client chose (freshness)
+4. ``bundle.expires``    it has not expired at the verification time
+5. ``<cpu>.*``           the CPU evidence (``snp.*``: parse, chain to the pinned root, signature,
+                         platform policy, and ``snp.report_data``: the binding of nonce, key
+                         configuration, GPU evidence and configuration)
+6. ``gpu.*``             the GPU count the policy requires and each GPU's evidence
+7. ``release.*``         the measurement is a published release signed by a trusted publisher
+8. ``config.upstream``   where decrypted prompts go: a non-loopback upstream leaves the enclave
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import urllib.parse
+from typing import Any
+
+from verifier.appraisal.policy import Policy
+from verifier.appraisal.release import appraise_release
+from verifier.endorsements.fetch import CollateralFetcher
+from verifier.errors import ParseError
+from verifier.evidence.bundle import EvidenceBundle, parse_bundle, report_data_binding
+from verifier.result import AttestationResult, Check, failed, passed, skipped
+
+KIND = "native"
+
+
+def is_loopback_host(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_service_url(url: str, policy: Policy) -> Check:
+    """``service.url``: whether the policy accepts talking to this URL at all."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    section = policy.section("service")
+    if parts.scheme not in ("http", "https") or not host:
+        return failed("service.url", f"{url!r} is not an http(s) URL.")
+    if section.get("loopback_only", bool, False) and not is_loopback_host(host):
+        return failed("service.url", f"Policy {policy.name!r} trusts INSECURE demo roots and only accepts loopback services; {host} is not loopback.")
+    if parts.scheme == "http" and not is_loopback_host(host) and not section.get("allow_plain_http", bool, False):
+        return failed("service.url", f"{url} uses plain http to a remote host; use https (the attested channel does not hide which service you talk to).")
+    return passed("service.url", f"The policy accepts {parts.scheme}://{host}.")
+
+
+def upstream_check(config: dict[str, Any] | Any, policy: Policy) -> Check:
+    """``config.upstream``: where the enclave sends decrypted prompts."""
+    upstream = config.get("upstream") if isinstance(config, dict) else None
+    if not isinstance(upstream, str) or not upstream:
+        return failed("config.upstream", "The attested configuration does not say where prompts go.")
+    if upstream.startswith("builtin:"):
+        return passed("config.upstream", f"Prompts stay inside the enclave ({upstream}).")
+    host = urllib.parse.urlsplit(upstream).hostname or ""
+    if is_loopback_host(host):
+        return passed("config.upstream", f"Prompts go to {upstream}, on the enclave's own loopback.")
+    if policy.section("service").get("allow_remote_upstream", bool, False):
+        return passed("config.upstream", f"Prompts leave the enclave for {upstream}; the policy allows it.")
+    return failed("config.upstream", f"The enclave forwards decrypted prompts to {upstream}, outside the enclave; the policy refuses this.")
+
+
+def appraise_native(data: bytes, *, nonce: bytes, policy: Policy, at: dt.datetime,
+                    service_url: str, fetcher: CollateralFetcher | None = None) -> tuple[AttestationResult, EvidenceBundle | None]:
+    """Appraise the bytes of ``GET /.well-known/attestation`` for ``nonce``."""
+    checks: list[Check] = [check_service_url(service_url, policy)]
+    claims: dict[str, Any] = {"service": service_url}
+    evidence: dict[str, str] = {}
+
+    def result() -> AttestationResult:
+        return AttestationResult(KIND, at, nonce, policy.ref, tuple(checks), evidence, claims)
+
+    try:
+        bundle = parse_bundle(data)
+    except ParseError as e:
+        checks.append(failed("bundle.parse", f"The evidence bundle is malformed: {e}.", authenticity=True))
+        return result(), None
+    checks.append(passed("bundle.parse", f"Version {bundle.version} bundle, {bundle.cpu.platform} CPU evidence, {len(bundle.gpus)} GPU(s)."))
+    evidence.update(bundle.digests())
+    if bundle.nonce == nonce:
+        checks.append(passed("bundle.nonce", "The evidence answers the nonce this client chose just now."))
+    else:
+        checks.append(failed("bundle.nonce", f"The evidence was made for nonce {bundle.nonce.hex()[:16]}…, not this client's {nonce.hex()[:16]}…: it is replayed or stale."))
+    if bundle.expires > at:
+        checks.append(passed("bundle.expires", f"The evidence is valid until {bundle.expires.isoformat()}."))
+    else:
+        checks.append(failed("bundle.expires", f"The evidence expired at {bundle.expires.isoformat()}."))
+    claims["expires"] = bundle.expires.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    claims["config"] = dict(bundle.config)
+    expected = report_data_binding(nonce, bundle.key_config, bundle.gpus, bundle.config)
+
+    measurement: bytes | None = None
+    if bundle.cpu.platform == "sev-snp":
+        from verifier.appraisal.sev_snp import appraise_snp
+
+        snp = appraise_snp(bundle.cpu.report, bundle.cpu.certificates, policy=policy, at=at,
+                           expected_report_data=expected, fetcher=fetcher)
+        checks.extend(snp.checks)
+        claims["cpu"] = dict(snp.claims)
+        if snp.report is not None:
+            measurement = snp.report.measurement
+    else:
+        checks.append(failed("cpu.platform", f"{bundle.cpu.platform} evidence in native bundles is not supported yet.", authenticity=True))
+
+    checks.extend(_gpu_checks(bundle, policy, at, nonce, fetcher, claims))
+
+    if measurement is not None:
+        release = appraise_release(bundle.release, platform=bundle.cpu.platform,
+                                   measurement=measurement, policy=policy)
+        checks.extend(release.checks)
+        claims["release"] = dict(release.claims)
+    else:
+        checks.append(skipped("release.measurement", "No authentic measurement to compare with a release."))
+    checks.append(upstream_check(dict(bundle.config), policy))
+    claims["key_config_sha256"] = evidence.get("key_config")
+    return result(), bundle
+
+
+def _gpu_checks(bundle: EvidenceBundle, policy: Policy, at: dt.datetime, nonce: bytes,
+                fetcher: CollateralFetcher | None, claims: dict[str, Any]) -> list[Check]:
+    required = policy.section("gpu").get("count", int, 0)
+    found = len(bundle.gpus)
+    out: list[Check] = []
+    if found < required:
+        out.append(failed("gpu.count", f"The policy requires {required} GPU(s) with evidence; the service attested {found}."))
+    else:
+        out.append(passed("gpu.count", f"{found} GPU(s) attested; the policy requires {required}."))
+    if found:
+        try:
+            from verifier.appraisal.nvidia import appraise_gpus
+        except ImportError:
+            out.append(failed("gpu.appraisal", "This build cannot appraise GPU evidence yet."))
+            return out
+        gpus = appraise_gpus([(g.arch, g.report, g.certificate_chain) for g in bundle.gpus],
+                             policy=policy, at=at, expected_nonce=nonce, fetcher=fetcher)
+        out.extend(gpus.checks)
+        claims["gpus"] = gpus.claims
+    return out
