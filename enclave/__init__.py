@@ -7,3 +7,6 @@ is protected by hardware.
 """
 
 INSECURE_DEMO_BANNER = "INSECURE DEMO: simulated TEE, demo roots whose private keys are public"
+
+RELEASE_VERSION = "0.1.0"
+"""The version the reference enclave's self-signed release statement carries."""

@@ -1,0 +1,224 @@
+"""The reference enclave's HTTP surface (docs/protocol.md), as a starlette app. INSECURE DEMO.
+
+- ``GET  /.well-known/attestation?nonce=<64 hex>``  the evidence bundle for that nonce
+- ``GET  /.well-known/ohttp-gateway``               the key configuration (application/ohttp-keys)
+- ``POST /.well-known/ohttp-gateway``               message/ohttp-req or message/ohttp-chunked-req
+- ``GET  /``                                        a plain page saying what this is
+
+Behind the gateway, the decrypted Binary HTTP request goes to :mod:`enclave.inner`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from enclave import INSECURE_DEMO_BANNER, attacks, demo_roots, inner, model
+from enclave.release import demo_release
+from enclave.tee import SimulatedSnp, image_digest, launch_measurement
+from verifier.channel import bhttp, chunked, ohttp
+from verifier.channel.keyconfig import KeyPair, encode_ohttp_keys
+from verifier.errors import ChannelError, ParseError
+from verifier.evidence.bundle import encode_bundle, report_data_binding
+
+MAX_GATEWAY_BODY = 1024 * 1024
+
+
+@dataclass
+class Settings:
+    upstream: str | None = None
+    token_delay: float = 0.02
+    attack: str | None = None
+    evidence_lifetime: dt.timedelta = dt.timedelta(minutes=10)
+    max_tokens: int | None = None
+
+
+@dataclass
+class Enclave:
+    """The state of one reference enclave: its simulated chip, its keys, and what it has served."""
+
+    settings: Settings = field(default_factory=Settings)
+    gateway_posts: int = 0
+    attestations: int = 0
+
+    def __post_init__(self) -> None:
+        attacks.check_mode(self.settings.attack)
+        self.backend = inner.Backend(self.settings.upstream, self.settings.token_delay,
+                                     self.settings.max_tokens)
+        self.config: dict[str, Any] = {
+            "service": "enclave-chat reference enclave (INSECURE DEMO)",
+            "upstream": self.backend.describe(),
+            "model": model.MODEL_ID if self.settings.upstream is None else "upstream",
+        }
+        self.image = image_digest()
+        self.measurement = launch_measurement(self.image, self.config)
+        self.snp = SimulatedSnp(self.measurement)
+        self.keys = KeyPair.generate(key_id=secrets.randbelow(256))
+        self.release = demo_release(self.image, [self.measurement])
+        self._replayed: bytes | None = None
+
+    # -- keys --------------------------------------------------------------------------------------
+    @property
+    def key_config(self) -> bytes:
+        return encode_ohttp_keys([self.keys.config])
+
+    def rotate_key(self) -> None:
+        """Start using a new gateway key; requests sealed to the old one get the key problem."""
+        old = self.keys.key_id
+        self.keys = KeyPair.generate(key_id=(old + 1) % 256)
+
+    # -- evidence ----------------------------------------------------------------------------------
+    def bundle(self, nonce: bytes) -> bytes:
+        attack = self.settings.attack
+        if attack == "replay-nonce" and self._replayed is not None:
+            return self._replayed
+        key_config = self.key_config
+        bound_key_config = key_config
+        if attack == "swap-key-config":
+            key_config = encode_ohttp_keys([KeyPair.generate(key_id=self.keys.key_id).config])
+        report_data = report_data_binding(nonce, bound_key_config, [], self.config)
+        certificates = self.snp.certificates()
+        if attack == "flip-measurement":
+            flipped = bytearray(self.measurement)
+            flipped[0] ^= 0x01
+            report = self.snp.report(report_data, measurement=bytes(flipped))
+        elif attack == "rogue-vcek":
+            rogue_ask = _rogue_ask_key()
+            rogue_vcek_key = ec.generate_private_key(ec.SECP384R1())
+            rogue_vcek = demo_roots.issue_vcek(rogue_vcek_key.public_key(), self.snp.chip_id,
+                                               self.snp.tcb, signer=rogue_ask)
+            certificates[0] = demo_roots.der_bytes(rogue_vcek)
+            report = self.snp.report(report_data, key=rogue_vcek_key)
+        else:
+            report = self.snp.report(report_data)
+        data = encode_bundle(
+            nonce=nonce, key_config=key_config, platform="sev-snp", report=report,
+            certificates=certificates, gpus=[], release=self.release, config=self.config,
+            expires=dt.datetime.now(dt.UTC) + self.settings.evidence_lifetime,
+        )
+        if attack == "replay-nonce":
+            self._replayed = data
+        return data
+
+    # -- HTTP --------------------------------------------------------------------------------------
+    async def attestation(self, request: Request) -> Response:
+        self.attestations += 1
+        nonce_hex = request.query_params.get("nonce", "")
+        try:
+            nonce = bytes.fromhex(nonce_hex)
+        except ValueError:
+            nonce = b""
+        if len(nonce) != 32:
+            return JSONResponse({"error": "nonce must be 64 hex digits"}, status_code=400)
+        if self.settings.attack == "malformed-json":
+            return Response(b'{"version": 1, "nonce": ', media_type="application/json")
+        return Response(self.bundle(nonce), media_type="application/json",
+                        headers={"cache-control": "no-store"})
+
+    async def gateway_keys(self, request: Request) -> Response:
+        body = self.key_config
+        if self.settings.attack == "gateway-key-mismatch":
+            body = encode_ohttp_keys([KeyPair.generate(key_id=self.keys.key_id).config])
+        return Response(body, media_type=ohttp.KEYS_MEDIA_TYPE, headers={"cache-control": "no-store"})
+
+    async def gateway(self, request: Request) -> Response:
+        self.gateway_posts += 1
+        body = await _bounded_body(request)
+        if body is None:
+            return PlainTextResponse("request too large", status_code=413)
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        try:
+            if media == ohttp.REQUEST_MEDIA_TYPE:
+                plaintext, context = ohttp.decapsulate_request(self.keys, body)
+                answer = await self._dispatch(plaintext)
+                whole = bhttp.encode_response(bhttp.Response(answer.status, answer.headers,
+                                                             answer.body + await _drain(answer)))
+                return Response(context.encapsulate_response(whole), media_type=ohttp.RESPONSE_MEDIA_TYPE)
+            if media == chunked.REQUEST_MEDIA_TYPE:
+                decoder = chunked.ChunkedRequestDecoder(self.keys)
+                plaintext = b"".join(decoder.feed(body)) + decoder.close()
+                server = decoder.response_encoder()
+                answer = await self._dispatch(plaintext)
+                return StreamingResponse(self._chunked_answer(server, answer),
+                                         media_type=chunked.RESPONSE_MEDIA_TYPE)
+        except ohttp.UnknownKeyConfig:
+            return JSONResponse({"type": ohttp.KEY_PROBLEM_TYPE,
+                                 "title": "the key configuration is not current; fetch it again"},
+                                status_code=400, media_type="application/problem+json")
+        except (ChannelError, ParseError):
+            return PlainTextResponse("the encapsulated request could not be opened", status_code=400)
+        return PlainTextResponse(f"unsupported media type {media!r}", status_code=415)
+
+    async def _dispatch(self, plaintext: bytes) -> inner.InnerResponse:
+        request = bhttp.decode_request(plaintext)
+        return await inner.handle(self.backend, request.method.decode(), request.path.decode(),
+                                  request.body)
+
+    async def _chunked_answer(self, server: chunked.ChunkedResponseEncoder,
+                              answer: inner.InnerResponse) -> AsyncIterator[bytes]:
+        """One OHTTP chunk per piece of the inner response, sent as soon as it exists."""
+        yield server.encode_chunk(bhttp.encode_response_head(answer.status, answer.headers))
+        if answer.body:
+            yield server.encode_chunk(bhttp.encode_content_chunk(answer.body))
+        if answer.stream is not None:
+            sent = 0
+            async for piece in answer.stream:
+                if self.settings.attack == "truncate-stream" and sent >= 3:
+                    return
+                yield server.encode_chunk(bhttp.encode_content_chunk(piece))
+                sent += 1
+        yield server.encode_final(bhttp.encode_response_end())
+
+    async def index(self, request: Request) -> Response:
+        return PlainTextResponse(
+            f"enclave-chat reference enclave\n{INSECURE_DEMO_BANNER}\n"
+            f"image {self.image}\nmeasurement {self.measurement.hex()}\n"
+            f"upstream {self.backend.describe()}\n")
+
+    def app(self) -> Starlette:
+        app = Starlette(routes=[
+            Route("/", self.index),
+            Route("/.well-known/attestation", self.attestation, methods=["GET"]),
+            Route("/.well-known/ohttp-gateway", self.gateway_keys, methods=["GET"]),
+            Route("/.well-known/ohttp-gateway", self.gateway, methods=["POST"]),
+        ])
+        app.state.enclave = self
+        return app
+
+
+async def _bounded_body(request: Request) -> bytes | None:
+    out = bytearray()
+    async for piece in request.stream():
+        out += piece
+        if len(out) > MAX_GATEWAY_BODY:
+            return None
+    return bytes(out)
+
+
+async def _drain(answer: inner.InnerResponse) -> bytes:
+    if answer.stream is None:
+        return b""
+    return b"".join([piece async for piece in answer.stream])
+
+
+_ROGUE: list[Any] = []
+
+
+def _rogue_ask_key() -> Any:
+    """An RSA key that is not the demo ASK (made once: RSA-4096 generation is slow)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    if not _ROGUE:
+        _ROGUE.append(rsa.generate_private_key(65537, 3072))
+    return _ROGUE[0]
+
+

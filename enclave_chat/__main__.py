@@ -1,0 +1,3 @@
+from enclave_chat.cli import main
+
+raise SystemExit(main())
