@@ -1,0 +1,87 @@
+"""The command-line contract (docs/cli.md) against the real enclave: exit codes, stdout, stderr."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from enclave.app import Settings
+from enclave.server import BackgroundEnclave
+
+pytestmark = pytest.mark.e2e
+
+
+def closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = int(s.getsockname()[1])
+    s.close()
+    return port
+
+
+def test_verify_json_exit_0(enclave: BackgroundEnclave, cli) -> None:  # type: ignore[no-untyped-def]
+    run = cli("verify", enclave.url, "--policy", "demo", "--json")
+    assert run.code == 0, run.stderr
+    doc = json.loads(run.stdout)
+    assert doc["verified"] is True and doc["authentic"] is True
+    assert doc["kind"] == "native"
+    assert len(doc["nonce"]) == 64
+    assert doc["policy"]["name"] == "demo" and len(doc["policy"]["sha256"]) == 64
+    assert set(doc["evidence"]) >= {"bundle", "key_config", "cpu.report"}
+    assert all(set(c) >= {"id", "status", "detail"} for c in doc["checks"])
+    assert "verified" in run.stderr
+
+
+def test_ask_streams_the_reply_to_stdout(enclave: BackgroundEnclave, cli) -> None:  # type: ignore[no-untyped-def]
+    run = cli("ask", enclave.url, "Is this private?", "--policy", "demo")
+    assert run.code == 0, run.stderr
+    assert "Is this private?" in run.stdout
+    assert "built-in demo model" in run.stdout
+    assert "Traceback" not in run.stderr
+
+
+def test_closed_port_exits_3_with_one_line(cli) -> None:  # type: ignore[no-untyped-def]
+    run = cli("verify", f"http://127.0.0.1:{closed_port()}", "--policy", "demo", "--json")
+    assert run.code == 3
+    assert run.stdout == ""
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in run.stderr
+
+
+def test_malformed_json_exits_1_with_one_line(cli) -> None:  # type: ignore[no-untyped-def]
+    with BackgroundEnclave(Settings(attack="malformed-json")) as server:
+        run = cli("verify", server.url, "--policy", "demo")
+    assert run.code == 1
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "bundle.parse" in lines[0]
+    assert "Traceback" not in run.stderr
+
+
+def test_demo_policy_refuses_a_remote_url_without_contacting_it(cli) -> None:  # type: ignore[no-untyped-def]
+    run = cli("verify", "https://chat.example.com", "--policy", "demo", "--json")
+    assert run.code == 1
+    doc = json.loads(run.stdout)
+    assert doc["verified"] is False
+    assert doc["checks"][0]["id"] == "service.url" and doc["checks"][0]["status"] == "fail"
+
+
+def test_ask_refused_prints_the_check_and_sends_nothing(cli) -> None:  # type: ignore[no-untyped-def]
+    with BackgroundEnclave(Settings(attack="flip-measurement")) as server:
+        run = cli("ask", server.url, "secret", "--policy", "demo")
+        assert server.enclave.gateway_posts == 0
+    assert run.code == 1
+    assert run.stdout == ""
+    assert "release.measurement" in run.stderr
+
+
+def test_usage_errors_exit_2(cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("verify").code == 2
+    assert cli("verify", "http://127.0.0.1:1", "--policy", "no-such-policy").code == 2
+    assert cli("frobnicate").code == 2
+
+
+def test_locate_prints_the_overridden_dirs(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    run = cli("locate", "state")
+    assert run.code == 0 and run.stdout.strip() == str(tmp_path / "state")

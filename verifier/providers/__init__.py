@@ -1,0 +1,1 @@
+"""Wire profiles: how evidence is fetched and requests are carried (``native``; ``tinfoil`` later)."""

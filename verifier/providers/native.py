@@ -1,0 +1,144 @@
+"""The native profile, "attested OHTTP" version 1 (docs/protocol.md): its HTTP exchanges.
+
+Sans-policy: this module fetches and carries bytes. What to trust is decided by
+:mod:`verifier.appraisal.native`; when to send is decided by :mod:`verifier.session`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from verifier.channel import bhttp, chunked, ohttp
+from verifier.channel.keyconfig import KeyConfig
+from verifier.errors import ChannelError, ParseError, ProtocolError, ServiceUnreachable
+
+ATTESTATION_PATH = "/.well-known/attestation"
+GATEWAY_PATH = "/.well-known/ohttp-gateway"
+MAX_ATTESTATION_BYTES = 2 * 1024 * 1024
+MAX_KEYS_BYTES = 64 * 1024
+MAX_PROBLEM_BYTES = 64 * 1024
+
+
+class StaleKeyConfig(ChannelError):
+    """The gateway answered that the key configuration is not current (RFC 9458 §5.3 problem type)."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    status: int
+    body: bytes
+    content_type: str
+
+
+def unreachable(url: str, error: httpx.HTTPError) -> ServiceUnreachable:
+    return ServiceUnreachable(f"{url} could not be reached ({type(error).__name__}: {error or 'no answer'})")
+
+
+async def _get(http: httpx.AsyncClient, url: str, limit: int) -> Fetched:
+    try:
+        async with http.stream("GET", url) as response:
+            body = bytearray()
+            async for piece in response.aiter_bytes():
+                body += piece
+                if len(body) > limit:
+                    raise ProtocolError(f"{url} answered more than {limit} bytes")
+            return Fetched(response.status_code, bytes(body), response.headers.get("content-type", ""))
+    except (httpx.ConnectError, httpx.ConnectTimeout) as e:
+        raise unreachable(url, e) from None
+    except httpx.HTTPError as e:
+        raise ProtocolError(f"{url}: {type(e).__name__}: {e}") from None
+
+
+async def fetch_attestation(http: httpx.AsyncClient, base: str, nonce: bytes) -> Fetched:
+    return await _get(http, f"{base}{ATTESTATION_PATH}?nonce={nonce.hex()}", MAX_ATTESTATION_BYTES)
+
+
+async def fetch_key_config(http: httpx.AsyncClient, base: str) -> Fetched:
+    return await _get(http, f"{base}{GATEWAY_PATH}", MAX_KEYS_BYTES)
+
+
+def inner_request(method: str, path: str, authority: str, body: dict[str, Any] | None) -> bytes:
+    """The Binary HTTP form of an OpenAI-compatible request (RFC 9292, known length)."""
+    headers: list[tuple[bytes, bytes]] = [(b"accept", b"application/json, text/event-stream")]
+    content = b""
+    if body is not None:
+        headers.append((b"content-type", b"application/json"))
+        content = json.dumps(body).encode()
+    return bhttp.encode_request(bhttp.Request(method.encode(), b"https", authority.encode(),
+                                              path.encode(), tuple(headers), content))
+
+
+@dataclass
+class InnerStream:
+    """The decrypted inner response, as it arrives: status, headers, then body pieces."""
+
+    status: int
+    headers: tuple[tuple[bytes, bytes], ...]
+    pieces: AsyncIterator[bytes]
+
+
+async def post_chunked(http: httpx.AsyncClient, base: str, key_config: KeyConfig,
+                       request: bytes) -> AsyncIterator[bytes | tuple[int, tuple[tuple[bytes, bytes], ...]]]:
+    """Seal ``request`` to ``key_config`` as chunked OHTTP, POST it, and yield the inner response:
+    first ``(status, headers)``, then body bytes as each chunk is opened. Raises
+    :class:`~verifier.errors.TruncatedResponse` if the response ends before its final chunk."""
+    encoder = chunked.ChunkedRequestEncoder(key_config)
+    body = encoder.start() + encoder.encode_chunk(request) + encoder.encode_final()
+    decoder = encoder.response_decoder()
+    inner = bhttp.ResponseDecoder()
+    url = f"{base}{GATEWAY_PATH}"
+    try:
+        async with http.stream("POST", url, content=body,
+                               headers={"content-type": chunked.REQUEST_MEDIA_TYPE,
+                                        "accept": chunked.RESPONSE_MEDIA_TYPE}) as response:
+            media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            if response.status_code != 200 or media != chunked.RESPONSE_MEDIA_TYPE:
+                problem = await _read_limited(response, MAX_PROBLEM_BYTES)
+                if response.status_code == 400 and ohttp.KEY_PROBLEM_TYPE.encode() in problem:
+                    raise StaleKeyConfig("the gateway no longer holds the attested key")
+                raise ProtocolError(f"the gateway answered HTTP {response.status_code} ({media or 'no media type'}) instead of an encrypted response")
+            async for piece in response.aiter_raw():
+                for plaintext in decoder.feed(piece):
+                    for event in _events(inner, plaintext):
+                        yield event
+            final = decoder.close()
+            for event in _events(inner, final):
+                yield event
+            try:
+                inner.close()
+            except ParseError:
+                raise ProtocolError("the decrypted response is not a complete Binary HTTP message") from None
+    except (httpx.ConnectError, httpx.ConnectTimeout) as e:
+        raise unreachable(url, e) from None
+    except httpx.HTTPError as e:
+        from verifier.errors import TruncatedResponse
+
+        raise TruncatedResponse(f"the connection broke mid-response ({type(e).__name__}); what arrived is incomplete") from None
+
+
+def _events(decoder: bhttp.ResponseDecoder, data: bytes) -> list[bytes | tuple[int, tuple[tuple[bytes, bytes], ...]]]:
+    out: list[bytes | tuple[int, tuple[tuple[bytes, bytes], ...]]] = []
+    try:
+        events = decoder.feed(data)
+    except ParseError as e:
+        raise ProtocolError(f"the decrypted response is not Binary HTTP ({e})") from None
+    for event in events:
+        if isinstance(event, bhttp.ResponseHead):
+            out.append((event.status, tuple(event.headers)))
+        elif isinstance(event, bhttp.BodyChunk):
+            out.append(bytes(event.data))
+    return out
+
+
+async def _read_limited(response: httpx.Response, limit: int) -> bytes:
+    body = bytearray()
+    async for piece in response.aiter_bytes():
+        body += piece
+        if len(body) > limit:
+            break
+    return bytes(body[:limit])
