@@ -17,6 +17,9 @@ REPORT_SIZE = 0x4A0
 SIGNED_SIZE = 0x2A0
 SIGNATURE_OFFSET = 0x2A0
 SIG_COMPONENT_SIZE = 72
+SIG_SCALAR_SIZE = 48
+"""r and s are P-384 scalars (48 bytes) zero-extended to 72 bytes, little-endian (ABI spec 56860,
+"Signature Formats": ECDSA P-384 with SHA-384)."""
 SUPPORTED_VERSIONS = (2, 3, 4, 5)
 SIG_ALGO_ECDSA_P384_SHA384 = 1
 
@@ -181,6 +184,37 @@ class SnpReport:
     def migrate_ma(self) -> bool:
         return bool(self.policy & POLICY_MIGRATE_MA)
 
+    def policy_flags(self) -> dict[str, object]:
+        """GUEST_POLICY decoded (ABI spec §4.3 Table 9), for claims and policy checks."""
+        p = self.policy
+        return {
+            "abi_minor": p & 0xFF, "abi_major": (p >> 8) & 0xFF,
+            "smt": bool(p & POLICY_SMT), "migrate_ma": bool(p & POLICY_MIGRATE_MA),
+            "debug": bool(p & POLICY_DEBUG), "single_socket": bool(p & POLICY_SINGLE_SOCKET),
+            "cxl_allow": bool(p & POLICY_CXL_ALLOW),
+            "mem_aes_256_xts": bool(p & POLICY_MEM_AES_256_XTS),
+            "rapl_dis": bool(p & POLICY_RAPL_DIS),
+            "ciphertext_hiding": bool(p & POLICY_CIPHERTEXT_HIDING),
+            "page_swap_disable": bool(p & POLICY_PAGE_SWAP_DISABLE),
+        }
+
+    def platform_flags(self) -> dict[str, bool]:
+        """PLATFORM_INFO decoded (ABI spec Table 23)."""
+        i = self.platform_info
+        return {
+            "smt_en": bool(i & PLATFORM_SMT_EN), "tsme_en": bool(i & PLATFORM_TSME_EN),
+            "ecc_en": bool(i & PLATFORM_ECC_EN), "rapl_dis": bool(i & PLATFORM_RAPL_DIS),
+            "ciphertext_hiding_en": bool(i & PLATFORM_CIPHERTEXT_HIDING_EN),
+            "alias_check_complete": bool(i & PLATFORM_ALIAS_CHECK_COMPLETE),
+        }
+
+    def firmware(self, which: str) -> tuple[int, int, int]:
+        """(major, minor, build) of the ``current`` or ``committed`` SNP firmware (v2 has both)."""
+        if which not in ("current", "committed"):
+            raise ValueError(which)
+        return (int(getattr(self, f"{which}_major")), int(getattr(self, f"{which}_minor")),
+                int(getattr(self, f"{which}_build")))
+
     @property
     def signed_bytes(self) -> bytes:
         return pack_report(self)[:SIGNED_SIZE]
@@ -289,6 +323,12 @@ def parse_report(data: bytes) -> SnpReport:
     if version < 3 and any(data[0x188:0x18B]):
         raise ParseError("CPUID bytes are reserved before version 3", field="reserved")
     _check_reserved(data, version)
+    for name in ("signature_r", "signature_s"):
+        component = values[name]
+        assert isinstance(component, bytes)
+        if any(component[SIG_SCALAR_SIZE:]):
+            raise ParseError(f"bytes {SIG_SCALAR_SIZE}-{SIG_COMPONENT_SIZE - 1} of a P-384 scalar "
+                             "must be zero", field=name)
     return SnpReport(**values)  # type: ignore[arg-type]
 
 
