@@ -1,0 +1,319 @@
+"""Certificate paths for NVIDIA device identities and RIM signers, validated by hand to a pinned key.
+
+NVIDIA's chains are short and fixed (GPU: leaf "FMC LF" -> "BROM" -> provisioner ICA -> "GH100
+Identity" -> NVIDIA Device Identity CA; RIM: "HCC RIM L4 Signer" -> L3 -> L2 "Reference Value GH100 CA"
+-> NVIDIA CoRIM signing Root CA). Their certificates do not fit the Web PKI profile that general
+validators enforce (signxml's, for one, rejects them for their key usage), so the path is checked here,
+step by step, as RFC 5280 §6.1 describes it for a path whose order is given:
+
+* the top certificate's key is the pinned anchor (SHA-256 of the SubjectPublicKeyInfo);
+* each certificate names the next as issuer and carries its signature (§6.1.3 (a)(1), (a)(4));
+* each is valid at the verification time (§6.1.3 (a)(2));
+* each issuer is a CA (basicConstraints cA, keyUsage keyCertSign) within its pathLenConstraint
+  (§6.1.4 (k), (l), (n)); the leaf may sign (keyUsage digitalSignature);
+* no certificate has a critical extension this module does not understand (§6.1.4 (o)).
+
+The leaf's FWID comes from its TCG DICE TcbInfo extension (TCG DICE Attestation Architecture §6.1.1,
+``tcg-dice-TcbInfo`` 2.23.133.5.4.1; Blackwell uses 2.23.133.5.4.1.1; Hopper's leaf carries an earlier
+form, SEQUENCE { version, SubjectPublicKeyInfo, FWID }).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
+
+from verifier.endorsements.anchors import spki_sha256
+from verifier.errors import VerifierError
+
+MAX_CHAIN_CERTS = 8
+MAX_CHAIN_BYTES = 64 * 1024
+
+OID_TCG_DICE_TCB_INFO = "2.23.133.5.4.1"
+OID_TCG_DICE_TCB_INFO_BLACKWELL = "2.23.133.5.4.1.1"
+OID_SHA384 = "2.16.840.1.101.3.4.2.2"
+
+_UNDERSTOOD_EXTENSIONS = frozenset({
+    ExtensionOID.BASIC_CONSTRAINTS.dotted_string,
+    ExtensionOID.KEY_USAGE.dotted_string,
+    ExtensionOID.EXTENDED_KEY_USAGE.dotted_string,
+    ExtensionOID.SUBJECT_KEY_IDENTIFIER.dotted_string,
+    ExtensionOID.AUTHORITY_KEY_IDENTIFIER.dotted_string,
+    ExtensionOID.SUBJECT_ALTERNATIVE_NAME.dotted_string,
+    ExtensionOID.CRL_DISTRIBUTION_POINTS.dotted_string,
+    ExtensionOID.AUTHORITY_INFORMATION_ACCESS.dotted_string,
+    ExtensionOID.OCSP_NO_CHECK.dotted_string,
+    OID_TCG_DICE_TCB_INFO,
+    OID_TCG_DICE_TCB_INFO_BLACKWELL,
+})
+
+_PEM = re.compile(rb"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", re.DOTALL)
+
+
+class PathError(VerifierError):
+    """A certificate path does not hold. ``reason`` is one of ``format``, ``pin``, ``issuer``,
+    ``signature``, ``validity``, ``ca``, ``usage``, ``extension``; ``position`` counts from the leaf."""
+
+    def __init__(self, message: str, *, reason: str, position: int | None = None) -> None:
+        self.reason = reason
+        self.position = position
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class ValidPath:
+    """A path that held: its certificates, leaf first, and the span in which every one is valid."""
+
+    certificates: tuple[x509.Certificate, ...]
+    not_before: dt.datetime
+    not_after: dt.datetime
+
+    @property
+    def leaf(self) -> x509.Certificate:
+        return self.certificates[0]
+
+
+def load_chain(data: bytes) -> tuple[x509.Certificate, ...]:
+    """Certificates as a device or a file gives them: PEM blocks, or DER certificates back to back."""
+    if len(data) > MAX_CHAIN_BYTES:
+        raise PathError(f"the chain is {len(data)} bytes, more than {MAX_CHAIN_BYTES}", reason="format")
+    blobs: list[bytes] = []
+    if b"-----BEGIN" in data:
+        blobs = [m.group(0) for m in _PEM.finditer(data)]
+        loader = x509.load_pem_x509_certificate
+    else:
+        pos = 0
+        while pos < len(data):
+            try:
+                _, _, end = der_element(data, pos)
+            except ValueError as e:
+                raise PathError(f"certificate {len(blobs)} is not DER: {e}", reason="format") from None
+            blobs.append(data[pos:end])
+            pos = end
+        loader = x509.load_der_x509_certificate
+    if not blobs:
+        raise PathError("no certificate found", reason="format")
+    if len(blobs) > MAX_CHAIN_CERTS:
+        raise PathError(f"{len(blobs)} certificates, more than {MAX_CHAIN_CERTS}", reason="format")
+    out: list[x509.Certificate] = []
+    for n, blob in enumerate(blobs):
+        try:
+            out.append(loader(blob))
+        except ValueError as e:
+            raise PathError(f"certificate {n} does not decode: {e}", reason="format",
+                            position=n) from None
+    return tuple(out)
+
+
+def validate_path(chain: Sequence[x509.Certificate], *, pin: str, at: dt.datetime,
+                  anchor_name: str = "the pinned root") -> ValidPath:
+    """Check an ordered path (leaf first) to the key pinned by ``pin`` at time ``at``.
+
+    The checks run in a fixed order so that the first problem named is the most telling: the pin
+    first (a chain to someone else's root is not worth reading further), then names and signatures,
+    then validity, then CA constraints.
+    """
+    if not chain:
+        raise PathError("the chain is empty", reason="format")
+    if len(chain) > MAX_CHAIN_CERTS:
+        raise PathError(f"{len(chain)} certificates, more than {MAX_CHAIN_CERTS}", reason="format")
+    top = chain[-1]
+    try:
+        top_pin = spki_sha256(top)
+    except (ValueError, TypeError) as e:
+        raise PathError(f"the top certificate's key cannot be read: {e}", reason="format",
+                        position=len(chain) - 1) from None
+    if top_pin != pin:
+        raise PathError(
+            f"the chain ends at {_name(top)} with key SHA-256 {top_pin[:16]}…, not {anchor_name} "
+            f"({pin[:16]}…)", reason="pin", position=len(chain) - 1)
+    for i in range(len(chain) - 1):
+        child, issuer = chain[i], chain[i + 1]
+        if child.issuer != issuer.subject:
+            raise PathError(f"certificate {i} ({_name(child)}) names issuer {child.issuer.rfc4514_string()!r}, "
+                            f"but the next certificate is {_name(issuer)}", reason="issuer", position=i)
+        try:
+            child.verify_directly_issued_by(issuer)
+        except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError) as e:
+            raise PathError(f"certificate {i} ({_name(child)}) is not signed by {_name(issuer)}"
+                            f"{': ' + str(e) if str(e) else ''}", reason="signature", position=i) from None
+    if top.issuer == top.subject:
+        try:
+            top.verify_directly_issued_by(top)
+        except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
+            raise PathError(f"the root {_name(top)} is not self-signed by its key", reason="signature",
+                            position=len(chain) - 1) from None
+    for i, cert in enumerate(chain):
+        if not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
+            state = "not yet valid" if at < cert.not_valid_before_utc else "expired"
+            raise PathError(
+                f"certificate {i} ({_name(cert)}) is {state} at {_iso(at)}: valid "
+                f"{_iso(cert.not_valid_before_utc)}..{_iso(cert.not_valid_after_utc)}",
+                reason="validity", position=i)
+    for i, cert in enumerate(chain):
+        try:
+            _check_extensions(cert, i, is_issuer=i > 0, intermediates_below=max(i - 1, 0))
+        except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as e:
+            raise PathError(f"certificate {i} has malformed extensions: {e}", reason="format",
+                            position=i) from None
+    return ValidPath(tuple(chain), max(c.not_valid_before_utc for c in chain),
+                     min(c.not_valid_after_utc for c in chain))
+
+
+def _check_extensions(cert: x509.Certificate, i: int, *, is_issuer: bool,
+                      intermediates_below: int) -> None:
+    for ext in cert.extensions:
+        if ext.critical and ext.oid.dotted_string not in _UNDERSTOOD_EXTENSIONS:
+            raise PathError(f"certificate {i} ({_name(cert)}) has an unknown critical extension "
+                            f"{ext.oid.dotted_string}", reason="extension", position=i)
+    try:
+        bc: x509.BasicConstraints | None = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        bc = None
+    try:
+        ku: x509.KeyUsage | None = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        ku = None
+    if is_issuer:
+        if bc is None or not bc.ca:
+            raise PathError(f"certificate {i} ({_name(cert)}) issues certificates but is not a CA",
+                            reason="ca", position=i)
+        if ku is not None and not ku.key_cert_sign:
+            raise PathError(f"certificate {i} ({_name(cert)}) issues certificates without keyCertSign",
+                            reason="ca", position=i)
+        if bc.path_length is not None and intermediates_below > bc.path_length:
+            raise PathError(f"certificate {i} ({_name(cert)}) allows {bc.path_length} CA certificates "
+                            f"below it, the chain has {intermediates_below}", reason="ca", position=i)
+    elif ku is not None and not ku.digital_signature:
+        raise PathError(f"the leaf ({_name(cert)}) may not sign (no digitalSignature key usage)",
+                        reason="usage", position=i)
+
+
+def ocsp_url(cert: x509.Certificate) -> str | None:
+    """The OCSP responder the certificate's authorityInfoAccess names (RFC 5280 §4.2.2.1)."""
+    try:
+        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+    for desc in aia:
+        if desc.access_method == AuthorityInformationAccessOID.OCSP and isinstance(
+                desc.access_location, x509.UniformResourceIdentifier):
+            return desc.access_location.value
+    return None
+
+
+def leaf_fwids(cert: x509.Certificate) -> tuple[bytes, ...] | None:
+    """The FWID digests of the leaf's TCG DICE TcbInfo extension, in order; None without one.
+
+    Two encodings occur: the standard DiceTcbInfo (TCG DICE Attestation Architecture §6.1.1), whose
+    ``fwids [6] IMPLICIT FWIDLIST`` lists SEQUENCE { hashAlg OID, digest OCTET STRING }, and Hopper's
+    earlier SEQUENCE { INTEGER, SubjectPublicKeyInfo, FWID }. Either way, the FWIDs are the
+    (OID, OCTET STRING) pairs at the top of the structure or inside its [6] element.
+    """
+    ext = None
+    for oid in (OID_TCG_DICE_TCB_INFO, OID_TCG_DICE_TCB_INFO_BLACKWELL):
+        try:
+            ext = cert.extensions.get_extension_for_oid(x509.ObjectIdentifier(oid))
+            break
+        except x509.ExtensionNotFound:
+            continue
+    if ext is None or not isinstance(ext.value, x509.UnrecognizedExtension):
+        return None
+    data = ext.value.value
+    try:
+        tag, start, end = der_element(data, 0)
+        if tag != 0x30 or end != len(data):
+            return None
+        out: list[bytes] = []
+        for tag, s, e in der_children(data, start, end):
+            if tag == 0x30:
+                fwid = _fwid(data, s, e)
+                if fwid is not None:
+                    out.append(fwid)
+            elif tag == 0xA6:
+                for t2, s2, e2 in der_children(data, s, e):
+                    fwid = _fwid(data, s2, e2) if t2 == 0x30 else None
+                    if fwid is not None:
+                        out.append(fwid)
+        return tuple(out)
+    except ValueError:
+        return None
+
+
+def _fwid(data: bytes, start: int, end: int) -> bytes | None:
+    """SEQUENCE { OID, OCTET STRING } -> the digest, when the OID is SHA-384; else None."""
+    children = list(der_children(data, start, end))
+    if len(children) != 2 or children[0][0] != 0x06 or children[1][0] != 0x04:
+        return None
+    oid = _decode_oid(data[children[0][1]:children[0][2]])
+    if oid != OID_SHA384:
+        return None
+    return data[children[1][1]:children[1][2]]
+
+
+def _decode_oid(raw: bytes) -> str:
+    if not raw:
+        raise ValueError("empty OID")
+    arcs: list[int] = []
+    value = 0
+    for b in raw:
+        value = (value << 7) | (b & 0x7F)
+        if not b & 0x80:
+            arcs.append(value)
+            value = 0
+    first = arcs[0]
+    head = [min(first // 40, 2), first - 40 * min(first // 40, 2)]
+    return ".".join(str(a) for a in head + arcs[1:])
+
+
+def der_element(data: bytes, pos: int) -> tuple[int, int, int]:
+    """One DER TLV at ``pos`` (ITU-T X.690 §8.1, definite lengths only): (tag, value start, end)."""
+    if pos + 2 > len(data):
+        raise ValueError("truncated TLV header")
+    tag = data[pos]
+    if tag & 0x1F == 0x1F:
+        raise ValueError("multi-byte tags are not used here")
+    length = data[pos + 1]
+    pos += 2
+    if length & 0x80:
+        n = length & 0x7F
+        if n == 0 or n > 4 or pos + n > len(data):
+            raise ValueError("bad length")
+        length = int.from_bytes(data[pos:pos + n], "big")
+        pos += n
+    if pos + length > len(data):
+        raise ValueError("value runs past the end")
+    return tag, pos, pos + length
+
+
+def der_children(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
+    out: list[tuple[int, int, int]] = []
+    pos = start
+    while pos < end:
+        tag, s, e = der_element(data[:end], pos)
+        out.append((tag, s, e))
+        pos = e
+    return out
+
+
+def _name(cert: x509.Certificate) -> str:
+    try:
+        cn = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        return repr(str(cn[0].value)) if cn else repr(cert.subject.rfc4514_string())
+    except ValueError:
+        return "<unreadable name>"
+
+
+def common_name(cert: x509.Certificate) -> str:
+    """The subject CN, or the whole subject when it has none."""
+    return _name(cert).strip("'")
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
