@@ -1,0 +1,277 @@
+"""OCSP for NVIDIA device and RIM certificates (RFC 6960), checked at an explicit verification time.
+
+Rules, each from RFC 6960 unless noted, in the order they are checked:
+
+* the answer is ``successful`` (§4.2.1) and holds a SingleResponse whose CertID names the certificate
+  (issuer name hash, issuer key hash, serial; §4.1.1) in the hash the answer chose;
+* when we sent a nonce (RFC 8954) an answer that carries a different one is refused;
+* an answer is used only inside thisUpdate..nextUpdate at the verification time (§4.2.2.1, §3.2 items
+  4 and 5); outside it the answer is "not yet valid" or "stale", which the policy treats as absent.
+  An answer bound to our nonce gets a small leeway for clock skew on thisUpdate, and needs no
+  nextUpdate. The window comes before the signature because a stale answer is never used whoever
+  signed it, and "stale" is the reason a user can act on (its responder certificate may since have
+  expired too);
+* it is signed by the certificate's issuer, or by a responder certificate that the issuer signed, that
+  carries id-kp-OCSPSigning and is valid at the verification time (§4.2.2.2); the ResponderID must name
+  that signer by name or by key hash (§4.2.1);
+* ``good`` passes; ``revoked`` (including certificateHold) and ``unknown`` fail.
+
+Fetching (through the shared :class:`verifier.endorsements.fetch.CollateralFetcher`) uses the GET form
+of RFC 6960 Appendix A.1: ``<responder URL>/<url-encoded base64 of the DER OCSPRequest>``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import enum
+import os
+import urllib.parse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from verifier.endorsements.fetch import CollateralFetcher
+from verifier.endorsements.nvidia_anchors import OCSP_URL
+from verifier.endorsements.nvidia_chain import der_children, der_element, ocsp_url
+from verifier.errors import CollateralError
+
+NONCE_LEEWAY = dt.timedelta(minutes=5)
+"""How far in the future thisUpdate may be on an answer bound to our own nonce (clock skew)."""
+MAX_OCSP_BYTES = 64 * 1024
+
+
+class OcspState(enum.StrEnum):
+    GOOD = "good"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+    INVALID = "invalid"
+    NOT_YET_VALID = "not-yet-valid"
+    STALE = "stale"
+    ABSENT = "absent"
+
+    @property
+    def refusal(self) -> bool:
+        """Whatever the policy, this state refuses the certificate."""
+        return self in (OcspState.REVOKED, OcspState.UNKNOWN, OcspState.INVALID)
+
+    @property
+    def unusable(self) -> bool:
+        """No usable answer: the policy decides (``required`` fails, ``if-available`` skips)."""
+        return self in (OcspState.NOT_YET_VALID, OcspState.STALE, OcspState.ABSENT)
+
+
+_PREFERENCE = (OcspState.REVOKED, OcspState.GOOD, OcspState.UNKNOWN, OcspState.INVALID,
+               OcspState.NOT_YET_VALID, OcspState.STALE, OcspState.ABSENT)
+
+
+@dataclass(frozen=True)
+class OcspOutcome:
+    """What the answers say about one certificate at the verification time."""
+
+    state: OcspState
+    detail: str
+    this_update: dt.datetime | None = None
+    next_update: dt.datetime | None = None
+    revocation_reason: str | None = None
+
+
+def key_hash(cert: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
+    """Hash of the subjectPublicKey BIT STRING value (RFC 6960 §4.1.1 issuerKeyHash, §4.2.1 KeyHash)."""
+    spki = cert.public_key().public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+    _, start, end = der_element(spki, 0)
+    children = der_children(spki, start, end)
+    tag, s, e = children[1]
+    if tag != 0x03 or e <= s:
+        raise ValueError("SubjectPublicKeyInfo has no BIT STRING")
+    h = hashes.Hash(algorithm)
+    h.update(spki[s + 1:e])
+    return h.finalize()
+
+
+def _names(cert: x509.Certificate, issuer: x509.Certificate,
+           single: ocsp.OCSPSingleResponse) -> bool:
+    """Whether ``single``'s CertID is (issuer, serial) of ``cert`` (RFC 6960 §4.1.1)."""
+    if single.serial_number != cert.serial_number:
+        return False
+    algorithm = single.hash_algorithm
+    h = hashes.Hash(algorithm)
+    h.update(issuer.subject.public_bytes())
+    return h.finalize() == single.issuer_name_hash and key_hash(issuer, algorithm) == single.issuer_key_hash
+
+
+def build_request(cert: x509.Certificate, issuer: x509.Certificate, nonce: bytes | None) -> bytes:
+    """A DER OCSPRequest for one certificate (SHA-384 CertID, as NVIDIA's responder answers), with
+    a nonce extension when ``nonce`` is given (RFC 8954: 1 to 32 bytes)."""
+    builder = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer, hashes.SHA384())
+    if nonce is not None:
+        builder = builder.add_extension(x509.OCSPNonce(nonce), critical=False)
+    return builder.build().public_bytes(serialization.Encoding.DER)
+
+
+def check_answer(der: bytes, cert: x509.Certificate, issuer: x509.Certificate, *, at: dt.datetime,
+                 nonce: bytes | None = None) -> OcspOutcome:
+    """Check one OCSP answer about ``cert`` (issued by ``issuer``) at time ``at``."""
+    if len(der) > MAX_OCSP_BYTES:
+        return OcspOutcome(OcspState.INVALID, f"the answer is {len(der)} bytes, too large")
+    try:
+        response = ocsp.load_der_ocsp_response(der)
+    except ValueError as e:
+        return OcspOutcome(OcspState.INVALID, f"the answer is not an OCSP response ({e})")
+    if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
+        return OcspOutcome(OcspState.INVALID, f"the responder answered {response.response_status.name}")
+    try:
+        single = next((s for s in response.responses if _names(cert, issuer, s)), None)
+    except (ValueError, UnsupportedAlgorithm) as e:
+        return OcspOutcome(OcspState.INVALID, f"the answer's CertID cannot be read ({e})")
+    if single is None:
+        return OcspOutcome(OcspState.ABSENT, "the answer is about other certificates")
+
+    bound = False
+    if nonce is not None:
+        try:
+            theirs = response.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
+        except x509.ExtensionNotFound:
+            theirs = None
+        except ValueError as e:
+            return OcspOutcome(OcspState.INVALID, f"the answer's extensions cannot be read ({e})")
+        if theirs is not None and theirs != nonce:
+            return OcspOutcome(OcspState.INVALID, "the answer carries a nonce other than the one sent")
+        bound = theirs == nonce
+
+    # The window first: an answer outside it is never used, whoever signed it, and "stale" is the
+    # reason a user can act on (a responder certificate that expired since is part of being stale).
+    this_update, next_update = single.this_update_utc, single.next_update_utc
+    window = f"{_iso(this_update)}..{_iso(next_update) if next_update else 'open'}"
+    leeway = NONCE_LEEWAY if bound else dt.timedelta(0)
+    if at + leeway < this_update:
+        return OcspOutcome(OcspState.NOT_YET_VALID, f"the answer is not yet valid at {_iso(at)} "
+                           f"(valid {window})", this_update, next_update)
+    if next_update is None and not bound:
+        return OcspOutcome(OcspState.STALE, "the answer has no nextUpdate and no nonce, so its "
+                           "freshness cannot be judged", this_update, next_update)
+    if next_update is not None and at > next_update:
+        return OcspOutcome(OcspState.STALE, f"the answer is stale at {_iso(at)} (valid {window})",
+                           this_update, next_update)
+
+    problem = _authorize_and_verify(response, issuer, at)
+    if problem is not None:
+        return OcspOutcome(OcspState.INVALID, problem, this_update, next_update)
+
+    status = single.certificate_status
+    if status == ocsp.OCSPCertStatus.GOOD:
+        return OcspOutcome(OcspState.GOOD, f"good (valid {window})", this_update, next_update)
+    if status == ocsp.OCSPCertStatus.REVOKED:
+        reason = single.revocation_reason.name if single.revocation_reason else "unspecified"
+        when = single.revocation_time_utc
+        return OcspOutcome(OcspState.REVOKED, f"revoked ({reason}) since {_iso(when) if when else '?'}",
+                           this_update, next_update, reason)
+    return OcspOutcome(OcspState.UNKNOWN, "the responder does not know the certificate",
+                       this_update, next_update)
+
+
+def _authorize_and_verify(response: ocsp.OCSPResponse, issuer: x509.Certificate,
+                          at: dt.datetime) -> str | None:
+    """RFC 6960 §4.2.2.2: find the signer the ResponderID names, authorize it, check the signature."""
+    try:
+        by_key = response.responder_key_hash
+        by_name = response.responder_name
+        candidates = [issuer, *response.certificates]
+        signer = None
+        for c in candidates:
+            if by_key is not None and key_hash(c, hashes.SHA1()) == by_key:
+                signer = c
+                break
+            if by_name is not None and c.subject == by_name:
+                signer = c
+                break
+        if signer is None:
+            return "the answer is signed by a responder it does not include"
+        if signer is not issuer and signer.public_key() != issuer.public_key():
+            if signer.issuer != issuer.subject:
+                return f"the responder {_cn(signer)} is not issued by the certificate's issuer {_cn(issuer)}"
+            try:
+                signer.verify_directly_issued_by(issuer)
+            except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
+                return f"the responder {_cn(signer)} is not signed by {_cn(issuer)}"
+            try:
+                eku = signer.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+            except x509.ExtensionNotFound:
+                eku = None
+            if eku is None or ExtendedKeyUsageOID.OCSP_SIGNING not in eku:
+                return f"the responder {_cn(signer)} is not authorized for OCSP signing (no id-kp-OCSPSigning)"
+            if not signer.not_valid_before_utc <= at <= signer.not_valid_after_utc:
+                return (f"the responder certificate {_cn(signer)} is not valid at {_iso(at)} "
+                        f"(valid {_iso(signer.not_valid_before_utc)}..{_iso(signer.not_valid_after_utc)})")
+        _verify(signer, response.signature, response.tbs_response_bytes, response.signature_hash_algorithm)
+    except InvalidSignature:
+        return "the answer's signature does not verify"
+    except (ValueError, TypeError, UnsupportedAlgorithm) as e:
+        return f"the answer cannot be checked ({e})"
+    return None
+
+
+def _verify(signer: x509.Certificate, signature: bytes, data: bytes,
+            algorithm: hashes.HashAlgorithm | None) -> None:
+    key = signer.public_key()
+    if isinstance(key, ec.EllipticCurvePublicKey) and algorithm is not None:
+        key.verify(signature, data, ec.ECDSA(algorithm))
+    elif isinstance(key, rsa.RSAPublicKey) and algorithm is not None:
+        key.verify(signature, data, padding.PKCS1v15(), algorithm)
+    elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        key.verify(signature, data)
+    else:
+        raise UnsupportedAlgorithm(f"unsupported responder key {type(key).__name__}")
+
+
+def select(answers: Sequence[bytes], cert: x509.Certificate, issuer: x509.Certificate, *,
+           at: dt.datetime, nonce: bytes | None = None) -> OcspOutcome:
+    """The most telling outcome among ``answers`` for ``cert``: revoked beats good beats the rest."""
+    outcomes = [check_answer(a, cert, issuer, at=at, nonce=nonce) for a in answers]
+    if not outcomes:
+        return OcspOutcome(OcspState.ABSENT, "no OCSP answer")
+    return min(outcomes, key=lambda o: _PREFERENCE.index(o.state))
+
+
+def fetch_answer(fetcher: CollateralFetcher, cert: x509.Certificate, issuer: x509.Certificate, *,
+                 at: dt.datetime, nonce_source: Callable[[], bytes] = lambda: os.urandom(32)
+                 ) -> OcspOutcome:
+    """Ask the responder the certificate names (RFC 6960 Appendix A.1 GET) with a fresh nonce."""
+    nonce = nonce_source()
+    request = build_request(cert, issuer, nonce)
+    base = ocsp_url(cert) or OCSP_URL
+    url = base.rstrip("/") + "/" + urllib.parse.quote(base64.b64encode(request).decode("ascii"), safe="")
+    try:
+        fetched = fetcher.get(url)
+    except CollateralError as e:
+        return OcspOutcome(OcspState.ABSENT, f"no answer: {e}")
+    return check_answer(fetched.body, cert, issuer, at=at, nonce=nonce)
+
+
+def decode_answer_file(data: bytes) -> bytes:
+    """An OCSP answer file: DER, or its base64 (NVIDIA's and go-nvattest-tools' saved form)."""
+    if data[:1] == b"\x30":
+        return data
+    try:
+        return base64.b64decode(b"".join(data.split()), validate=True)
+    except ValueError:
+        return data
+
+
+def _cn(cert: x509.Certificate) -> str:
+    try:
+        cn = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        return repr(str(cn[0].value)) if cn else repr(cert.subject.rfc4514_string())
+    except ValueError:
+        return "<unreadable name>"
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
