@@ -1,0 +1,259 @@
+"""NVIDIA reference integrity manifests (RIMs): TCG SWID tags with an enveloped XML signature.
+
+A RIM is an ISO/IEC 19770-2 SoftwareIdentity document following the TCG PC Client Reference Integrity
+Manifest information model (``Meta`` with ``colloquialVersion`` and the ``rim:`` binding attributes;
+``Payload`` with one ``Resource type="Measurement"`` per measurement index, ``active``,
+``alternatives`` and ``HashN`` attributes in the SHA-384 namespace). NVIDIA signs it with an enveloped
+XML signature (W3C XMLDSig 1.1: ECDSA P-384, SHA-384, C14N 1.1) whose KeyInfo carries the signer's
+chain up to the NVIDIA CoRIM signing Root CA.
+
+Verification is in three steps, each its own function so that each can be its own check:
+
+1. :func:`load_rim` parses the document with a hardened parser (no DTD, no entities, no network, size
+   bounded) and collects the certificates of KeyInfo; nothing else is read from the unsigned document.
+2. :func:`verify_rim_chain` validates that chain ourselves to the pinned root at the verification time
+   (:mod:`verifier.endorsements.nvidia_chain`); signxml's own CA path rejects NVIDIA's real chain.
+3. :func:`verify_rim_signature` has signxml check the signature against that leaf only
+   (``XMLVerifier().verify(data, x509_cert=leaf)``) with the algorithms pinned, and reads the version
+   and the measurements **only from the signed data signxml returns** -- which is what stops
+   signature-wrapping (an unsigned copy of ``Payload`` beside the signed one is never looked at).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from lxml import etree
+
+from verifier.endorsements.nvidia_chain import PathError, ValidPath, validate_path
+from verifier.errors import VerifierError
+
+MAX_RIM_BYTES = 2 * 1024 * 1024
+MAX_INDEX = 255
+MAX_ALTERNATIVES = 16
+
+NS_SWID = "http://standards.iso.org/iso/19770/-2/2015/schema.xsd"
+NS_RIM = "https://trustedcomputinggroup.org/resource/tcg-reference-integrity-manifest-rim-information-model/"
+NS_SHA384 = "http://www.w3.org/2001/04/xmlenc#sha384"
+NS_DSIG = "http://www.w3.org/2000/09/xmldsig#"
+
+_HASH_ATTR = re.compile(r"\A\{" + re.escape(NS_SHA384) + r"\}Hash(\d+)\Z")
+_HEX = re.compile(r"\A[0-9a-fA-F]*\Z")
+_VBIOS_VERSION = re.compile(r"\A[0-9A-Fa-f]{2}(\.[0-9A-Fa-f]{2}){4}\Z")
+
+
+class RimError(VerifierError):
+    """A RIM that cannot be used. ``reason``: ``format``, ``chain``, ``signature`` or ``content``."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class RimDocument:
+    """A RIM as received: its bytes, the KeyInfo certificates and the version it claims.
+
+    All of this is unsigned. The certificates only propose a path (validated to the pin);
+    ``claimed_version`` only routes the RIM to the check that will report on it (driver or VBIOS,
+    and which GPU); no decision rests on it. Decisions read :class:`Rim`, the signed content.
+    """
+
+    data: bytes
+    certificates: tuple[x509.Certificate, ...]
+    claimed_version: str
+
+    @property
+    def claimed_kind(self) -> str:
+        return version_kind(self.claimed_version)
+
+
+def version_kind(version: str) -> str:
+    """``vbios`` for a firmware version (five two-digit hex groups, 96.00.9F.00.01), else ``driver``."""
+    return "vbios" if _VBIOS_VERSION.match(version) else "driver"
+
+
+@dataclass(frozen=True)
+class RimMeasurement:
+    """One ``Resource type="Measurement"``: RIM indices count from 0 (SPDM index - 1)."""
+
+    index: int
+    active: bool
+    alternatives: tuple[bytes, ...]
+    size: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Rim:
+    """The signed content of a RIM, read from signxml's verified output only."""
+
+    tag_id: str
+    name: str
+    version: str
+    product: str
+    manufacturer_id: str
+    measurements: tuple[RimMeasurement, ...]
+    signer: x509.Certificate
+
+    @property
+    def kind(self) -> str:
+        """``vbios`` for a firmware RIM (version like 96.00.9F.00.01), else ``driver``."""
+        return version_kind(self.version)
+
+    def active(self) -> dict[int, RimMeasurement]:
+        return {m.index: m for m in self.measurements if m.active}
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                           remove_blank_text=False)
+
+
+def load_rim(data: bytes) -> RimDocument:
+    """Parse the document and read KeyInfo's certificates (step 1)."""
+    if len(data) > MAX_RIM_BYTES:
+        raise RimError(f"the RIM is {len(data)} bytes, more than {MAX_RIM_BYTES}", reason="format")
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise RimError("the RIM has a document type declaration; RIMs have none", reason="format")
+    try:
+        root = etree.fromstring(data, parser=_parser())
+    except etree.XMLSyntaxError as e:
+        raise RimError(f"the RIM is not well-formed XML: {e}", reason="format") from None
+    if root.tag != f"{{{NS_SWID}}}SoftwareIdentity":
+        raise RimError(f"the root element is {root.tag}, not a SWID SoftwareIdentity", reason="format")
+    signatures = root.findall(f"{{{NS_DSIG}}}Signature")
+    if len(signatures) != 1:
+        raise RimError(f"the RIM has {len(signatures)} enveloped signatures, expected exactly one",
+                       reason="format")
+    certs: list[x509.Certificate] = []
+    for el in signatures[0].iterfind(f"{{{NS_DSIG}}}KeyInfo/{{{NS_DSIG}}}X509Data/{{{NS_DSIG}}}X509Certificate"):
+        try:
+            certs.append(x509.load_der_x509_certificate(base64.b64decode("".join((el.text or "").split()),
+                                                                        validate=True)))
+        except (ValueError, binascii.Error) as e:
+            raise RimError(f"a KeyInfo certificate does not decode: {e}", reason="format") from None
+    if not certs:
+        raise RimError("the signature's KeyInfo has no X509Certificate", reason="format")
+    meta = root.find(f"{{{NS_SWID}}}Meta")
+    claimed = (meta.get("colloquialVersion") if meta is not None else None) or ""
+    return RimDocument(data, tuple(certs), claimed)
+
+
+def verify_rim_chain(doc: RimDocument, *, pin: str, at: dt.datetime) -> ValidPath:
+    """Validate KeyInfo's chain (leaf first, as NVIDIA orders it) to the pinned root (step 2)."""
+    try:
+        return validate_path(doc.certificates, pin=pin, at=at, anchor_name="the pinned RIM root")
+    except PathError as e:
+        raise RimError(str(e), reason="chain") from None
+
+
+def verify_rim_signature(doc: RimDocument, signer: x509.Certificate, *, at: dt.datetime) -> Rim:
+    """Check the XML signature with ``signer`` only, then read the signed content (step 3)."""
+    from signxml.algorithms import DigestAlgorithm, SignatureMethod
+    from signxml.exceptions import SignXMLException
+    from signxml.verifier import SignatureConfiguration, XMLVerifier
+
+    config = SignatureConfiguration(
+        location="./",
+        expect_references=1,
+        signature_methods=frozenset({SignatureMethod.ECDSA_SHA384}),
+        digest_algorithms=frozenset({DigestAlgorithm.SHA384}),
+        verification_time=at,
+    )
+    try:
+        result: Any = XMLVerifier().verify(doc.data, x509_cert=signer, expect_config=config,
+                                           parser=_parser())
+    except (SignXMLException, etree.LxmlError, ValueError, TypeError) as e:
+        raise RimError(f"the XML signature does not verify: {e}", reason="signature") from None
+    signed = result.signed_xml
+    if signed is None or signed.tag != f"{{{NS_SWID}}}SoftwareIdentity":
+        raise RimError("the signature does not cover the whole SoftwareIdentity", reason="signature")
+    return _read_signed(signed, signer)
+
+
+def _read_signed(root: Any, signer: x509.Certificate) -> Rim:
+    metas = root.findall(f"{{{NS_SWID}}}Meta")
+    payloads = root.findall(f"{{{NS_SWID}}}Payload")
+    if len(metas) != 1 or len(payloads) != 1:
+        raise RimError(f"the signed RIM has {len(metas)} Meta and {len(payloads)} Payload elements, "
+                       "expected one each", reason="content")
+    meta = metas[0]
+    version = meta.get("colloquialVersion")
+    if not version:
+        raise RimError("the signed Meta has no colloquialVersion", reason="content")
+    measurements: list[RimMeasurement] = []
+    seen: set[int] = set()
+    for res in payloads[0].iterfind(f"{{{NS_SWID}}}Resource"):
+        if res.get("type") != "Measurement":
+            continue
+        measurements.append(_measurement(res, seen))
+    if not measurements:
+        raise RimError("the signed Payload has no measurements", reason="content")
+    return Rim(
+        tag_id=root.get("tagId", ""),
+        name=root.get("name", ""),
+        version=version,
+        product=meta.get("product", ""),
+        manufacturer_id=meta.get(f"{{{NS_RIM}}}PlatformManufacturerId", ""),
+        measurements=tuple(measurements),
+        signer=signer,
+    )
+
+
+def _measurement(res: Any, seen: set[int]) -> RimMeasurement:
+    def integer(attr: str, low: int, high: int) -> int:
+        raw = res.get(attr)
+        if raw is None or not raw.isdigit() or not low <= int(raw) <= high:
+            raise RimError(f"a Resource has {attr}={raw!r}, expected {low}..{high}", reason="content")
+        return int(raw)
+
+    index = integer("index", 0, MAX_INDEX)
+    if index in seen:
+        raise RimError(f"index {index} appears twice", reason="content")
+    seen.add(index)
+    active_text = res.get("active")
+    if active_text not in ("True", "False", "true", "false"):
+        raise RimError(f"index {index} has active={active_text!r}", reason="content")
+    count = integer("alternatives", 1, MAX_ALTERNATIVES)
+    size = integer("size", 1, 64)
+    hashes: dict[int, bytes] = {}
+    for key, value in res.attrib.items():
+        m = _HASH_ATTR.match(key)
+        if m is None:
+            continue
+        if not _HEX.match(value) or len(value) != 2 * size:
+            raise RimError(f"index {index} Hash{m.group(1)} is not {size} bytes of hex", reason="content")
+        hashes[int(m.group(1))] = bytes.fromhex(value)
+    if sorted(hashes) != list(range(count)):
+        raise RimError(f"index {index} declares {count} alternatives but has Hash "
+                       f"{sorted(hashes)}", reason="content")
+    return RimMeasurement(index, active_text.lower() == "true", tuple(hashes[i] for i in range(count)),
+                          size, res.get("name", ""))
+
+
+def verify_rim(data: bytes, *, pin: str, at: dt.datetime) -> tuple[Rim, ValidPath]:
+    """All three steps; raises :class:`RimError` with the reason of the first that fails."""
+    doc = load_rim(data)
+    path = verify_rim_chain(doc, pin=pin, at=at)
+    return verify_rim_signature(doc, path.leaf, at=at), path
+
+
+def driver_rim_id(arch: str, driver_version: str, chip_info: str | None = None) -> str:
+    """NVIDIA RIM service id of a driver RIM: Hopper ``NV_GPU_DRIVER_GH100_<version>``, Blackwell
+    ``NV_GPU_CC_DRIVER_<chip, from opaque CHIP_INFO, else GB100>_<version>``."""
+    if arch.upper() == "BLACKWELL":
+        return f"NV_GPU_CC_DRIVER_{chip_info or 'GB100'}_{driver_version}"
+    return f"NV_GPU_DRIVER_GH100_{driver_version}"
+
+
+def vbios_rim_id(project: str, project_sku: str, chip_sku: str, vbios_version: str) -> str:
+    """``NV_GPU_VBIOS_<PROJECT>_<PROJECT_SKU>_<CHIP_SKU>_<VERSION without dots, upper case>``."""
+    return f"NV_GPU_VBIOS_{project}_{project_sku}_{chip_sku}_{vbios_version.replace('.', '').upper()}".upper()
+
