@@ -40,15 +40,29 @@ async def test_streamed_reply_arrives_in_pieces(enclave: BackgroundEnclave, demo
     assert models == ["enclave-demo-1"]
 
 
-async def test_a_lapsed_session_attests_again(enclave: BackgroundEnclave, demo_policy: Policy) -> None:
+async def test_a_lapsed_session_attests_again(demo_policy: Policy) -> None:
+    from enclave.app import Settings
+
     now = [dt.datetime.now(dt.UTC)]
-    async with Session(enclave.url, demo_policy, clock=lambda: now[0]) as session:
-        await session.ready()
-        now[0] += dt.timedelta(seconds=601)  # past the demo policy's max_age of 600 s
-        await session.ready()
-        assert session.attestations == 2
-        await session.ready()
-        assert session.attestations == 2
+    with BackgroundEnclave(Settings(token_delay=0, evidence_lifetime=dt.timedelta(hours=1))) as server:
+        async with Session(server.url, demo_policy, clock=lambda: now[0]) as session:
+            first = await session.ready()
+            assert first.valid_until == first.result.at + dt.timedelta(seconds=600)  # max_age wins
+            now[0] += dt.timedelta(seconds=599)
+            await session.ready()
+            assert session.attestations == 1
+            now[0] += dt.timedelta(seconds=2)  # past the demo policy's max_age of 600 s
+            await session.ready()
+            assert session.attestations == 2
+
+
+async def test_evidence_expiry_bounds_the_session(demo_policy: Policy) -> None:
+    from enclave.app import Settings
+
+    with BackgroundEnclave(Settings(token_delay=0, evidence_lifetime=dt.timedelta(seconds=30))) as server:
+        async with Session(server.url, demo_policy) as session:
+            verified = await session.ready()
+            assert verified.valid_until < verified.result.at + dt.timedelta(seconds=31)
 
 
 async def test_a_rotated_key_causes_one_reattestation_and_one_retry(demo_policy: Policy) -> None:
