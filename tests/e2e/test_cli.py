@@ -85,3 +85,18 @@ def test_usage_errors_exit_2(cli) -> None:  # type: ignore[no-untyped-def]
 def test_locate_prints_the_overridden_dirs(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
     run = cli("locate", "state")
     assert run.code == 0 and run.stdout.strip() == str(tmp_path / "state")
+
+
+def test_saved_evidence_replays_offline(enclave: BackgroundEnclave, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    saved = tmp_path / "rec"
+    live = cli("verify", enclave.url, "--policy", "demo", "--save-evidence", str(saved), "--json")
+    assert live.code == 0, live.stderr
+    assert oct((saved / "attestation.json").stat().st_mode & 0o777) == "0o600"
+    replayed = cli("verify", "--replay", str(saved), "--policy", "demo", "--json")
+    assert replayed.code == 0, replayed.stderr
+    live_doc, replay_doc = json.loads(live.stdout), json.loads(replayed.stdout)
+    assert replay_doc["nonce"] == live_doc["nonce"]
+    assert replay_doc["evidence"]["bundle"] == live_doc["evidence"]["bundle"]
+    late = cli("verify", "--replay", str(saved), "--policy", "demo", "--at", "2099-01-01T00:00:00Z", "--json")
+    assert late.code == 1
+    assert json.loads(late.stdout)["checks"][3] == {**json.loads(late.stdout)["checks"][3], "id": "bundle.expires", "status": "fail"}
