@@ -1,0 +1,68 @@
+"""The last checkpoint this client accepted for each log (DESIGN.md "Split view").
+
+A later checkpoint from the same log (same origin) is accepted only with a consistency proof from
+the stored one; a log that shows this user a tree that does not extend what it showed before has
+forked, which is refused as a possible split view. Files live under the user's state directory:
+``checkpoints/<SHA-256 of the origin>.checkpoint``, mode 0600, in directories of mode 0700. The
+stored note is re-verified with the policy's log key whenever it is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from verifier.reference.note import MAX_NOTE_BYTES
+
+
+def default_state_dir() -> Path:
+    """The platform's user state directory for enclave-chat (``ENCLAVE_CHAT_STATE_DIR`` overrides)."""
+    override = os.environ.get("ENCLAVE_CHAT_STATE_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("enclave-chat"))
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, mode 0600, creating 0700 parent directories."""
+    _private_dir(path.parent)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+class CheckpointStore:
+    """One file per log origin under ``state_dir/checkpoints``."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.directory = state_dir / "checkpoints"
+
+    def path(self, origin: str) -> Path:
+        return self.directory / f"{hashlib.sha256(origin.encode()).hexdigest()}.checkpoint"
+
+    def load(self, origin: str) -> bytes | None:
+        """The stored signed checkpoint for ``origin``, or None on first contact."""
+        try:
+            with open(self.path(origin), "rb") as f:
+                return f.read(MAX_NOTE_BYTES + 1)
+        except FileNotFoundError:
+            return None
+
+    def save(self, origin: str, checkpoint: bytes) -> None:
+        """Remember ``checkpoint`` (already verified and consistent) as the latest for ``origin``."""
+        _private_dir(self.state_dir)
+        write_private(self.path(origin), checkpoint)
