@@ -363,7 +363,7 @@ def pss_signature_problem(tbs: bytes, algorithm: bytes, signature: bytes, signed
     try:
         key.verify(signature, tbs, _PSS, hashes.SHA384())
     except InvalidSignature:
-        return f"the signature does not verify under {issuer.common_name!r}'s key"
+        return f"the signature does not verify under the key of {issuer.common_name!r}"
     VERIFIED.add(cache_key)
     return None
 
