@@ -237,10 +237,16 @@ def cmd_locate(args: argparse.Namespace) -> Exit:
 
 
 def cmd_serve(args: argparse.Namespace) -> Exit:
+    from enclave.attacks import ATTACK_MODES
     from enclave.server import serve
 
-    serve(host=args.host, port=args.port, upstream=args.upstream, token_delay=args.token_delay,
-          attack=args.attack)
+    if args.attack is not None and args.attack not in ATTACK_MODES:
+        fail(Exit.USAGE, f"unknown attack mode {args.attack!r}; known: {', '.join(ATTACK_MODES)}")
+    try:
+        serve(host=args.host, port=args.port, upstream=args.upstream,
+              token_delay=args.token_delay, attack=args.attack)
+    except OSError as e:
+        fail(Exit.USAGE, f"cannot listen on {args.host}:{args.port}: {e.strerror or e}")
     return Exit.VERIFIED
 
 
