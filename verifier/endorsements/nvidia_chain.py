@@ -317,3 +317,24 @@ def common_name(cert: x509.Certificate) -> str:
 
 def _iso(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- building (the reference enclave's demo device chain, and tests) -----------------------------
+
+_SHA384_OID_DER = bytes.fromhex("0609608648016503040202")
+
+
+def _der(tag: int, value: bytes) -> bytes:
+    n = len(value)
+    if n < 0x80:
+        return bytes([tag, n]) + value
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(size)]) + size + value
+
+
+def encode_tcb_info(fwid: bytes) -> bytes:
+    """A DiceTcbInfo holding one SHA-384 FWID (TCG DICE Attestation Architecture §6.1.1):
+    SEQUENCE { fwids [6] IMPLICIT SEQUENCE OF SEQUENCE { hashAlg, digest } }. Put it in an
+    extension with OID :data:`OID_TCG_DICE_TCB_INFO`; :func:`leaf_fwids` reads it back."""
+    one = _der(0x30, _SHA384_OID_DER + _der(0x04, fwid))
+    return _der(0x30, _der(0xA6, one))

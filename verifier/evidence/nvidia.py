@@ -164,12 +164,16 @@ class OpaqueData:
     def vbios_version(self) -> str | None:
         """VBIOS version as NVIDIA writes it, e.g. ``96.00.9F.00.01``.
 
-        The field holds two little-endian 32-bit words: the first gives the four leading bytes of
-        the version (most significant first), the low byte of the second gives the fifth.
+        A GPU's field holds two little-endian 32-bit words: the first gives the four leading bytes
+        of the version (most significant first), the low byte of the second gives the fifth. An
+        NVSwitch writes the version as text (``96.10.55.00.01``).
         """
         value = self.get(OpaqueField.VBIOS_VERSION)
-        if value is None or len(value) != 8:
+        if value is None:
             return None
+        if len(value) != 8:
+            text = value.split(b"\0", 1)[0]
+            return text.decode("ascii") if text and all(0x20 < b < 0x7F for b in text) else None
         major = int.from_bytes(value[0:4], "little")
         minor = int.from_bytes(value[4:8], "little") & 0xFF
         digits = f"{major:08X}{minor:02X}"

@@ -24,7 +24,9 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -257,3 +259,60 @@ def vbios_rim_id(project: str, project_sku: str, chip_sku: str, vbios_version: s
     """``NV_GPU_VBIOS_<PROJECT>_<PROJECT_SKU>_<CHIP_SKU>_<VERSION without dots, upper case>``."""
     return f"NV_GPU_VBIOS_{project}_{project_sku}_{chip_sku}_{vbios_version.replace('.', '').upper()}".upper()
 
+
+
+# -- building (the reference enclave's demo RIMs, and tests) ------------------------------------
+
+
+def build_rim(*, version: str, measurements: dict[int, Sequence[bytes]], product: str = "GH100",
+              indices: int = 64, manufacturer_id: str = "5703", tag_id: str | None = None) -> bytes:
+    """An unsigned RIM in NVIDIA's layout: ``measurements`` maps each *active* RIM index (0-based)
+    to its alternatives (48-byte SHA-384 values); every other index up to ``indices`` is inactive."""
+    swid = f"{{{NS_SWID}}}"
+    root = etree.Element(swid + "SoftwareIdentity", nsmap={None: NS_SWID, "ns2": NS_SHA384})
+    root.set("corpus", "false")
+    root.set("name", product)
+    root.set("patch", "false")
+    root.set("supplemental", "false")
+    root.set("tagId", tag_id or hashlib.sha384(f"{product}/{version}".encode()).hexdigest())
+    root.set("version", "1.0")
+    root.set("tagVersion", "0")
+    entity = etree.SubElement(root, swid + "Entity")
+    entity.set("name", "NVIDIA Corporation")
+    entity.set("role", "softwareCreator tagCreator")
+    meta = etree.SubElement(root, swid + "Meta", nsmap={"ns1": NS_RIM})
+    meta.set("colloquialVersion", version)
+    meta.set("edition", "GPU")
+    meta.set("product", product)
+    meta.set(f"{{{NS_RIM}}}PlatformManufacturerId", manufacturer_id)
+    payload = etree.SubElement(root, swid + "Payload")
+    for index in range(indices):
+        alternatives = list(measurements.get(index, [bytes(48)]))
+        res = etree.SubElement(payload, swid + "Resource")
+        res.set("type", "Measurement")
+        res.set("index", str(index))
+        res.set("active", "True" if index in measurements else "False")
+        res.set("alternatives", str(len(alternatives)))
+        for n, value in enumerate(alternatives):
+            res.set(f"{{{NS_SHA384}}}Hash{n}", value.hex())
+        res.set("name", f"Measurement_{index}")
+        res.set("size", str(len(alternatives[0])))
+    out: bytes = etree.tostring(root)
+    return out
+
+
+def sign_rim(xml: bytes, key: object, chain: Sequence[x509.Certificate]) -> bytes:
+    """Sign a RIM as NVIDIA does: enveloped XMLDSig, ECDSA P-384/SHA-384, C14N 1.1, the signer's
+    chain (leaf first) in KeyInfo/X509Data."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
+    from signxml.signer import XMLSigner
+
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise TypeError("a RIM signer needs an EC private key")
+    signer = XMLSigner(signature_algorithm=SignatureMethod.ECDSA_SHA384,
+                       digest_algorithm=DigestAlgorithm.SHA384,
+                       c14n_algorithm=CanonicalizationMethod.CANONICAL_XML_1_1)
+    signed = signer.sign(etree.fromstring(xml, parser=_parser()), key=key, cert=list(chain))
+    out: bytes = etree.tostring(signed)
+    return out

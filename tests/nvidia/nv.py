@@ -1,0 +1,58 @@
+"""Paths and loaders for the real NVIDIA vectors (never copied into the repository)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import glob
+import json
+from pathlib import Path
+
+from tests.vectors import vector
+from verifier.evidence.encoding import decode_evidence
+from verifier.evidence.nvidia import looks_binary
+
+PYPI = "nvidia/pypi_nv_local_gpu_verifier_2.7.3/"
+GOOGLE = "nvidia/google_go-nvattest-tools/"
+RESIGNED = "nvidia/nvidia-rim-service-resigned/"
+SDK = "nvidia/nvidia_attestation-sdk/"
+SAMPLES = SDK + "sample_attestation_data/"
+
+H100_NONCE = bytes.fromhex("931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb")
+T_GPU_OCSP = dt.datetime(2025, 8, 21, 12, tzinfo=dt.UTC)
+T_RIM_OCSP = dt.datetime(2025, 10, 24, 12, tzinfo=dt.UTC)
+T_RESIGNED = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+T_DRIVER_EXPIRED = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)
+T_SAMPLE_RIMS = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
+"""Inside 2025-05-24..2025-12-12, where the *_measurement_mismatch RIM signers are valid."""
+
+
+def read(relative: str) -> bytes:
+    return vector(relative).read_bytes()
+
+
+def report(relative: str) -> bytes:
+    raw, _ = decode_evidence(read(relative), looks_binary)
+    return raw
+
+
+def h100() -> tuple[bytes, bytes]:
+    """The matching set's report (decoded) and certificate chain."""
+    return report(PYPI + "hopperAttestationReport.txt"), read(PYPI + "hopperCertChain.txt")
+
+
+def google_rims() -> list[bytes]:
+    return [read(GOOGLE + "rim/NV_GPU_DRIVER_GH100_550.90.07.xml"),
+            read(GOOGLE + "rim/NV_GPU_VBIOS_1010_0200_882_96009F0001.xml")]
+
+
+def ocsp_answers() -> list[bytes]:
+    folder = vector(GOOGLE + "ocsp")
+    return [Path(p).read_bytes() for p in sorted(glob.glob(str(folder / "*.dat")))]
+
+
+def json_devices(relative: str) -> list[tuple[str, bytes, bytes, str]]:
+    """NRAS-shaped evidence: (arch, report, chain, claimed nonce hex) per device."""
+    doc = json.loads(read(relative))
+    return [(e["arch"], base64.b64decode(e["evidence"]), base64.b64decode(e["certificate"]), e["nonce"])
+            for e in doc]
