@@ -596,9 +596,9 @@ def _measurements_check(id: str, report: SpdmReport, verified: dict[str, Rim], k
     if differ or missing:
         parts = []
         if differ:
-            parts.append(f"{len(differ)} indices differ from the RIMs: {sorted(differ)}")
+            parts.append(f"{_indices(len(differ))} differ from the RIMs: {sorted(differ)}")
         if missing:
-            parts.append(f"{len(missing)} active indices are not in the report: {sorted(missing)}")
+            parts.append(f"{_indices(len(missing))} active in a RIM are not in the report: {sorted(missing)}")
         return failed(id, "; ".join(parts) + f" ({equal} of {active} equal)")
     absent = [k for k in kinds if k not in verified]
     if absent:
@@ -606,6 +606,10 @@ def _measurements_check(id: str, report: SpdmReport, verified: dict[str, Rim], k
                        f"verified {', '.join(absent)} RIM covers the rest", required=rim_required)
     return passed(id, f"{equal} active indices equal the signed reference values "
                   f"({', '.join(f'{k} {len(verified[k].active())}' for k in kinds)})")
+
+
+def _indices(n: int) -> str:
+    return "1 index" if n == 1 else f"{n} indices"
 
 
 def _spdm_signature_problem(leaf: x509.Certificate, report: SpdmReport) -> str | None:
