@@ -1,0 +1,142 @@
+"""The chat commands' composition: which service, which policy, which directories, and (for
+``enclave-chat demo``) the reference enclave started beside the app and stopped after it.
+
+This is the only place that joins ``tui`` with ``enclave``; ``tui`` itself never imports either.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from enclave_chat.paths import policies_dir, resolve_policy, user_dir
+from tui.config import Config, ConfigError, load_config
+from tui.history import History, HistoryError
+from tui.service import ChatService, SessionService, Target
+from verifier.endorsements.fetch import CollateralFetcher
+from verifier.errors import PolicyError
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def policy_names() -> list[str]:
+    names = sorted(p.stem for p in policies_dir().glob("*.toml"))
+    return sorted(names, key=lambda n: (n != "default", n))
+
+
+def _connect() -> Callable[[Target], ChatService]:
+    cache = user_dir("cache")
+    state = user_dir("state")
+
+    def connect(target: Target) -> ChatService:
+        fetcher = CollateralFetcher(cache / "collateral")
+        return SessionService(target, fetcher=fetcher, state_dir=state)
+
+    return connect
+
+
+def build_app(*, url: str | None, policy: str | None, provider: str | None, no_history: bool,
+              config: Config, launch_demo: Callable[[], str] | None = None) -> Any:
+    """The configured app (typed loosely so that importing this module does not load textual)."""
+    from tui.app import EnclaveChatApp
+
+    error: str | None = None
+    url = url or config.url
+    target: Target | None = None
+    if url:
+        target = Target(url, resolve_policy(policy or config.policy), provider or config.provider)
+    history: History | None = None
+    data = user_dir("data")
+    if config.history and not no_history:
+        try:
+            history = History.in_dir(user_dir("data", create=True))
+        except HistoryError as e:
+            error = f"{e}; this session keeps nothing on disk."
+    return EnclaveChatApp(
+        target=target, config=config, connect=_connect(), history=history,
+        resolve_policy=resolve_policy, policy_names=policy_names(), launch_demo=launch_demo,
+        export_dir=data / "exports", evidence_dir=data / "evidence",
+        save_settings=True, error=error)
+
+
+def _config() -> Config | None:
+    try:
+        return load_config(user_dir("config"))
+    except ConfigError as e:
+        _say(f"error: {e}")
+        return None
+
+
+def _run(app: Any) -> int:
+    try:
+        code = app.run()
+    finally:
+        history = getattr(app, "history", None)
+        if history is not None:
+            history.close()
+    return int(code or 0)
+
+
+class _DemoLauncher:
+    """Starts the reference enclave on first use (from the welcome screen), stops it at exit."""
+
+    def __init__(self) -> None:
+        self.server: Any = None
+        self.lock = threading.Lock()
+
+    def __call__(self) -> str:
+        from enclave.app import Settings
+        from enclave.server import BackgroundEnclave
+
+        with self.lock:
+            if self.server is None:
+                self.server = BackgroundEnclave(Settings()).start()
+            return str(self.server.url)
+
+    def stop(self) -> None:
+        with self.lock:
+            if self.server is not None:
+                self.server.stop()
+                self.server = None
+
+
+def run_chat(*, url: str | None = None, policy: str | None = None, provider: str | None = None,
+             no_history: bool = False) -> int:
+    """``enclave-chat [chat URL]``: the chat on a service, or the welcome screen when none is set."""
+    config = _config()
+    if config is None:
+        return 2
+    launcher = _DemoLauncher()
+    try:
+        app = build_app(url=url, policy=policy, provider=provider, no_history=no_history,
+                        config=config, launch_demo=launcher)
+    except PolicyError as e:
+        _say(f"error: {e}")
+        return 2
+    try:
+        return _run(app)
+    finally:
+        launcher.stop()
+
+
+def run_demo(*, no_history: bool = False) -> int:
+    """``enclave-chat demo``: the reference enclave (INSECURE DEMO) on a free loopback port, the
+    chat on it under the demo policy, and the enclave stopped when the chat closes."""
+    from enclave.app import Settings
+    from enclave.server import BackgroundEnclave
+
+    config = _config()
+    if config is None:
+        return 2
+    _say("starting the reference enclave (INSECURE DEMO: simulated TEE, public demo keys)…")
+    with BackgroundEnclave(Settings()) as server:
+        app = build_app(url=server.url, policy="demo", provider="native", no_history=no_history,
+                        config=replace(config, url=server.url, policy="demo"))
+        return _run(app)
+
+

@@ -1,0 +1,177 @@
+"""What the proof panel, status line and refusal view say: pure functions over a result.
+
+Kept apart from the widgets so that the wording can be tested without a terminal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from verifier.result import AttestationResult, Check, Status, iso
+
+DEMO_BANNER = ("INSECURE DEMO · simulated TEE under demo roots whose private keys are public · "
+               "nothing here is protected by hardware")
+
+
+class Phase(enum.StrEnum):
+    IDLE = "idle"
+    VERIFYING = "verifying"
+    VERIFIED = "verified"
+    REFUSED = "refused"
+    UNREACHABLE = "unreachable"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class ProofState:
+    """Everything the proof widgets show. ``phase`` is VERIFIED only for a passing result."""
+
+    phase: Phase = Phase.IDLE
+    url: str = ""
+    policy: str = ""
+    demo: bool = False
+    steps: tuple[str, ...] = ()
+    result: AttestationResult | None = None
+    valid_until: dt.datetime | None = None
+    message: str = ""
+    attestations: int = 0
+    note: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def verified(self) -> bool:
+        return self.phase is Phase.VERIFIED and self.result is not None and self.result.verified
+
+
+MARK = {Status.PASS: "✓", Status.FAIL: "✗", Status.SKIP: "–"}
+
+
+def short(value: object, n: int = 16) -> str:
+    text = str(value)
+    return text if len(text) <= n else text[:n] + "…"
+
+
+def hhmmss(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%H:%M:%SZ")
+
+
+def _get(mapping: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(mapping, Mapping) or key not in mapping:
+            return None
+        mapping = mapping[key]
+    return mapping
+
+
+def _first(mapping: Any, *paths: tuple[str, ...]) -> Any:
+    for path in paths:
+        value = _get(mapping, *path)
+        if value not in (None, "", [], {}):
+            return value
+    return None
+
+
+def _tcb_text(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        parts = [f"{k} {v}" for k, v in value.items() if k not in ("raw",) and isinstance(v, int)]
+        return ", ".join(parts) or None
+    return None if value is None else str(value)
+
+
+def summary_rows(result: AttestationResult, valid_until: dt.datetime | None) -> list[tuple[str, str]]:
+    """Label and value for each fact the issue asks the panel to show, as far as the result has it."""
+    c = result.claims
+    cpu = c.get("cpu") or {}
+    release = c.get("release") or {}
+    parse = result.check("bundle.parse")
+    platform = _first(cpu, ("platform",), ("product",))
+    if platform is None and parse is not None and parse.status is Status.PASS:
+        platform = parse.detail.split(",")[1].strip().removesuffix(" CPU evidence") if "," in parse.detail else None
+    product = _get(cpu, "product")
+    rows: list[tuple[str, str]] = [("Policy", f"{result.policy.name} ({result.policy.sha256[:12]})")]
+    if platform:
+        rows.append(("Platform", f"{platform}{f' ({product})' if product and product != platform else ''}"))
+    tcb = _tcb_text(_first(cpu, ("tcb", "reported"), ("reported_tcb",), ("tcb",), ("current_tcb",)))
+    if tcb:
+        rows.append(("TCB", tcb))
+    gpus = c.get("gpus")
+    rows.append(("GPUs", f"{len(gpus)} attested" if isinstance(gpus, list | tuple) and gpus else "none attested"))
+    measurement = _first(cpu, ("measurement",))
+    if measurement:
+        rows.append(("Measurement", short(measurement, 24)))
+    image = _first(release, ("image",), ("statement", "image"))
+    if image:
+        rows.append(("Image", short(image, 24)))
+    version = _first(release, ("version",), ("statement", "version"))
+    if version:
+        rows.append(("Release", str(version)))
+    log_index = _first(release, ("log", "index"), ("log_index",))
+    if log_index is not None:
+        rows.append(("Log index", str(log_index)))
+    checkpoint = _first(release, ("log", "checkpoint"), ("checkpoint",), ("log", "size"))
+    if checkpoint is not None:
+        rows.append(("Checkpoint", short(checkpoint, 24)))
+    key = c.get("key_config_sha256")
+    if key:
+        rows.append(("Key", "sha256:" + short(key, 16)))
+    upstream = _get(c, "config", "upstream")
+    if upstream:
+        rows.append(("Prompts go to", short(upstream, 28)))
+    rows.append(("Verified at" if result.verified else "Checked at", iso(result.at)))
+    if valid_until is not None:
+        rows.append(("Valid until", iso(valid_until)))
+    elif c.get("expires"):
+        rows.append(("Evidence expires", str(c["expires"])))
+    return rows
+
+
+_REMEDIES: tuple[tuple[str, str], ...] = (
+    ("service.url", "Check the URL, or choose a policy meant for this service (the demo policy accepts loopback only)."),
+    ("bundle.fetch", "The service did not hand out evidence; it may not be a confidential service, or the URL is wrong."),
+    ("bundle.parse", "The service's evidence is malformed; do not use it, and tell its operator."),
+    ("bundle.nonce", "The evidence was not made for this request (replayed or stale); something between you and the service may be interfering. Try again later."),
+    ("bundle.expires", "The service hands out expired evidence; its clock or configuration is wrong. Try again later."),
+    ("snp.", "The CPU evidence does not hold; the service is not running where it claims, or its platform is not safe. Do not send it anything."),
+    ("tdx.", "The CPU evidence does not hold; the service is not running where it claims, or its platform is not safe. Do not send it anything."),
+    ("gpu.", "The GPU evidence does not hold; the model may run outside confidential computing. Do not send it anything."),
+    ("release.log", "The release is not provably in the transparency log; try again, or check that the policy names the right log."),
+    ("release.", "The service runs code that is not a release your policy trusts. Do not send it anything; check the policy's publisher and minimum version."),
+    ("config.upstream", "The service forwards decrypted prompts outside the enclave; choose another service, or a policy that allows this on purpose."),
+    ("channel.key_config", "The service's encryption key is not the one it attested; requests could be read outside the enclave. Do not use it."),
+)
+
+
+def remedy(check: Check | None) -> str:
+    if check is None:
+        return "Verify again, and look at the details for what is missing."
+    for prefix, text in _REMEDIES:
+        if check.id == prefix or check.id.startswith(prefix):
+            return text
+    if check.status is Status.SKIP:
+        return "A required input was missing; verify again when the service or the network can provide it."
+    return "Do not send this service anything until it verifies; the details screen shows every check."
+
+
+def status_text(state: ProofState) -> str:
+    """The one line at the bottom: what was verified, under which policy, and until when."""
+    if state.phase is Phase.VERIFYING:
+        step = state.steps[-1] if state.steps else "starting"
+        return f"… verifying {state.url}: {step}"
+    if state.phase is Phase.VERIFIED and state.result is not None:
+        until = f" · until {hhmmss(state.valid_until)}" if state.valid_until else ""
+        key = state.result.claims.get("key_config_sha256")
+        key_text = f" · key {short(key, 12)}" if key else ""
+        return (f"✓ VERIFIED {state.url} · policy {state.policy} · "
+                f"{len(state.result.checks)} checks{key_text}{until}")
+    if state.phase is Phase.REFUSED and state.result is not None:
+        bad = state.result.first_failure
+        return f"✗ REFUSED {state.url}: {bad.id if bad else 'not authentic'} · nothing was sent"
+    if state.phase is Phase.UNREACHABLE:
+        return f"✗ UNREACHABLE {state.url} · nothing was sent"
+    if state.phase is Phase.ERROR:
+        return f"✗ NOT VERIFIED {state.url} · nothing was sent"
+    return "not verified yet"

@@ -1,0 +1,530 @@
+"""The chat: transcript, input, the proof panel and the status line, on one verified service.
+
+Flow: the screen verifies in a worker as soon as it opens (input disabled meanwhile); a passing
+result enables the input; a refusal shows the failing check and keeps the input disabled. Sending
+is only offered while the last result is verified, and the Session refuses on its own anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Label
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
+
+from tui.clipboard import system_copy
+from tui.export import Transcript as ExportTranscript
+from tui.export import Turn, write_export
+from tui.history import HistoryError, StoredConversation
+from tui.messages import ConversationChosen, PromptSubmitted
+from tui.proof import Phase, ProofState
+from tui.screens.base import demo_banner, key_label
+from tui.screens.details import DetailsScreen
+from tui.screens.dialogs import ModelPicker, PathScreen, SystemPromptScreen
+from tui.service import ChatService
+from tui.widgets.prompt import PromptInput
+from tui.widgets.proof import ProofPanel, RefusalView, StatusLine
+from tui.widgets.sidebar import HistorySidebar
+from tui.widgets.transcript import (
+    PAGE,
+    AssistantMessage,
+    EarlierMessages,
+    SystemMessage,
+    Transcript,
+    UserMessage,
+)
+from verifier.errors import (
+    NotVerified,
+    ServiceUnreachable,
+    TruncatedResponse,
+    VerifierError,
+)
+from verifier.result import AttestationResult
+
+if TYPE_CHECKING:
+    from tui.app import EnclaveChatApp
+
+
+@dataclasses.dataclass
+class Message:
+    role: str
+    content: str
+    state: str = "complete"
+    id: int | None = None
+
+
+class ChatScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel_reply", "Cancel reply", id="cancel"),
+        Binding("ctrl+r", "reverify", "Re-verify", id="reverify", priority=True),
+        Binding("f2", "details", "Details", id="details", priority=True),
+        Binding("f3", "toggle_history", "History", id="history", priority=True),
+        Binding("f4", "pick_model", "Model", id="model", priority=True),
+        Binding("f5", "system_prompt", "System", id="system_prompt", priority=True),
+        Binding("f6", "copy_reply", "Copy", id="copy", priority=True),
+        Binding("f7", "export", "Export", id="export", priority=True),
+        Binding("ctrl+n", "new_chat", "New chat", id="new_chat", priority=True),
+    ]
+
+    def __init__(self, service: ChatService) -> None:
+        super().__init__()
+        self.service = service
+        target = service.target
+        self.state = ProofState(url=target.url, policy=target.policy.name, demo=target.policy.demo)
+        self.messages: list[Message] = []
+        self.model: str | None = None
+        self.system_prompt: str = ""
+        self.conversation_id: str | None = None
+        self.title_text = ""
+        self.stored: StoredConversation | None = None
+        self._shown_page = 0
+        self._expiry_timer: Timer | None = None
+        self._reply: Worker[None] | None = None
+
+    @property
+    def chat_app(self) -> EnclaveChatApp:
+        from tui.app import EnclaveChatApp
+
+        assert isinstance(self.app, EnclaveChatApp)
+        return self.app
+
+    # -- layout ------------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield from demo_banner(self.app)
+        with Horizontal(id="main"):
+            yield HistorySidebar(id="sidebar")
+            with Vertical(id="chat"):
+                yield Label("", id="chat-info")
+                yield Transcript(id="transcript")
+                yield RefusalView(id="refusal")
+                yield PromptInput(id="prompt")
+            yield ProofPanel(id="proof")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    @property
+    def prompt(self) -> PromptInput:
+        return self.query_one(PromptInput)
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.query_one(Transcript)
+
+    def on_mount(self) -> None:
+        self.query_one("#sidebar").display = False
+        self.query_one(RefusalView).display = False
+        self.prompt.disabled = True
+        self._show_info()
+        self._render_state()
+        self.verify()
+
+    async def on_unmount(self) -> None:
+        try:
+            await self.service.aclose()
+        except Exception:  # closing must never turn an exit into a traceback
+            pass
+
+    # -- verification ------------------------------------------------------------------------------
+    def _set_state(self, **changes: Any) -> None:
+        self.state = dataclasses.replace(self.state, **changes)
+        self._render_state()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey out what cannot apply now (the footer shows it dimmed); hide nothing."""
+        replying = self._reply is not None and self._reply.is_running
+        if action == "cancel_reply":
+            return True if replying else None
+        if action == "pick_model":
+            return True if self.state.verified else None
+        if action in ("copy_reply", "export"):
+            return True if any(m.role == "assistant" for m in self.messages) or (
+                action == "export" and self.messages) else None
+        return True
+
+    def _render_state(self) -> None:
+        self.refresh_bindings()
+        state = self.state
+        self.query_one(StatusLine).show(state)
+        self.query_one(ProofPanel).show(state)
+        refusal = self.query_one(RefusalView)
+        refused = state.phase in (Phase.REFUSED, Phase.UNREACHABLE, Phase.ERROR)
+        refusal.display = refused
+        if refused:
+            keys = self.chat_app.config.keymap()
+            refusal.show(state, reverify_key=key_label(keys["reverify"]),
+                         details_key=key_label(keys["details"]))
+        prompt = self.prompt
+        allowed = state.verified
+        if prompt.disabled == allowed:
+            prompt.disabled = not allowed
+            if allowed and self.app.screen is self:
+                prompt.focus()
+
+    @work(exclusive=True, group="verify", exit_on_error=False)
+    async def verify(self) -> None:
+        """Attest with a fresh nonce; the status line and panel show each step as it happens."""
+        self._set_state(phase=Phase.VERIFYING, steps=(), message="", note="")
+
+        def progress(step: str) -> None:
+            self._set_state(steps=(*self.state.steps, step))
+
+        try:
+            result = await self.service.attest(progress)
+        except ServiceUnreachable as e:
+            self._set_state(phase=Phase.UNREACHABLE, message=str(e), result=None)
+            return
+        except VerifierError as e:
+            self._set_state(phase=Phase.ERROR, message=str(e), result=self.service.last_result)
+            return
+        except Exception as e:  # never a traceback in the UI; the message names what broke
+            self._set_state(phase=Phase.ERROR, message=f"{type(e).__name__}: {e}", result=None)
+            return
+        self._apply_result(result)
+
+    def _apply_result(self, result: AttestationResult, note: str = "") -> None:
+        valid_until = self.service.valid_until if result.verified else None
+        self._set_state(phase=Phase.VERIFIED if result.verified else Phase.REFUSED,
+                        result=result, valid_until=valid_until,
+                        attestations=self.service.attestations, note=note)
+        self._schedule_expiry(valid_until)
+
+    def _schedule_expiry(self, valid_until: dt.datetime | None) -> None:
+        if self._expiry_timer is not None:
+            self._expiry_timer.stop()
+            self._expiry_timer = None
+        if valid_until is None:
+            return
+        delay = (valid_until - self.chat_app.clock()).total_seconds()
+        if delay > 0:  # a result that is already past is re-attested by the next request
+            self._expiry_timer = self.set_timer(delay + 0.5, self._expired)
+
+    def _expired(self) -> None:
+        """The result lapsed: attest again at once, so the panel never shows a stale proof."""
+        if self._reply is not None and self._reply.is_running:
+            return  # the Session re-attests before its next request anyway
+        self.notify("The verified session lapsed; verifying again.", title="Re-attesting")
+        self.verify()
+
+    def _after_exchange(self) -> None:
+        """If the Session attested again by itself (key rotated, result lapsed), show the new result."""
+        if self.service.attestations == self.state.attestations:
+            return
+        result = self.service.last_result
+        if result is None:
+            return
+        note = (f"Re-attested automatically at {result.at.astimezone(dt.UTC).strftime('%H:%M:%SZ')} "
+                "(the key rotated or the result lapsed).")
+        self._apply_result(result, note=note)
+        self.notify(note, title="Re-verified" if result.verified else "Re-verification failed",
+                    severity="information" if result.verified else "error")
+
+    def action_reverify(self) -> None:
+        if self._reply is not None and self._reply.is_running:
+            self.notify("A reply is arriving; cancel it first (Escape).", severity="warning")
+            return
+        self.verify()
+
+    def action_details(self) -> None:
+        self.app.push_screen(DetailsScreen(self.state, self.service.evidence,
+                                           self.service.target.provider,
+                                           self.chat_app.evidence_dir))
+
+    # -- sending -----------------------------------------------------------------------------------
+    def _api_messages(self) -> list[dict[str, str]]:
+        out = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        out += [{"role": m.role, "content": m.content} for m in self.messages
+                if m.role in ("user", "assistant") and m.content]
+        return out
+
+    @on(PromptSubmitted)
+    async def _submitted(self, event: PromptSubmitted) -> None:
+        event.stop()
+        if not self.state.verified:
+            return  # the input is disabled then; the Session would refuse in any case
+        if self._reply is not None and self._reply.is_running:
+            self.notify("A reply is still arriving; Escape cancels it.", severity="warning")
+            return
+        self.prompt.clear()
+        user = Message("user", event.text)
+        self.messages.append(user)
+        user.id = self._save_message(user)
+        reply_view = AssistantMessage(who=self.model or "Assistant", state="streaming")
+        await self.transcript.add(UserMessage(event.text), reply_view)
+        self.transcript.anchor()
+        self._reply = self.reply(reply_view)
+
+    @work(exclusive=True, group="reply", exit_on_error=False)
+    async def reply(self, view: AssistantMessage) -> None:
+        """Stream the reply into ``view``; Escape cancels this worker and keeps what arrived."""
+        view.start()
+        attestations = self.service.attestations
+        state, note = "complete", ""
+        try:
+            async for delta in self.service.stream_chat(self._api_messages(), model=self.model):
+                await view.write(delta)
+        except asyncio.CancelledError:
+            await self._finish_reply(view, "cancelled", "")
+            raise
+        except TruncatedResponse:
+            state = "incomplete"
+        except NotVerified as e:
+            state, note = "error", "nothing was sent: the service no longer verifies"
+            result = e.result if isinstance(e.result, AttestationResult) else None
+            if result is not None:
+                self._apply_result(result)
+        except ServiceUnreachable as e:
+            state, note = "error", str(e)
+        except VerifierError as e:
+            state, note = "error", str(e)
+        except Exception as e:  # never a traceback in the UI
+            state, note = "error", f"{type(e).__name__}: {e}"
+        if self.service.attestations != attestations:
+            self._after_exchange()
+        await self._finish_reply(view, state, note)
+
+    async def _finish_reply(self, view: AssistantMessage, state: str, note: str) -> None:
+        try:
+            await view.finish(state, note)
+        except Exception:  # the screen is closing
+            return
+        message = Message("assistant", view.text, state)
+        if view.text or state != "error":
+            self.messages.append(message)
+            message.id = self._save_message(message)
+
+    def action_cancel_reply(self) -> None:
+        if self._reply is not None and self._reply.is_running:
+            self._reply.cancel()
+
+    # -- history -----------------------------------------------------------------------------------
+    def _save_message(self, message: Message) -> int | None:
+        history = self.chat_app.history
+        if history is None:
+            return None
+        try:
+            if self.conversation_id is None:
+                self.title_text = self.title_text or message.content.splitlines()[0][:80]
+                self.conversation_id = history.create_conversation(
+                    title=self.title_text, service_url=self.service.target.url,
+                    policy_name=self.service.target.policy.name, model=self.model,
+                    system_prompt=self.system_prompt or None)
+            attestation = None
+            result = self.service.last_result
+            if result is not None and result.verified:
+                attestation = history.record_attestation(self.conversation_id, result)
+            return history.add_message(self.conversation_id, message.role, message.content,
+                                       state=message.state, attestation_id=attestation)
+        except (HistoryError, OSError, sqlite3.Error) as e:
+            self.notify(f"Could not save to history: {e}", severity="error")
+            return None
+
+    def action_toggle_history(self) -> None:
+        sidebar = self.query_one(HistorySidebar)
+        sidebar.display = not sidebar.display
+        if sidebar.display:
+            history = self.chat_app.history
+            sidebar.show(history.conversations() if history is not None else None)
+            sidebar.query_one("OptionList").focus()
+        elif not self.prompt.disabled:
+            self.prompt.focus()
+
+    @on(ConversationChosen)
+    async def _reopen(self, event: ConversationChosen) -> None:
+        event.stop()
+        await self.open_conversation(event.conversation_id)
+
+    async def open_conversation(self, conversation_id: str) -> None:
+        """Show a saved conversation; new messages continue it. Long ones load the last page first."""
+        history = self.chat_app.history
+        if history is None:
+            return
+        await self._stop_reply()
+        stored = history.load(conversation_id)
+        if stored is None:
+            self.notify("That conversation is no longer saved.", severity="warning")
+            return
+        self.stored = stored
+        self.conversation_id = stored.id
+        self.title_text = stored.title
+        self.model = stored.model
+        self.system_prompt = stored.system_prompt or ""
+        self.messages = [Message(m.role, m.content, m.state, m.id) for m in stored.messages]
+        await self.transcript.clear()
+        self._shown_page = 0
+        await self._show_more()
+        self.transcript.scroll_end(animate=False, immediate=True)
+        self._show_info()
+        if not self.prompt.disabled:
+            self.prompt.focus()
+
+    def _message_widget(self, m: Message) -> UserMessage | AssistantMessage | SystemMessage:
+        if m.role == "user":
+            return UserMessage(m.content)
+        if m.role == "system":
+            return SystemMessage(m.content)
+        state = m.state if m.state in ("complete", "cancelled", "incomplete", "error") else "cancelled"
+        return AssistantMessage(m.content, who=self.model or "Assistant", state=state)
+
+    async def _show_more(self) -> None:
+        """Mount the next page of older messages above what is shown."""
+        shown = self._shown_page * PAGE
+        total = len(self.messages)
+        end = total - shown
+        start = max(0, end - PAGE)
+        widgets = [self._message_widget(m) for m in self.messages[start:end]]
+        transcript = self.transcript
+        for old in transcript.query(EarlierMessages):
+            await old.remove()
+        if widgets:
+            first = transcript.children[0] if transcript.children else None
+            if first is not None:
+                await transcript.mount_all(widgets, before=first)
+            else:
+                await transcript.mount_all(widgets)
+        self._shown_page += 1
+        if start > 0:
+            await transcript.mount(EarlierMessages(start), before=0)
+
+    @on(EarlierMessages.Pressed, "#earlier")
+    async def _earlier(self, event: EarlierMessages.Pressed) -> None:
+        event.stop()
+        await self._show_more()
+
+    async def _stop_reply(self) -> None:
+        """Cancel a reply that is arriving and wait until it is kept and saved."""
+        worker = self._reply
+        if worker is not None and worker.is_running:
+            worker.cancel()
+            try:
+                await worker.wait()
+            except (WorkerCancelled, WorkerFailed):
+                pass
+
+    async def action_new_chat(self) -> None:
+        await self._stop_reply()
+        self.messages = []
+        self.conversation_id = None
+        self.title_text = ""
+        self.system_prompt = ""
+        self.stored = None
+        await self.transcript.clear()
+        self._show_info()
+        if not self.prompt.disabled:
+            self.prompt.focus()
+
+    # -- model, system prompt ------------------------------------------------------------------------
+    def _show_info(self) -> None:
+        parts = [f"model: {self.model or 'service default'}"]
+        parts.append("system prompt: set" if self.system_prompt else "no system prompt")
+        if self.title_text:
+            parts.insert(0, self.title_text)
+        self.query_one("#chat-info", Label).update(Text(" · ".join(parts), no_wrap=True,
+                                                        overflow="ellipsis"))
+
+    def action_pick_model(self) -> None:
+        if not self.state.verified:
+            self.notify("The model list is asked over the attested channel; verify first.",
+                        severity="warning")
+            return
+        self._load_models()
+
+    @work(exclusive=True, group="models", exit_on_error=False)
+    async def _load_models(self) -> None:
+        try:
+            models = await self.service.models()
+        except VerifierError as e:
+            self.notify(f"Could not list models: {e}", severity="error")
+            self._after_exchange()
+            return
+        self._after_exchange()
+        if not models:
+            self.notify("The service lists no models.", severity="warning")
+            return
+
+        def chosen(model: str | None) -> None:
+            if model is None:
+                return
+            self.model = model
+            self._show_info()
+            self._update_conversation()
+
+        self.app.push_screen(ModelPicker(models, self.model), chosen)
+
+    def action_system_prompt(self) -> None:
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            self.system_prompt = text
+            self._show_info()
+            self._update_conversation()
+
+        self.app.push_screen(SystemPromptScreen(self.system_prompt), done)
+
+    def _update_conversation(self) -> None:
+        history = self.chat_app.history
+        if history is not None and self.conversation_id is not None:
+            history.update_conversation(self.conversation_id, model=self.model,
+                                        system_prompt=self.system_prompt or None)
+
+    # -- copy, export --------------------------------------------------------------------------------
+    def action_copy_reply(self) -> None:
+        reply = next((m for m in reversed(self.messages) if m.role == "assistant" and m.content), None)
+        if reply is None:
+            self.notify("There is no reply to copy yet.", severity="warning")
+            return
+        self.app.copy_to_clipboard(reply.content)
+        self._copy_fallback(reply.content)
+
+    @work(thread=True, group="copy", exit_on_error=False)
+    def _copy_fallback(self, text: str) -> None:
+        tool = system_copy(text)
+        where = f"the terminal clipboard and {tool}" if tool else "the terminal clipboard (OSC 52)"
+        self.app.call_from_thread(self.notify, f"Copied the last reply ({len(text)} characters) to {where}.")
+
+    def export_transcript(self) -> ExportTranscript:
+        return ExportTranscript(
+            title=self.title_text, service_url=self.service.target.url,
+            policy=self.service.target.policy.name, model=self.model,
+            system_prompt=self.system_prompt or None,
+            turns=[Turn(m.role, m.content, m.state) for m in self.messages],
+            result=self.state.result)
+
+    def action_export(self) -> None:
+        if not self.messages:
+            self.notify("There is nothing to export yet.", severity="warning")
+            return
+        base = self.chat_app.export_dir or Path.cwd()
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        default = base / f"enclave-chat-{stamp}.md"
+
+        def write(path: Path | None) -> None:
+            if path is None:
+                return
+            try:
+                kind = write_export(path, self.export_transcript())
+            except OSError as e:
+                self.notify(f"Could not export: {e}", severity="error")
+                return
+            self.notify(f"Exported as {kind} to {path}", title="Exported")
+
+        self.app.push_screen(PathScreen("Export this conversation", default,
+                                        "A name ending in .json writes JSON; anything else Markdown."),
+                             write)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is self._reply and event.state in (WorkerState.SUCCESS, WorkerState.ERROR,
+                                                           WorkerState.CANCELLED):
+            self._reply = None
+        self.refresh_bindings()

@@ -1,0 +1,119 @@
+"""The full attestation result: every check with its sentence, the claims, the decoded evidence,
+the JSON exactly as ``enclave-chat verify --json`` prints it, and "save evidence"."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
+
+from tui.evidence import decode_evidence, outline
+from tui.proof import MARK, ProofState, summary_rows
+from tui.screens.base import demo_banner
+from tui.screens.dialogs import PathScreen
+from tui.service import captured_stamp, save_evidence
+from verifier.result import AttestationResult, Status
+
+
+def checks_text(result: AttestationResult) -> Text:
+    text = Text()
+    verdict_style = "bold green" if result.verified else "bold red"
+    text.append(result.verdict() + "\n\n", style=verdict_style)
+    for check in result.checks:
+        style = {Status.PASS: "green", Status.FAIL: "bold red", Status.SKIP: "yellow"}[check.status]
+        text.append(f"{MARK[check.status]} {check.id}", style=style)
+        flags = [str(check.status)]
+        if not check.required:
+            flags.append("optional")
+        if check.authenticity:
+            flags.append("authenticity")
+        text.append(f"  [{', '.join(flags)}]\n", style="dim")
+        text.append(f"    {check.detail}\n")
+    return text
+
+
+class DetailsScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "app.pop_screen", "Back"),
+        Binding("s", "save_evidence", "Save evidence", id="save_evidence"),
+    ]
+
+    def __init__(self, state: ProofState, evidence: bytes | None, provider: str,
+                 evidence_dir: Path | None) -> None:
+        super().__init__()
+        self.state = state
+        self.evidence = evidence
+        self.provider = provider
+        self.evidence_dir = evidence_dir
+
+    def compose(self) -> ComposeResult:
+        yield from demo_banner(self.app)
+        result = self.state.result
+        yield Label(Text(f"Attestation details · {self.state.url}", no_wrap=True,
+                         overflow="ellipsis"), id="details-title")
+        with TabbedContent(id="details-tabs"):
+            with TabPane("Checks", id="tab-checks"), VerticalScroll():
+                yield Static(checks_text(result) if result else Text("No result yet."),
+                             id="details-checks")
+            with TabPane("Claims", id="tab-claims"), VerticalScroll():
+                yield Static(self._claims(), id="details-claims")
+            with TabPane("Evidence", id="tab-evidence"), VerticalScroll():
+                yield Static(self._evidence(), id="details-evidence")
+            with TabPane("JSON", id="tab-json"), VerticalScroll():
+                yield Static(Text(json.dumps(result.to_json(), indent=2) if result else "{}"),
+                             id="details-json")
+        yield Footer()
+
+    def _claims(self) -> Text:
+        result = self.state.result
+        if result is None:
+            return Text("No result yet.")
+        text = Text()
+        for label, value in summary_rows(result, self.state.valid_until):
+            text.append(f"{label}: ", style="bold")
+            text.append(f"{value}\n")
+        text.append("\nClaims\n", style="bold")
+        text.append("\n".join(outline(dict(result.claims), 1)) + "\n")
+        text.append("\nEvidence digests (SHA-256)\n", style="bold")
+        text.append("\n".join(outline(dict(result.evidence), 1)) + "\n")
+        return text
+
+    def _evidence(self) -> Text:
+        if self.evidence is None:
+            return Text("No evidence was received in this attestation (the service was refused "
+                        "before any was fetched, or could not be reached).")
+        text = Text("The evidence bundle as the service sent it, decoded.\n\n", style="italic")
+        text.append("\n".join(outline(decode_evidence(self.evidence))))
+        return text
+
+    def action_save_evidence(self) -> None:
+        result = self.state.result
+        evidence = self.evidence
+        if result is None or evidence is None:
+            self.notify("There is no evidence to save.", severity="warning")
+            return
+        base = self.evidence_dir or Path.cwd()
+        default = base / f"evidence-{captured_stamp(result.at)}"
+
+        def write(path: Path | None) -> None:
+            if path is None:
+                return
+            try:
+                save_evidence(path, url=self.state.url, provider=self.provider,
+                              evidence=evidence, result=result)
+            except OSError as e:
+                self.notify(f"Could not save the evidence: {e}", severity="error")
+                return
+            self.notify(f"Saved to {path}; `enclave-chat verify --replay {path}` re-checks it.",
+                        title="Evidence saved")
+
+        self.app.push_screen(PathScreen("Save the evidence and the result to a folder", default,
+                                        "Writes attestation.json, manifest.json and result.json."),
+                             write)
