@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import functools
 import hashlib
 import re
 import threading
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.utils import CryptographyDeprecationWarning
@@ -134,8 +135,13 @@ class AmdCertificate:
     def common_name(self) -> str:
         return _common_name(self.cert.subject)
 
-    def extensions(self) -> VcekExtensions:
+    @functools.cached_property
+    def _extensions(self) -> VcekExtensions:
         return vcek_extensions(self.cert)
+
+    def extensions(self) -> VcekExtensions:
+        """The AMD extensions (decoded once; a malformed one raises ParseError every time)."""
+        return self._extensions
 
     def describe(self) -> str:
         return f"{self.role} {self.common_name!r} (serial {self.serial})"
@@ -182,7 +188,7 @@ def _role_and_product(cert: x509.Certificate) -> tuple[Role, str | None]:
             return Role.ASVK, match.group(2)
         return Role.ASK, match.group(2) if match else None
     if isinstance(key, ec.EllipticCurvePublicKey):
-        oids = {e.oid.dotted_string for e in cert.extensions}
+        oids = {e.oid.dotted_string for e in cert.extensions}  # a ValueError: load_certificate
         product: str | None = None
         try:
             product = vcek_extensions(cert).product_line
@@ -203,10 +209,15 @@ def load_certificate(der: bytes) -> AmdCertificate:
     assert parts.serial is not None
     try:
         cert = _load_x509(der, parts.serial)
+        # cryptography decodes these lazily: decode each once here, so that a malformed field
+        # is this ParseError and not an exception later, deep in the appraisal.
+        _ = (cert.subject, cert.issuer, cert.not_valid_before_utc, cert.not_valid_after_utc,
+             list(cert.extensions), cert.signature_algorithm_oid)
         role, product = _role_and_product(cert)
         spki = cert.public_key().public_bytes(serialization.Encoding.DER,
                                               serialization.PublicFormat.SubjectPublicKeyInfo)
-    except (ValueError, TypeError, NotImplementedError) as e:
+    except (ValueError, TypeError, NotImplementedError, UnsupportedAlgorithm,
+            x509.InvalidVersion) as e:
         raise ParseError(f"is not a certificate this verifier can read ({e})",
                          field="certificate") from None
     return AmdCertificate(der, cert, parts.tbs, parts.algorithm, parts.signature, parts.serial,
@@ -226,20 +237,32 @@ def pem_blocks(data: bytes, label: str) -> list[bytes]:
     return out
 
 
+def _load_blob(blob: bytes) -> tuple[AmdCertificate, ...]:
+    if b"-----BEGIN" in blob:
+        ders = pem_blocks(blob, "CERTIFICATE")
+        if not ders:
+            raise ParseError("a PEM blob holds no CERTIFICATE block", field="certificate")
+    else:
+        ders = [blob]
+    if len(ders) > MAX_CERTS:
+        raise ParseError(f"more than {MAX_CERTS} certificates", field="certificate")
+    return tuple(load_certificate(der) for der in ders)
+
+
+_cached_blob = functools.lru_cache(maxsize=128)(_load_blob)
+CACHEABLE_BLOB = 64 * 1024
+"""Parsed certificates are remembered by their exact bytes (an :class:`AmdCertificate` is
+immutable); the same VCEK and chain arrive with every attestation of a service."""
+
+
 def load_certificates(blobs: Iterable[bytes]) -> list[AmdCertificate]:
     """Certificates from DER or PEM blobs (each PEM blob may hold many), in the order given."""
     out: list[AmdCertificate] = []
     for blob in blobs:
-        if b"-----BEGIN" in blob:
-            ders = pem_blocks(blob, "CERTIFICATE")
-            if not ders:
-                raise ParseError("a PEM blob holds no CERTIFICATE block", field="certificate")
-        else:
-            ders = [blob]
-        for der in ders:
-            out.append(load_certificate(der))
-            if len(out) > MAX_CERTS:
-                raise ParseError(f"more than {MAX_CERTS} certificates", field="certificate")
+        data = bytes(blob)
+        out.extend(_cached_blob(data) if len(data) <= CACHEABLE_BLOB else _load_blob(data))
+        if len(out) > MAX_CERTS:
+            raise ParseError(f"more than {MAX_CERTS} certificates", field="certificate")
     return out
 
 
@@ -276,7 +299,11 @@ def hwid_value(value: bytes) -> bytes:
 def vcek_extensions(cert: x509.Certificate) -> VcekExtensions:
     """Decode the AMD extensions of a VCEK/VLEK (57230 §3.1 Table 8); absent ones are None."""
     raw: dict[str, bytes] = {}
-    for ext in cert.extensions:
+    try:
+        extensions = list(cert.extensions)
+    except ValueError as e:
+        raise ParseError(f"the extensions are malformed ({e})", field="certificate") from None
+    for ext in extensions:
         value = ext.value
         if isinstance(value, x509.UnrecognizedExtension):
             raw[ext.oid.dotted_string] = value.value
@@ -418,7 +445,10 @@ def load_crls(blobs: Iterable[bytes]) -> list[AmdCrl]:
             parts = amd_der.split_signed(der, certificate=False, what="crl")
             try:
                 crl = x509.load_der_x509_crl(der)
-            except ValueError as e:
+                # decoded lazily by cryptography: decode every field used, once, here
+                _ = (crl.issuer, crl.last_update_utc, crl.next_update_utc, list(crl.extensions),
+                     [(r.serial_number, r.revocation_date_utc, list(r.extensions)) for r in crl])
+            except (ValueError, TypeError, UnsupportedAlgorithm) as e:
                 raise ParseError(f"is not a CRL this verifier can read ({e})", field="crl") from None
             out.append(AmdCrl(der, crl, parts.tbs, parts.algorithm, parts.signature))
     return out
