@@ -633,7 +633,8 @@ def _spdm_signature_problem(leaf: x509.Certificate, report: SpdmReport) -> str |
 
 def _device_claims(chain: Sequence[x509.Certificate]) -> dict[str, object]:
     leaf = chain[0]
-    out: dict[str, object] = {"device": common_name(leaf), "ueid": str(leaf.serial_number)}
+    out: dict[str, object] = {"device": common_name(leaf), "ueid": str(leaf.serial_number),
+                              "chain_not_after": _iso(min(c.not_valid_after_utc for c in chain))}
     if len(chain) > 1:
         out["hwmodel"] = common_name(chain[1])
     name = common_name(leaf)
