@@ -116,7 +116,8 @@ def start_server(app: Starlette, *, host: str = "127.0.0.1", port: int = 0) -> R
     """Run ``app`` on uvicorn in a daemon thread; return when it listens (port 0: a free port)."""
     sock = _bind(host, port)
     actual = sock.getsockname()[1]
-    server = _Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+    server = _Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                                           timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
                               name=f"uvicorn-{actual}")
     thread.start()

@@ -58,9 +58,9 @@ class TransparencyServices:
         return "\n".join(lines) + "\n"
 
     def stop(self) -> None:
+        self.http.close()
         self.log_server.stop()
         self.witness_server.stop()
-        self.http.close()
 
 
 def start_transparency(state_dir: Path, *, host: str = "127.0.0.1", log_port: int = 0,

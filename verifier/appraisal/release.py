@@ -195,8 +195,12 @@ def _parse_log_proof(value: object) -> _LogProof:
             raise ParseError("holds a value that is not base64", field="release.log.inclusion_proof") from None
     if not isinstance(checkpoint, str):
         raise ParseError("must be the checkpoint's text", field="release.log.checkpoint")
+    try:
+        checkpoint_bytes = checkpoint.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ParseError("is not valid UTF-8", field="release.log.checkpoint") from None
     url = value.get("url")
-    return _LogProof(origin, index, tuple(hashes), checkpoint.encode("utf-8"), url if isinstance(url, str) else None)
+    return _LogProof(origin, index, tuple(hashes), checkpoint_bytes, url if isinstance(url, str) else None)
 
 
 def _log_url(p: LogPolicy, bundle_url: str | None) -> tuple[str | None, str]:

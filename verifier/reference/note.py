@@ -162,7 +162,10 @@ def parse_signature_lines(data: bytes) -> tuple[NoteSignature, ...]:
 def parse_note(data: bytes | str) -> Note:
     """Split a signed note into its text and its signature lines (C2SP signed-note "Format")."""
     if isinstance(data, str):
-        data = data.encode("utf-8")
+        try:
+            data = data.encode("utf-8")
+        except UnicodeEncodeError:
+            raise NoteFormatError("is not valid UTF-8") from None
     if len(data) > MAX_NOTE_BYTES:
         raise NoteFormatError(f"larger than {MAX_NOTE_BYTES} bytes")
     try:
@@ -374,25 +377,26 @@ def sign_note(text: str, signers: Sequence[NoteSigner], *, timestamp: int | None
 
 
 def check_signatures(note: Note, verifiers: Iterable[NoteVerifier]) -> tuple[tuple[Verified, ...], tuple[NoteVerifier, ...]]:
-    """Each trusted key's verdict: (keys whose signature verified, keys whose signature did not).
+    """Each trusted key's verdict: (keys whose signatures verified, keys with a signature that did not).
 
     Lines from unknown keys, even sharing a name or an ID with a trusted one, are ignored (C2SP
-    signed-note, "Signatures"); a key counts once however many lines it has.
+    signed-note, "Signatures"); a key counts once however many lines it has, and a key with any
+    line that fails to verify is in the second tuple only.
     """
     good: dict[NoteVerifier, Verified] = {}
     bad: list[NoteVerifier] = []
     keys = list(verifiers)
     for sig in note.signatures:
         for v in keys:
-            if not v.matches(sig) or v in good:
+            if not v.matches(sig):
                 continue
             result = v.verify(note.text, sig)
             if result is None:
                 if v not in bad:
                     bad.append(v)
-            else:
+            elif v not in good:
                 good[v] = result
-    return tuple(good.values()), tuple(b for b in bad if b not in good)
+    return tuple(g for v, g in good.items() if v not in bad), tuple(bad)
 
 
 def verify_note(note: Note, verifiers: Iterable[NoteVerifier]) -> tuple[Verified, ...]:
