@@ -43,7 +43,14 @@ class DetailsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "app.pop_screen", "Back"),
         Binding("s", "save_evidence", "Save evidence", id="save_evidence"),
+        Binding("c", "tab('tab-checks')", "Checks", show=False),
+        Binding("l", "tab('tab-claims')", "Claims", show=False),
+        Binding("e", "tab('tab-evidence')", "Evidence", show=False),
+        Binding("j", "tab('tab-json')", "JSON", show=False),
     ]
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
 
     def __init__(self, state: ProofState, evidence: bytes | None, provider: str,
                  evidence_dir: Path | None) -> None:
@@ -59,14 +66,14 @@ class DetailsScreen(Screen[None]):
         yield Label(Text(f"Attestation details · {self.state.url}", no_wrap=True,
                          overflow="ellipsis"), id="details-title")
         with TabbedContent(id="details-tabs"):
-            with TabPane("Checks", id="tab-checks"), VerticalScroll():
+            with TabPane("Checks (c)", id="tab-checks"), VerticalScroll():
                 yield Static(checks_text(result) if result else Text("No result yet."),
                              id="details-checks")
-            with TabPane("Claims", id="tab-claims"), VerticalScroll():
+            with TabPane("Claims (l)", id="tab-claims"), VerticalScroll():
                 yield Static(self._claims(), id="details-claims")
-            with TabPane("Evidence", id="tab-evidence"), VerticalScroll():
+            with TabPane("Evidence (e)", id="tab-evidence"), VerticalScroll():
                 yield Static(self._evidence(), id="details-evidence")
-            with TabPane("JSON", id="tab-json"), VerticalScroll():
+            with TabPane("JSON (j)", id="tab-json"), VerticalScroll():
                 yield Static(Text(json.dumps(result.to_json(), indent=2) if result else "{}"),
                              id="details-json")
         yield Footer()
