@@ -170,3 +170,13 @@ def test_single_byte_mutations_parse_or_raise_parse_error(offset: int, xor: int)
     except ParseError:
         return
     assert r.signed + r.signature == bytes(raw)
+
+
+def test_describe_is_json_and_complete() -> None:
+    import json
+
+    d = spdm.describe(spdm.parse_report(nv.h100()[0]))
+    doc = json.loads(json.dumps(d))
+    assert doc["request"]["nonce"] == nv.H100_NONCE.hex() and len(doc["measurements"]) == 64
+    assert doc["opaque"]["DRIVER_VERSION"] == b"550.90.07\0".hex()
+    assert doc["vbios_version"] == "96.00.9F.00.01"

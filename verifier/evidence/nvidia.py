@@ -517,3 +517,27 @@ def p384_signer(private_key: object) -> Signer:
         return r.to_bytes(48, "big") + s.to_bytes(48, "big")
 
     return sign
+
+
+def describe(report: SpdmReport) -> dict[str, object]:
+    """A JSON-able decoding for ``evidence inspect``: every field, nothing judged."""
+    o = report.opaque
+    names = {f.value: f.name for f in OpaqueField}
+    return {
+        "format": "SPDM 1.1 GET_MEASUREMENTS request + MEASUREMENTS response",
+        "request": {"version": f"{report.request.version:#04x}", "attributes": report.request.attributes,
+                    "operation": report.request.operation, "nonce": report.request.nonce.hex(),
+                    "slot_id": report.request.slot_id},
+        "response": {"version": f"{report.response.version:#04x}", "param1": report.response.param1,
+                     "param2": report.response.param2, "nonce": report.response.nonce.hex(),
+                     "signature": report.signature.hex()},
+        "measurements": {str(b.index): {"type": b.value_type, "value": b.value.hex()}
+                         for b in report.response.blocks},
+        "opaque": {names.get(t, f"field_{t}"): v.hex() for t, v in o.fields},
+        "driver_version": o.driver_version,
+        "vbios_version": o.vbios_version,
+        "project": o.project,
+        "project_sku": o.project_sku,
+        "chip_sku": o.chip_sku,
+        "fwid": o.fwid.hex() if o.fwid is not None else None,
+    }
