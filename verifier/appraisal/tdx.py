@@ -168,11 +168,13 @@ class TdxPolicy:
 # -- result --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TdxAppraisal:
-    """Checks in their fixed order, the parsed quote (``None`` when it did not parse) and claims."""
+    """Checks in their fixed order, the parsed quote (``None`` when it did not parse), claims."""
 
     checks: tuple[Check, ...]
     quote: TdxQuote | None
     claims: dict[str, object]
+    collateral: TdxCollateral | None = None
+    """The collateral the appraisal used (given or fetched), for evidence digests."""
 
     def check(self, id: str) -> Check | None:
         return next((c for c in self.checks if c.id == id), None)
@@ -275,7 +277,7 @@ def appraise_tdx(quote: bytes, *, policy: Policy, at: dt.datetime, expected_repo
     _tcb(run, q, ext, tcb_info, qe_identity, claims)
     _measurements(run, q)
     _report_data(run, q, expected_report_data)
-    return TdxAppraisal(tuple(run.checks), q, claims)
+    return TdxAppraisal(tuple(run.checks), q, claims, coll)
 
 
 # -- steps ---------------------------------------------------------------------------------------

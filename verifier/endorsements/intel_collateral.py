@@ -415,13 +415,24 @@ def load_crl(data: bytes, what: str) -> x509.CertificateRevocationList:
         if _HEX_TEXT.match(data):
             return x509.load_der_x509_crl(binascii.unhexlify(b"".join(data.split())))
         return x509.load_der_x509_crl(data)
-    except (ValueError, binascii.Error) as e:
+    except (ValueError, binascii.Error, x509.InvalidVersion) as e:
         raise ParseError(f"does not parse as a CRL: {e}", field=what) from None
 
 
 def verify_crl(crl: x509.CertificateRevocationList, issuer: x509.Certificate, at: dt.datetime,
                what: str) -> None:
-    """Issuer name, signature by the issuer's key, and ``thisUpdate <= at <= nextUpdate``."""
+    """Issuer name, signature by the issuer's key, and ``thisUpdate <= at <= nextUpdate``.
+
+    Fields the library decodes lazily and that do not parse make the CRL refused, not an exception.
+    """
+    try:
+        _verify_crl(crl, issuer, at, what)
+    except ValueError as e:
+        raise CollateralInvalid(f"the {what} does not parse: {e}") from None
+
+
+def _verify_crl(crl: x509.CertificateRevocationList, issuer: x509.Certificate, at: dt.datetime,
+                what: str) -> None:
     if crl.issuer != issuer.subject:
         raise CollateralInvalid(f"the {what} is issued by {crl.issuer.rfc4514_string()!r}, "
                                 f"not by {issuer.subject.rfc4514_string()!r}")
@@ -440,4 +451,8 @@ def verify_crl(crl: x509.CertificateRevocationList, issuer: x509.Certificate, at
 
 
 def is_revoked(crl: x509.CertificateRevocationList, cert: x509.Certificate) -> bool:
-    return crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
+    """Whether ``cert``'s serial is listed; a list that does not parse counts as revoked (fail closed)."""
+    try:
+        return crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
+    except ValueError:
+        return True

@@ -67,7 +67,7 @@ def load_pem_chain(pem: bytes, field: str, *, max_certs: int = MAX_CHAIN_CERTS) 
     for i, block in enumerate(blocks):
         try:
             certs.append(x509.load_pem_x509_certificate(block))
-        except ValueError as e:
+        except (ValueError, x509.InvalidVersion) as e:
             raise ParseError(f"certificate {i} does not parse: {e}", field=field) from None
     return certs
 
@@ -104,6 +104,16 @@ def check_validity(cert: x509.Certificate, at: dt.datetime, role: str) -> None:
 
 def verify_path(certs: Sequence[x509.Certificate], roles: Sequence[str], names: Sequence[tuple[str, ...]],
                 at: dt.datetime) -> None:
+    """Verify a leaf-first path (see :func:`_verify_path`); a certificate whose fields do not parse
+    (the library decodes some lazily) is a :class:`ChainError` too."""
+    try:
+        _verify_path(certs, roles, names, at)
+    except ValueError as e:
+        raise ChainError(f"a certificate of the chain does not parse: {e}") from None
+
+
+def _verify_path(certs: Sequence[x509.Certificate], roles: Sequence[str], names: Sequence[tuple[str, ...]],
+                 at: dt.datetime) -> None:
     """Verify a leaf-first path ending in a self-signed root, at time ``at``.
 
     ``names[i]`` lists the subject common names accepted for ``certs[i]``. Each issuer name must be
