@@ -207,3 +207,9 @@ def test_two_demo_gpus_verify_together(device: pki.DevicePki, rim_signers: pki.R
     assert a.check("gpu.0.chain.root_pinned").status is Status.PASS  # type: ignore[union-attr]
     assert a.check("gpu.1.chain.root_pinned").status is Status.FAIL  # type: ignore[union-attr]
     assert not a.authentic
+
+
+def test_an_unreadable_answer_beside_good_ones_changes_nothing(device: pki.DevicePki, rim_signers: pki.RimPki,
+                                                               setup: dict[str, object]) -> None:
+    answers = [b"junk", b"", *setup["ocsp"]]  # type: ignore[misc]
+    assert appraise(device, rim_signers, setup, answers=answers).verified

@@ -82,6 +82,11 @@ def test_missing_chain_and_unreadable_files_are_usage_errors(tmp_path: Path) -> 
         appraiser("nvidia-gpu")(_opts(tmp_path, [report]))
     with pytest.raises(InputError):
         appraiser("nvidia-gpu")(_opts(tmp_path, [tmp_path / "absent"]))
+    junk = tmp_path / "junk.ocsp"
+    junk.write_bytes(b"not an answer")
+    with pytest.raises(InputError, match="OCSP"):
+        appraiser("nvidia-gpu")(_opts(tmp_path, [report], certs=(vector(nv.PYPI + "hopperCertChain.txt"),),
+                                      ocsp=(junk,)))
     odd = tmp_path / "odd.hex"
     odd.write_text("abc")
     with pytest.raises(InputError, match="odd"):

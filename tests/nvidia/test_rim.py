@@ -118,3 +118,12 @@ def test_rim_service_ids() -> None:
     assert driver_rim_id("HOPPER", "550.90.07") == "NV_GPU_DRIVER_GH100_550.90.07"
     assert driver_rim_id("BLACKWELL", "575.32", "GB100") == "NV_GPU_CC_DRIVER_GB100_575.32"
     assert vbios_rim_id("1010", "0200", "882", "96.00.9F.00.01") == "NV_GPU_VBIOS_1010_0200_882_96009F0001"
+
+
+def test_signed_but_malformed_content_is_a_content_error(rim_signers: pki.RimPki) -> None:
+    """A non-ASCII digit passes str.isdigit() but is not an index: refused after the signature holds."""
+    xml = build_rim(version="1.0", measurements={5: [b"\x05" * 48]}).replace(b'index="5"', 'index="٥"'.encode())
+    signed = sign_rim(xml, rim_signers.l4.key, rim_signers.chain)
+    with pytest.raises(RimError, match="index") as e:
+        verify_rim(signed, pin=rim_signers.pin, at=pki.AT)
+    assert e.value.reason == "content"

@@ -41,6 +41,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -85,6 +86,8 @@ MAX_GPUS = 64
 _ARCH_BY_CHIP = (("GH1", "HOPPER"), ("GB1", "BLACKWELL"), ("GB2", "BLACKWELL"), ("LS_10", "LS10"),
                  ("LS10", "LS10"))
 _SWITCH_ARCHES = frozenset({"LS10"})
+_RIM_ID = re.compile(r"\A[A-Za-z0-9_.\-]{1,128}\Z")
+"""What a RIM id derived from report fields may look like before it goes into a URL."""
 
 
 # -- policy --------------------------------------------------------------------------------------
@@ -230,7 +233,7 @@ class _Collateral:
             return good[0]
         if outcomes:
             return outcomes[0]
-        if rim_id is None or self.fetcher is None:
+        if rim_id is None or self.fetcher is None or not _RIM_ID.match(rim_id):
             return None
         if rim_id not in self._fetched:
             self._fetched[rim_id] = self._fetch(rim_id)

@@ -27,6 +27,7 @@ from typing import Any
 
 from verifier.appraisal.nvidia import GpuAppraisal, appraise_gpu, appraise_gpus
 from verifier.appraisal.offline import OfflineOptions, read_file
+from verifier.endorsements.nvidia_ocsp import decode_answer_file
 from verifier.errors import InputError
 from verifier.evidence.encoding import decode_evidence
 from verifier.evidence.nvidia import looks_binary
@@ -43,7 +44,7 @@ def appraise_files(opts: OfflineOptions) -> AttestationResult:
     data = read_file(report_path)
     evidence: dict[str, str] = {}
     rims = [_named(p, evidence, "rim") for p in opts.rims]
-    ocsp = [_named(p, evidence, "ocsp") for p in opts.ocsp]
+    ocsp = [_ocsp_file(p, evidence) for p in opts.ocsp]
 
     devices = _json_devices(data)
     appraisal: GpuAppraisal
@@ -70,6 +71,18 @@ def _named(path: Path, evidence: dict[str, str], role: str) -> bytes:
     data = read_file(path)
     evidence[f"{role}:{path.name}"] = _sha256(data)
     return data
+
+
+def _ocsp_file(path: Path, evidence: dict[str, str]) -> bytes:
+    """An OCSP answer file (DER or base64) that must at least decode as an OCSP response."""
+    from cryptography.x509 import ocsp
+
+    der = decode_answer_file(_named(path, evidence, "ocsp"))
+    try:
+        ocsp.load_der_ocsp_response(der)
+    except ValueError:
+        raise InputError(f"{path} is not an OCSP response (DER or base64)") from None
+    return der
 
 
 def _json_devices(data: bytes) -> list[tuple[str, bytes, bytes]] | None:

@@ -223,6 +223,8 @@ def leaf_fwids(cert: x509.Certificate) -> tuple[bytes, ...] | None:
             break
         except x509.ExtensionNotFound:
             continue
+        except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
+            return None
     if ext is None or not isinstance(ext.value, x509.UnrecognizedExtension):
         return None
     data = ext.value.value

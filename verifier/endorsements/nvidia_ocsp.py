@@ -123,10 +123,11 @@ def check_answer(der: bytes, cert: x509.Certificate, issuer: x509.Certificate, *
         return OcspOutcome(OcspState.INVALID, f"the answer is {len(der)} bytes, too large")
     try:
         response = ocsp.load_der_ocsp_response(der)
-    except ValueError as e:
-        return OcspOutcome(OcspState.INVALID, f"the answer is not an OCSP response ({e})")
+    except ValueError:
+        # not about this certificate in any readable way (files are checked for form before this)
+        return OcspOutcome(OcspState.ABSENT, "an answer given is not an OCSP response")
     if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
-        return OcspOutcome(OcspState.INVALID, f"the responder answered {response.response_status.name}")
+        return OcspOutcome(OcspState.ABSENT, f"the responder answered {response.response_status.name}")
     try:
         single = next((s for s in response.responses if _names(cert, issuer, s)), None)
     except (ValueError, UnsupportedAlgorithm) as e:

@@ -47,6 +47,7 @@ NS_DSIG = "http://www.w3.org/2000/09/xmldsig#"
 
 _HASH_ATTR = re.compile(r"\A\{" + re.escape(NS_SHA384) + r"\}Hash(\d+)\Z")
 _HEX = re.compile(r"\A[0-9a-fA-F]*\Z")
+_DIGITS = re.compile(r"\A[0-9]{1,4}\Z")
 _VBIOS_VERSION = re.compile(r"\A[0-9A-Fa-f]{2}(\.[0-9A-Fa-f]{2}){4}\Z")
 
 
@@ -126,7 +127,7 @@ def load_rim(data: bytes) -> RimDocument:
         raise RimError("the RIM has a document type declaration; RIMs have none", reason="format")
     try:
         root = etree.fromstring(data, parser=_parser())
-    except etree.XMLSyntaxError as e:
+    except (etree.LxmlError, ValueError) as e:
         raise RimError(f"the RIM is not well-formed XML: {e}", reason="format") from None
     if root.tag != f"{{{NS_SWID}}}SoftwareIdentity":
         raise RimError(f"the root element is {root.tag}, not a SWID SoftwareIdentity", reason="format")
@@ -174,6 +175,9 @@ def verify_rim_signature(doc: RimDocument, signer: x509.Certificate, *, at: dt.d
                                            parser=_parser())
     except (SignXMLException, etree.LxmlError, ValueError, TypeError) as e:
         raise RimError(f"the XML signature does not verify: {e}", reason="signature") from None
+    except Exception as e:  # hostile XML must end as a refusal, never a traceback
+        raise RimError(f"the XML signature cannot be checked ({type(e).__name__}: {e})",
+                       reason="signature") from None
     signed = result.signed_xml
     if signed is None or signed.tag != f"{{{NS_SWID}}}SoftwareIdentity":
         raise RimError("the signature does not cover the whole SoftwareIdentity", reason="signature")
@@ -212,7 +216,7 @@ def _read_signed(root: Any, signer: x509.Certificate) -> Rim:
 def _measurement(res: Any, seen: set[int]) -> RimMeasurement:
     def integer(attr: str, low: int, high: int) -> int:
         raw = res.get(attr)
-        if raw is None or not raw.isdigit() or not low <= int(raw) <= high:
+        if raw is None or not _DIGITS.match(raw) or not low <= int(raw) <= high:
             raise RimError(f"a Resource has {attr}={raw!r}, expected {low}..{high}", reason="content")
         return int(raw)
 
