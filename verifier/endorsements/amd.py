@@ -122,6 +122,9 @@ class AmdCertificate:
     role: Role
     product: str | None  # from the CN (ARK-/SEV-/SEV-VLEK-<product>) or productName1
     spki_sha256: str
+    subject_der: bytes = field(repr=False)  # names compare by their exact DER (AMD's never vary)
+    issuer_der: bytes = field(repr=False)
+    common_name: str = ""
 
     @property
     def subject(self) -> x509.Name:
@@ -130,10 +133,6 @@ class AmdCertificate:
     @property
     def issuer(self) -> x509.Name:
         return self.cert.issuer
-
-    @property
-    def common_name(self) -> str:
-        return _common_name(self.cert.subject)
 
     @functools.cached_property
     def _extensions(self) -> VcekExtensions:
@@ -221,7 +220,9 @@ def load_certificate(der: bytes) -> AmdCertificate:
         raise ParseError(f"is not a certificate this verifier can read ({e})",
                          field="certificate") from None
     return AmdCertificate(der, cert, parts.tbs, parts.algorithm, parts.signature, parts.serial,
-                          role, product, hashlib.sha256(spki).hexdigest())
+                          role, product, hashlib.sha256(spki).hexdigest(),
+                          cert.subject.public_bytes(), cert.issuer.public_bytes(),
+                          _common_name(cert.subject))
 
 
 def pem_blocks(data: bytes, label: str) -> list[bytes]:
@@ -377,6 +378,9 @@ def pss_signature_problem(tbs: bytes, algorithm: bytes, signature: bytes, signed
     AMD's way is RSASSA-PSS, SHA-384, MGF1-SHA-384, salt 48, from an RSA-4096 key (57230 §2.3);
     anything else is named in the returned sentence.
     """
+    cache_key = VERIFIED.key(issuer.spki_sha256, signed_der)
+    if VERIFIED.hit(cache_key):  # these exact bytes passed every test below under this key
+        return None
     if not amd_der.is_rsassa_pss_sha384_salt48(algorithm):
         return "the signature algorithm is not RSASSA-PSS with SHA-384, MGF1-SHA-384 and salt 48"
     key = issuer.cert.public_key()
@@ -384,9 +388,6 @@ def pss_signature_problem(tbs: bytes, algorithm: bytes, signature: bytes, signed
         return f"the issuer {issuer.common_name!r} does not have an RSA key"
     if key.key_size != AMD_RSA_BITS:
         return f"the issuer's RSA key has {key.key_size} bits, not {AMD_RSA_BITS}"
-    cache_key = VERIFIED.key(issuer.spki_sha256, signed_der)
-    if VERIFIED.hit(cache_key):
-        return None
     try:
         key.verify(signature, tbs, _PSS, hashes.SHA384())
     except InvalidSignature:
@@ -397,7 +398,7 @@ def pss_signature_problem(tbs: bytes, algorithm: bytes, signature: bytes, signed
 
 def certificate_signature_problem(child: AmdCertificate, issuer: AmdCertificate) -> str | None:
     """None when ``child`` names ``issuer`` as its issuer and ``issuer`` signed it, AMD's way."""
-    if child.issuer != issuer.subject:
+    if child.issuer_der != issuer.subject_der:
         return (f"{child.common_name!r} names issuer {_common_name(child.issuer)!r}, "
                 f"not {issuer.common_name!r}")
     return pss_signature_problem(child.tbs, child.algorithm, child.signature, child.der, issuer)
@@ -455,7 +456,7 @@ def load_crls(blobs: Iterable[bytes]) -> list[AmdCrl]:
 
 
 def crl_signature_problem(crl: AmdCrl, ark: AmdCertificate) -> str | None:
-    if crl.issuer != ark.subject:
+    if crl.issuer.public_bytes() != ark.subject_der:
         return f"the CRL is issued by {_common_name(crl.issuer)!r}, not {ark.common_name!r}"
     return pss_signature_problem(crl.tbs, crl.algorithm, crl.signature, crl.der, ark)
 
@@ -503,9 +504,9 @@ def pick_chain(certs: Sequence[AmdCertificate], leaf_role: Role,
                     leaf = c
                     break
     mids = [c for c in certs if c.role is mid_role]
-    mid = next((c for c in mids if leaf is not None and c.subject == leaf.issuer),
+    mid = next((c for c in mids if leaf is not None and c.subject_der == leaf.issuer_der),
                None if leaf is not None else (mids[0] if mids else None))
     arks = [c for c in certs if c.role is Role.ARK]
-    ark = next((c for c in arks if mid is not None and c.subject == mid.issuer),
+    ark = next((c for c in arks if mid is not None and c.subject_der == mid.issuer_der),
                None if mid is not None else (arks[0] if arks else None))
     return Chain(leaf, mid, ark)
