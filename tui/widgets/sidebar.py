@@ -38,6 +38,8 @@ class HistorySidebar(Vertical):
             label.append(f"\n{c.updated.replace('T', ' ').removesuffix('Z')} · {c.messages} msgs",
                          style="dim")
             options.add_option(Option(label, id=c.id))
+        if conversations:
+            options.highlighted = 0
 
     @on(OptionList.OptionSelected, "#conversations")
     def _chosen(self, event: OptionList.OptionSelected) -> None:

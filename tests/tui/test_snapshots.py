@@ -1,0 +1,57 @@
+"""Snapshots (SVG, committed under __snapshots__): the main screen verified, refused, and the
+details screen. The fake service's result is fixed (time, nonce, hashes) and the app's clock is
+pinned, so every run renders the same; cursors do not blink."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.pilot import Pilot
+
+from tests.tui.conftest import fake_app, send, settle
+from tests.tui.fakes import FakeService
+from tui.app import EnclaveChatApp
+
+SIZE = (120, 36)
+
+REPLY = (
+    "Confidential computing keeps data **encrypted in use**:\n\n",
+    "1. the CPU encrypts guest memory;\n",
+    "2. a signed *attestation report* says what runs;\n",
+    "3. your client checks it before sending.\n\n",
+    "```python\nprint('sealed to the attested key')\n```\n",
+)
+
+
+async def _quiet(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    for area in pilot.app.screen.query("TextArea"):
+        area.cursor_blink = False  # type: ignore[attr-defined]
+    await pilot.pause()
+
+
+def test_main_screen_verified(snap_compare: Any) -> None:
+    app: EnclaveChatApp = fake_app(FakeService(reply=REPLY))
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _quiet(pilot)
+        await send(pilot, "How does the enclave keep my prompt private?")
+        await _quiet(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_main_screen_refused(snap_compare: Any) -> None:
+    app = fake_app(FakeService(refuse=True))
+    assert snap_compare(app, terminal_size=SIZE, run_before=_quiet)
+
+
+def test_details_screen(snap_compare: Any) -> None:
+    app = fake_app(FakeService())
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _quiet(pilot)
+        await pilot.press("f2")
+        await _quiet(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
