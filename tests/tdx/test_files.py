@@ -11,9 +11,9 @@ import pytest
 
 from tests.tdx.conftest import AUTHENTIC_AT, JAN_2026_AT, TINFOIL_COLLATERAL, policy
 from verifier.appraisal.offline import OfflineOptions, appraiser
-from verifier.appraisal.tdx_files import appraise_files
+from verifier.appraisal.tdx_files import appraise_files, inspect
 from verifier.endorsements.fetch import CollateralFetcher
-from verifier.errors import InputError
+from verifier.errors import InputError, ParseError
 from verifier.evidence.tdx import parse_quote
 from verifier.result import Status
 
@@ -106,3 +106,18 @@ def test_input_errors(vectors: Path, tmp_path: Path) -> None:
         appraise_files(_opts(tmp_path, vectors / V5, files=(vectors / V5, vectors / V5)))
     with pytest.raises(InputError, match="collateral directory"):
         appraise_files(_opts(tmp_path, vectors / V5, collateral=tmp_path / "nope"))
+
+
+def test_inspect_quote_and_hcl_report(vectors: Path) -> None:
+    import json
+
+    q = inspect((vectors / V5).read_bytes())
+    assert q["format"] == "Intel TDX quote v5, body type 3 (TDX 1.5)"
+    body = q["body"]
+    assert isinstance(body, dict) and body["tee_tcb_svn2"] == "0d010400000000000000000000000000"
+    assert str(q["pck_chain_pem"]).count("BEGIN CERTIFICATE") == 3
+    hcl = inspect((vectors / "tdx/openpcc/test_azure_tdx_report.bin").read_bytes())
+    assert "never authentic" in str(hcl["format"])
+    assert json.loads(json.dumps([q, hcl]))  # JSON-able
+    with pytest.raises(ParseError):
+        inspect(b"\x04\x00\x02\x00\x81\x00\x00\x00")

@@ -20,9 +20,14 @@ from verifier.endorsements.intel_collateral import TdxCollateral
 from verifier.endorsements.intel_pck import load_pck_chain, pck_extensions
 from verifier.endorsements.intel_pcs import load_collateral_dir
 from verifier.errors import InputError, ParseError
-from verifier.evidence import azure_tdx
+from verifier.evidence import azure_tdx, tdx
 from verifier.evidence.encoding import decode_evidence
-from verifier.evidence.tdx import ATT_KEY_TYPE_ECDSA_P256, SUPPORTED_VERSIONS, TEE_TYPE_TDX, parse_quote
+from verifier.evidence.tdx import (
+    ATT_KEY_TYPE_ECDSA_P256,
+    SUPPORTED_VERSIONS,
+    TEE_TYPE_TDX,
+    parse_quote,
+)
 from verifier.result import AttestationResult
 
 
@@ -81,3 +86,13 @@ def appraise_files(opts: OfflineOptions) -> AttestationResult:
     return AttestationResult(kind="tdx", at=opts.at, nonce=opts.nonce, policy=opts.policy.ref,
                              checks=appraisal.checks, evidence=_digests(quote, appraisal.collateral),
                              claims=appraisal.claims)
+
+
+def inspect(data: bytes) -> dict[str, object]:
+    """``evidence inspect`` for TDX evidence (decoded bytes): a quote, or an Azure HCL TDREPORT.
+
+    Raises :class:`ParseError` when the bytes are neither.
+    """
+    if azure_tdx.is_hcl_report(data):
+        return azure_tdx.describe(azure_tdx.parse_hcl_tdx_report(data))
+    return tdx.describe(parse_quote(data))

@@ -84,6 +84,11 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 _WS = re.compile(r"[ \t\n\r]*")
 
 
+def _skip_ws(text: str, pos: int) -> int:
+    match = _WS.match(text, pos)
+    return match.end() if match else pos
+
+
 def split_signed_body(body: bytes, key: str) -> SignedBody:
     """Cut ``{"<key>": {...}, "signature": "..."}`` into the exact bytes of ``{...}`` and the signature.
 
@@ -99,22 +104,20 @@ def split_signed_body(body: bytes, key: str) -> SignedBody:
         raise ParseError(f"is not valid JSON: {e}", field=key) from None
     decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates)
     spans: dict[str, tuple[int, int]] = {}
-    pos = _WS.match(text, 0).end()  # type: ignore[union-attr]
+    # The text is valid JSON (checked above), so this walk over the top-level members only needs
+    # to find where each value starts and ends.
+    pos = _skip_ws(text, 0)
     if text[pos:pos + 1] != "{":
         raise ParseError("is not a JSON object", field=key)
-    pos += 1
-    while True:
-        pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
-        if text[pos:pos + 1] == "}":
-            break
+    pos = _skip_ws(text, pos + 1)
+    while text[pos:pos + 1] != "}":
         if text[pos:pos + 1] == ",":
-            pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
-        name, pos = json.decoder.scanstring(text, pos + 1)  # type: ignore[attr-defined]
-        pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
-        pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]  # past ':'
+            pos = _skip_ws(text, pos + 1)
+        name, pos = decoder.raw_decode(text, pos)  # the member's name, a JSON string
+        pos = _skip_ws(text, _skip_ws(text, pos) + 1)  # past the ':'
         _, end = decoder.raw_decode(text, pos)
         spans[name] = (pos, end)
-        pos = end
+        pos = _skip_ws(text, end)
     if set(spans) != {key, "signature"}:
         raise ParseError(f"must hold exactly {key!r} and 'signature', holds {sorted(spans)}", field=key)
     start, end = spans[key]

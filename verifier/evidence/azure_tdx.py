@@ -88,3 +88,21 @@ def parse_hcl_tdx_report(data: bytes) -> HclTdxReport:
         raise ParseError(f"runtime data size {var_size} exceeds the report", field="hcl.runtime_data")
     tdreport = parse_tdreport(data[HCL_HEADER_SIZE:HCL_HEADER_SIZE + TDREPORT_SIZE])
     return HclTdxReport(version, request_type, report_type, tdreport, data[rt + 20:rt + 20 + var_size])
+
+
+def describe(report: HclTdxReport) -> dict[str, object]:
+    """A JSON-able decoding for ``evidence inspect``; it says plainly that this is not verifiable."""
+    t = report.tdreport
+    return {
+        "format": "Azure HCL report around a TDX TDREPORT (MAC-protected only: not a quote, never authentic)",
+        "hcl_version": report.version,
+        "request_type": report.request_type,
+        "report_type": report.report_type,
+        "tdreport": {"cpusvn": t.cpusvn.hex(), "tee_tcb_info_hash": t.tee_tcb_info_hash.hex(),
+                     "tee_info_hash": t.tee_info_hash.hex(), "report_data": t.report_data.hex(),
+                     "mac": t.mac.hex(), "td_attributes": t.td_attributes.hex(), "xfam": t.xfam.hex(),
+                     "mrtd": t.mrtd.hex(), "mrconfigid": t.mrconfigid.hex(), "mrowner": t.mrowner.hex(),
+                     "mrownerconfig": t.mrownerconfig.hex(), "rtmr0": t.rtmrs[0].hex(),
+                     "rtmr1": t.rtmrs[1].hex(), "rtmr2": t.rtmrs[2].hex(), "rtmr3": t.rtmrs[3].hex()},
+        "runtime_data": report.runtime_data.decode("utf-8", "replace"),
+    }

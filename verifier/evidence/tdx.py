@@ -361,3 +361,42 @@ def looks_like_quote(data: bytes) -> bool:
         return False
     version, key_type, tee_type = struct.unpack_from("<HHI", data, 0)
     return version in SUPPORTED_VERSIONS and key_type == ATT_KEY_TYPE_ECDSA_P256 and tee_type == TEE_TYPE_TDX
+
+
+def describe(quote: TdxQuote) -> dict[str, object]:
+    """A JSON-able decoding for ``evidence inspect``: every field, nothing judged."""
+    h, b, qe = quote.header, quote.body, quote.qe_report
+    body: dict[str, object] = {
+        "tee_tcb_svn": b.tee_tcb_svn.hex(), "mrseam": b.mrseam.hex(), "mrsignerseam": b.mrsignerseam.hex(),
+        "seam_attributes": b.seam_attributes.hex(), "td_attributes": b.td_attributes.hex(),
+        "td_attributes_decoded": {"debug": b.debug, "sept_ve_disable": b.sept_ve_disable,
+                                  "migratable": bool(b.td_attributes_int & TD_ATTR_MIGRATABLE),
+                                  "pks": bool(b.td_attributes_int & TD_ATTR_PKS),
+                                  "kl": bool(b.td_attributes_int & TD_ATTR_KL),
+                                  "perfmon": bool(b.td_attributes_int & TD_ATTR_PERFMON)},
+        "xfam": b.xfam.hex(), "mrtd": b.mrtd.hex(), "mrconfigid": b.mrconfigid.hex(),
+        "mrowner": b.mrowner.hex(), "mrownerconfig": b.mrownerconfig.hex(),
+        "rtmr0": b.rtmr0.hex(), "rtmr1": b.rtmr1.hex(), "rtmr2": b.rtmr2.hex(), "rtmr3": b.rtmr3.hex(),
+        "report_data": b.report_data.hex(),
+    }
+    if b.tee_tcb_svn2 is not None:
+        body["tee_tcb_svn2"] = b.tee_tcb_svn2.hex()
+    if b.mrservicetd is not None:
+        body["mrservicetd"] = b.mrservicetd.hex()
+    return {
+        "format": f"Intel TDX quote v{h.version}, body type {int(quote.body_type)} (TDX {quote.tdx_version})",
+        "header": {"version": h.version, "att_key_type": h.att_key_type, "tee_type": f"{h.tee_type:#x}",
+                   "qe_vendor_id": h.qe_vendor_id.hex(), "user_data": h.user_data.hex()},
+        "body": body,
+        "signature": quote.signature.hex(),
+        "attestation_key": quote.attestation_key.hex(),
+        "qe_report": {"cpusvn": qe.cpusvn.hex(), "miscselect": qe.miscselect.hex(),
+                      "attributes": qe.attributes.hex(), "mrenclave": qe.mrenclave.hex(),
+                      "mrsigner": qe.mrsigner.hex(), "isvprodid": qe.isvprodid, "isvsvn": qe.isvsvn,
+                      "report_data": qe.report_data.hex()},
+        "qe_report_signature": quote.qe_report_signature.hex(),
+        "qe_auth_data": quote.qe_auth_data.hex(),
+        "pck_chain_pem": quote.pck_chain_pem.rstrip(b"\x00").decode("ascii", "replace"),
+        "size": len(quote.raw),
+        "trailing_bytes": {"length": len(quote.trailing), "kind": str(trailing_kind(quote.trailing))},
+    }
