@@ -233,6 +233,8 @@ SWAPS = [
     ("snp/openpcc/test_azure_sevsnp_report.bin", "snp/trustee/e2e-vcek.der", "snp/trustee/genoa_ask_ark_asvk.pem"),
     ("snp/trustee/e2e-report-rebuilt.bin", "snp/trustee/test-vcek.der", "snp/trustee/milan_ask_ark_asvk.pem"),
     ("snp/trustee/test-vlek-report.bin", "snp/go-sev-guest/vcek.testcer", "snp/trustee/milan_ask_ark_asvk.pem"),
+    ("snp/openpcc/test_gce_sevsnp_report.bin", "snp/trustee/test-vcek.der", "snp/trustee/milan_ask_ark_asvk.pem"),
+    ("snp/trustee/hcl-report.bin", "snp/virtee-sev/vcek_milan.der", "snp/virtee-sev/cert_chain_milan"),
 ]
 
 
