@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -292,3 +293,33 @@ class TransparencyLog:
         finally:
             if self._http is None:
                 client.close()
+
+
+def fork_log(log: TransparencyLog, directory: Path, *, size: int,
+             witnesses: Sequence[WitnessEndpoint] = ()) -> TransparencyLog:
+    """ATTACK TOOL: a copy of ``log`` cut back to ``size`` leaves, signed with the same key.
+
+    Appending to the copy makes a second history that shares the first ``size`` leaves: what a
+    misbehaving (or compromised) log would show some users to mount a split view. Honest witnesses
+    refuse to cosign it; a client that remembers an earlier checkpoint detects it.
+    """
+    current = log.size
+    if not 0 <= size <= current:
+        raise LogError(f"cannot fork at {size}: the log has {current} leaves")
+    directory.mkdir(parents=True, exist_ok=True)
+    if (log.directory / "tile").exists():
+        shutil.copytree(log.directory / "tile", directory / "tile", dirs_exist_ok=True)
+    reader = TileReader(log.read, current)
+    level = 0
+    while (count := size >> (TILE_HEIGHT * level)) > 0:
+        index, width = divmod(count, TILE_WIDTH)
+        if width:
+            hashes = reader.tile(level, index)[:width]
+            _write_atomic(directory / tile_path(level, index, width), b"".join(hashes))
+            if level == 0:
+                entries = log.entries(current)[index * TILE_WIDTH : index * TILE_WIDTH + width]
+                _write_atomic(directory / entries_path(index, width), encode_entry_bundle(entries))
+        level += 1
+    note = sign_note(Checkpoint(log.origin, size, root_hash(reader, size)).body(), [log.signer])
+    _write_atomic(directory / "checkpoint", note.encode())
+    return TransparencyLog(directory, log.signer, witnesses=witnesses, http=log._http)

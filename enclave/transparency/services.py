@@ -7,6 +7,7 @@ checkpoint), each on its own port, and returns a :class:`TransparencyServices` w
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,25 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from enclave.transparency.keys import demo_log_signer, demo_witness_signer
+from enclave.transparency.keys import (
+    demo_log_signer,
+    demo_witness_signer,
+    generate_log_signer,
+    generate_witness_signer,
+    load_signer,
+    save_signer,
+)
 from enclave.transparency.log import TransparencyLog, WitnessEndpoint
 from enclave.transparency.publish import publish_release
-from enclave.transparency.server import RunningServer, log_app, start_server, witness_app
+from enclave.transparency.server import (
+    RunningServer,
+    log_app,
+    serve_forever,
+    start_server,
+    witness_app,
+)
 from enclave.transparency.witness import Witness
-from verifier.reference.note import NoteSigner
+from verifier.reference.note import SIG_COSIGNATURE_V1, NoteSigner, NoteVerifier, parse_vkey
 from verifier.reference.release import ReleaseStatement
 
 
@@ -42,8 +56,11 @@ class TransparencyServices:
         return self.witness_server.url
 
     def publish(self, statement: ReleaseStatement, publisher_key: Ed25519PrivateKey) -> dict[str, Any]:
-        """Sign and append ``statement``; the bundle's ``release`` object (see :mod:`.publish`)."""
-        return publish_release(statement, publisher_key=publisher_key, log=self.log)
+        """Sign and append ``statement``; the bundle's ``release`` object (see :mod:`.publish`),
+        with ``log.url`` added: where this log listens (only a demo policy may use it, on loopback)."""
+        release = publish_release(statement, publisher_key=publisher_key, log=self.log)
+        release["log"]["url"] = self.log_url
+        return release
 
     def policy_log_table(self, *, min_witnesses: int = 1, url: bool = True) -> str:
         """TOML for ``[release.log]`` pinning this log's and witness's keys."""
@@ -84,3 +101,38 @@ def start_transparency(state_dir: Path, *, host: str = "127.0.0.1", log_port: in
         http.close()
         raise
     return TransparencyServices(log, witness, log_server, witness_server, http)
+
+
+# -- for the command line: `enclave-chat log serve`, `log witness`, `release publish` ----------------
+
+
+def load_or_create_signer(path: Path, name: str, *, witness: bool = False) -> NoteSigner:
+    """The signer key in ``path``; a new one (named ``name``) is created there, mode 0600, if absent."""
+    if path.exists():
+        signer = load_signer(path)
+        if (signer.sig_type == SIG_COSIGNATURE_V1) != witness:
+            raise ValueError(f"{path} holds a {'log' if witness else 'witness'} key")
+        return signer
+    signer = generate_witness_signer(name) if witness else generate_log_signer(name)
+    save_signer(path, signer)
+    return signer
+
+
+def open_log(directory: Path, signer: NoteSigner, *, witnesses: Sequence[tuple[str, str]] = (),
+             http: httpx.Client | None = None) -> TransparencyLog:
+    """The log in ``directory``; ``witnesses`` are (submission URL, cosigner vkey) pairs."""
+    endpoints = [WitnessEndpoint(url, parse_vkey(vkey)) for url, vkey in witnesses]
+    return TransparencyLog(directory, signer, witnesses=endpoints, http=http)
+
+
+def run_log_server(directory: Path, signer: NoteSigner, *, host: str = "127.0.0.1", port: int = 8470,
+                   witnesses: Sequence[tuple[str, str]] = ()) -> None:
+    """``enclave-chat log serve``: serve the log in ``directory`` until interrupted."""
+    serve_forever(log_app(open_log(directory, signer, witnesses=witnesses)), host=host, port=port)
+
+
+def run_witness_server(state_dir: Path, signer: NoteSigner, logs: Mapping[str, Sequence[str]], *,
+                       host: str = "127.0.0.1", port: int = 8471) -> None:
+    """``enclave-chat log witness``: cosign checkpoints of ``logs`` (origin -> log vkeys)."""
+    keys: dict[str, list[NoteVerifier]] = {origin: [parse_vkey(v) for v in vkeys] for origin, vkeys in logs.items()}
+    serve_forever(witness_app(Witness(signer, state_dir, keys)), host=host, port=port)

@@ -9,7 +9,6 @@ a policy that requires a witness cosignature.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from enclave.transparency.log import TransparencyLog, WitnessEndpoint
+from enclave.transparency.log import TransparencyLog, WitnessEndpoint, fork_log
 from enclave.transparency.publish import publish_release
 from enclave.transparency.server import RunningServer, log_app, start_server
 from enclave.transparency.services import TransparencyServices, start_transparency
@@ -65,11 +64,10 @@ def failing(checks: dict[str, Check]) -> list[str]:
     return [i for i, c in checks.items() if c.status is Status.FAIL]
 
 
-def serve_fork(svc: TransparencyServices, directory: Path, entries: list[bytes], tmp: Path) -> tuple[TransparencyLog, RunningServer]:
-    """A copy of the log at ``directory`` (same key, same origin) that goes its own way."""
-    copy = tmp / f"fork-{len(list(tmp.iterdir()))}"
-    shutil.copytree(directory, copy)
-    fork = TransparencyLog(copy, svc.log.signer, witnesses=[WitnessEndpoint(svc.witness_url, svc.witness.signer.verifier)])
+def serve_fork(svc: TransparencyServices, size: int, entries: list[bytes], directory: Path) -> tuple[TransparencyLog, RunningServer]:
+    """The log cut back to ``size`` (same key, same origin), going its own way with ``entries``."""
+    fork = fork_log(svc.log, directory, size=size,
+                    witnesses=[WitnessEndpoint(svc.witness_url, svc.witness.signer.verifier)])
     for e in entries:
         fork.append(e)
     return fork, start_server(log_app(fork))
@@ -79,7 +77,8 @@ def test_publish_then_verify_inclusion_checkpoint_and_witness(services: Transpar
                                                               http: httpx.Client, tmp_path: Path) -> None:
     release = services.publish(statement(), publisher)
     assert set(release) == {"envelope", "log"}
-    assert set(release["log"]) == {"origin", "index", "inclusion_proof", "checkpoint"}
+    assert set(release["log"]) == {"origin", "index", "inclusion_proof", "checkpoint", "url"}
+    assert release["log"]["url"] == services.log_url
     assert services.witness.name in release["log"]["checkpoint"]
     # The log serves the checkpoint and tiles over HTTP, C2SP tlog-tiles style.
     answer = http.get(services.log_url + "checkpoint")
@@ -113,14 +112,11 @@ def test_forked_log_is_refused_as_split_view(services: TransparencyServices, pub
                                              http: httpx.Client, tmp_path: Path) -> None:
     state = tmp_path / "client"
     services.publish(statement("1.1"), publisher)
-    snapshot = tmp_path / "snapshot"
-    shutil.copytree(services.log.directory, snapshot)
     honest = services.publish(statement("1.2"), publisher)
     assert failing(run(honest, strict(services, publisher, min_witnesses=0), http, state)) == []
     # The log now shows this client another history from size 1 on (same key, same origin).
-    (tmp_path / "forks").mkdir()
-    for extra in ([b"evil"], [b"evil", b"more"]):
-        fork, server = serve_fork(services, snapshot, extra, tmp_path / "forks")
+    for n, extra in enumerate(([b"evil"], [b"evil", b"more"])):
+        fork, server = serve_fork(services, 1, extra, tmp_path / f"fork{n}")
         try:
             forked = publish_release(statement("1.2"), publisher_key=publisher, log=fork)
             checks = run(forked, strict(services, publisher, url=server.url, min_witnesses=0), http, state)
@@ -136,11 +132,8 @@ def test_forked_log_is_refused_as_split_view(services: TransparencyServices, pub
 def test_forked_checkpoint_on_first_contact_needs_a_witness(services: TransparencyServices, publisher: Ed25519PrivateKey,
                                                             http: httpx.Client, tmp_path: Path) -> None:
     services.publish(statement("1.1"), publisher)
-    snapshot = tmp_path / "snapshot"
-    shutil.copytree(services.log.directory, snapshot)
     services.publish(statement("1.2"), publisher)
-    (tmp_path / "forks").mkdir()
-    fork, server = serve_fork(services, snapshot, [b"evil"], tmp_path / "forks")
+    fork, server = serve_fork(services, 1, [b"evil"], tmp_path / "fork")
     try:
         forked = publish_release(statement("1.3"), publisher_key=publisher, log=fork)
         # The witness refused to cosign the fork, so a policy that requires it refuses on first contact...

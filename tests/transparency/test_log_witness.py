@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from enclave.transparency.log import LogError, TransparencyLog
+from enclave.transparency.log import LogError, TransparencyLog, fork_log
 from enclave.transparency.witness import Witness
 from tests.transparency.helpers import log_signer, witness_signer
 from verifier.reference.checkpoint import Checkpoint, open_checkpoint
@@ -86,6 +86,21 @@ def test_log_layout_and_proofs_across_tile_boundaries(tmp_path: Path) -> None:
         log.append(bytes(70000))
 
 
+def test_fork_log_cuts_back_and_diverges(tmp_path: Path) -> None:
+    log = TransparencyLog(tmp_path / "log", log_signer())
+    entries = [i.to_bytes(2, "big") for i in range(300)]
+    log.append_many(entries)
+    fork = fork_log(log, tmp_path / "fork", size=270)
+    assert fork.size == 270 and fork.entries() == entries[:270]
+    fork.append_many([b"evil", b"more"])
+    leaves = [leaf_hash(e) for e in [*entries[:270], b"evil", b"more"]]
+    assert fork.checkpoint().root_hash == root_hash(memory_reader(leaves), 272)
+    assert fork.checkpoint().root_hash != root_hash(memory_reader([leaf_hash(e) for e in entries]), 272)
+    assert log.entries() == entries  # the original is untouched
+    with pytest.raises(LogError):
+        fork_log(log, tmp_path / "too-far", size=301)
+
+
 def _request(old: int, proof: list[bytes], note: bytes) -> bytes:
     return (f"old {old}\n" + "".join(base64.b64encode(h).decode() + "\n" for h in proof) + "\n").encode() + note
 
@@ -133,3 +148,30 @@ def test_checkpoint_store_modes(tmp_path: Path) -> None:
     assert stat.S_IMODE(store.path("o").stat().st_mode) == 0o600
     assert stat.S_IMODE(store.directory.stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
+
+
+DEMO_LOG_VKEY = "demo.enclave-chat.localhost/log+e5dd4266+AXFSSgby4UsYtah2EF59k5gLxZEGt2wjY1GCtuFbzw/w"
+DEMO_WITNESS_VKEY = "demo.enclave-chat.localhost/witness+c09ab658+BAEgMYPDH2iVVaUeQu6oXozvnFnOrkc01V4oRVyf8Fk7"
+
+
+def test_demo_keys_are_the_ones_docs_and_demo_policy_pin() -> None:
+    from enclave.transparency.keys import demo_log_signer, demo_witness_signer
+
+    assert demo_log_signer().verifier.vkey() == DEMO_LOG_VKEY
+    assert demo_witness_signer().verifier.vkey() == DEMO_WITNESS_VKEY
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "transparency.md").read_text()
+    assert DEMO_LOG_VKEY in docs and DEMO_WITNESS_VKEY in docs
+
+
+def test_load_or_create_signer(tmp_path: Path) -> None:
+    from enclave.transparency.services import load_or_create_signer, open_log
+
+    key = tmp_path / "keys" / "log.skey"
+    signer = load_or_create_signer(key, "example.com/log")
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert load_or_create_signer(key, "ignored").verifier == signer.verifier
+    with pytest.raises(ValueError):
+        load_or_create_signer(key, "x", witness=True)
+    wkey = load_or_create_signer(tmp_path / "w.skey", "w.example", witness=True)
+    log = open_log(tmp_path / "log", signer, witnesses=[("http://127.0.0.1:9/", wkey.verifier.vkey())])
+    assert log.witnesses[0].key == wkey.verifier
