@@ -148,11 +148,13 @@ def test_v2_report_tries_each_product_the_policy_accepts(make_pki: Callable[...,
     report = sign_report(replace(chip.report_fields(RD), version=2, cpuid_fam_id=0, cpuid_mod_id=0,
                                  cpuid_step=0), chip.key)
     kds = FakeKds(genoa, chip)
+    kds.routes[cert_chain_url(Product.MILAN)] = kds.routes[cert_chain_url(Product.GENOA)]
     policy = pinned_policy(genoa, 'products = ["Milan", "Genoa"]')
     a = appraise_snp(report, [], policy=policy, at=AT, expected_report_data=RD,
                      fetcher=kds.fetcher(tmp_path))
     assert a.authentic and a.claims["product"] == "Genoa"
-    assert any("/Milan/" in url for url in kds.requests)
+    assert [url.split("/")[5] for url in kds.requests] == ["Milan", "Genoa", "Genoa"]
+    assert kds.requests[-1] == cert_chain_url(Product.GENOA)
 
 
 def test_kds_client_crl_and_errors(pki: Pki, platform: Platform, tmp_path: Path) -> None:

@@ -433,34 +433,32 @@ class _Appraiser:
 
     def _fetch_missing(self, report: SnpReport, chain: Chain, certs: list[AmdCertificate],
                        leaf_role: Role, product: Product) -> tuple[Chain, Product]:
+        """Fetch from AMD KDS what is missing: the VCEK first (for a version-2 report, product by
+        product as the policy lists them, until KDS knows the chip), then the chain for the
+        product the VCEK names. VLEKs are not served by chip; their chain is."""
         if self.kds is None or not chain.missing(leaf_role):
             return chain, product
-        key = "vcek" if leaf_role is Role.VCEK else "vlek"
-        candidates = [product] if product is not Product.UNKNOWN else [p for p in PRODUCTS if p in self.rules.products]
-        for p in candidates:
-            fetched: list[bytes] = []
-            if chain.leaf is None and leaf_role is Role.VCEK:
+        if chain.leaf is None and leaf_role is Role.VCEK:
+            candidates = [product] if product is not Product.UNKNOWN else [p for p in PRODUCTS if p in self.rules.products]
+            for p in candidates:
                 try:
-                    fetched.append(self.kds.vcek(p, report))
-                    self.notes.append(f"VCEK fetched from AMD KDS for {p.value}")
+                    certs.extend(amd.load_certificates([self.kds.vcek(p, report)]))
                 except VerifierError as e:
-                    self.notes.append(f"VCEK not fetched: {e}")
-            if chain.intermediate is None or chain.ark is None:
-                try:
-                    fetched.append(self.kds.cert_chain(p, key))
-                    self.notes.append(f"{key} cert_chain fetched from AMD KDS for {p.value}")
-                except VerifierError as e:
-                    self.notes.append(f"{key} cert_chain not fetched: {e}")
-            for blob in fetched:
-                try:
-                    certs.extend(amd.load_certificates([blob]))
-                except VerifierError as e:
-                    self.notes.append(f"fetched collateral unreadable: {e}")
-            chain = amd.pick_chain(certs, leaf_role, report.chip_id)
-            if chain.leaf is not None and product is Product.UNKNOWN:
-                product = self._product(report, certs, leaf_role)
-            if not chain.missing(leaf_role):
+                    self.notes.append(f"VCEK not fetched for {p.value}: {e}")
+                    continue
+                self.notes.append(f"VCEK fetched from AMD KDS ({p.value})")
                 break
+            chain = amd.pick_chain(certs, leaf_role, report.chip_id)
+            if product is Product.UNKNOWN:
+                product = self._product(report, certs, leaf_role)
+        if (chain.intermediate is None or chain.ark is None) and product is not Product.UNKNOWN:
+            key = "vcek" if leaf_role is Role.VCEK else "vlek"
+            try:
+                certs.extend(amd.load_certificates([self.kds.cert_chain(product, key)]))
+                self.notes.append(f"{key} cert_chain fetched from AMD KDS ({product.value})")
+            except VerifierError as e:
+                self.notes.append(f"{key} cert_chain not fetched: {e}")
+            chain = amd.pick_chain(certs, leaf_role, report.chip_id)
         return chain, product
 
     # -- authenticity ----------------------------------------------------------------------------
