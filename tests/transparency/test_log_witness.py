@@ -140,11 +140,15 @@ def test_witness_answers_per_c2sp_tlog_witness(tmp_path: Path) -> None:
         assert witness.add_checkpoint(garbage).status == 400
 
 
-def test_checkpoint_store_modes(tmp_path: Path) -> None:
+def test_checkpoint_store_modes_and_never_shrinks(tmp_path: Path) -> None:
+    signer = log_signer("o")
+    small = sign_note(Checkpoint("o", 1, leaf_hash(b"a")).body(), [signer]).encode()
+    large = sign_note(Checkpoint("o", 2, leaf_hash(b"b")).body(), [signer]).encode()
     store = CheckpointStore(tmp_path / "state")
     assert store.load("o") is None
-    store.save("o", b"checkpoint")
-    assert store.load("o") == b"checkpoint"
+    store.save("o", large)
+    store.save("o", small)  # another session had already remembered a larger tree
+    assert store.load("o") == large
     assert stat.S_IMODE(store.path("o").stat().st_mode) == 0o600
     assert stat.S_IMODE(store.directory.stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700

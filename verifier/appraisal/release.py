@@ -343,7 +343,7 @@ def _consistency(shown: SignedCheckpoint, fresh: SignedCheckpoint | None, client
         elif stored.size > 0:
             verify_consistency(stored.size, n.size, client.consistency_proof(stored.size, n.size), stored.root_hash, n.root_hash)
     except ProofError as e:
-        return failed(cid, f"Log {p.origin} forked from the checkpoint this client accepted earlier (size {stored.size}): {e}. Possible split view: the log shows different users different histories.")
+        return failed(cid, f"Log {p.origin} forked from the checkpoint this client accepted earlier (size {stored.size}, remembered in {store.path(p.origin)}): {e}. Possible split view: the log shows different users different histories.")
     except ServiceUnreachable as e:
         return failed(cid, f"{e}.") if p.fresh_required else skipped(cid, f"{e}.", required=False)
     except VerifierError as e:

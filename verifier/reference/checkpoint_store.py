@@ -9,10 +9,13 @@ stored note is re-verified with the policy's log key whenever it is read.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 from pathlib import Path
 
+from verifier.errors import VerifierError
+from verifier.reference.checkpoint import read_checkpoint
 from verifier.reference.note import MAX_NOTE_BYTES
 
 
@@ -63,6 +66,24 @@ class CheckpointStore:
             return None
 
     def save(self, origin: str, checkpoint: bytes) -> None:
-        """Remember ``checkpoint`` (already verified and consistent) as the latest for ``origin``."""
+        """Remember ``checkpoint`` (already verified and consistent) as the latest for ``origin``.
+
+        Under a lock, and only if it is larger than what another session may have stored since:
+        the remembered tree never shrinks.
+        """
         _private_dir(self.state_dir)
-        write_private(self.path(origin), checkpoint)
+        _private_dir(self.directory)
+        fd = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            current = self.load(origin)
+            if current is not None:
+                try:
+                    if read_checkpoint(current)[0].size >= read_checkpoint(checkpoint)[0].size:
+                        return
+                except VerifierError:
+                    pass
+            write_private(self.path(origin), checkpoint)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
