@@ -210,3 +210,24 @@ def test_cosignature_dated_after_the_verification_time(world: dict[str, Any]) ->
     late = next(c for c in appraise(world, release, policy=pol, at=dt.datetime(2030, 1, 2, tzinfo=dt.UTC)) if c.id == "release.log.witness")
     assert late.status is Status.PASS
     assert base64.b64decode(world["release"]["envelope"])  # the envelope travels as standard base64
+
+
+def test_log_answering_badly_is_named_for_what_it_did(world: dict[str, Any]) -> None:
+    def broken(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/checkpoint":
+            return httpx.Response(500)
+        return httpx.Response(404)
+
+    with httpx.Client(transport=httpx.MockTransport(broken)) as http:
+        check = next(c for c in appraise(world, log_http=http) if c.id == "release.log.fresh_checkpoint")
+    assert check.status is Status.FAIL and "HTTP 500" in check.detail and "split view" not in check.detail
+
+    def wrong_key(request: httpx.Request) -> httpx.Response:
+        from verifier.reference.note import sign_note
+
+        body = world["log"].checkpoint().body()
+        return httpx.Response(200, content=sign_note(body, [log_signer(world["log"].origin)]).encode())
+
+    with httpx.Client(transport=httpx.MockTransport(wrong_key)) as http:
+        check = next(c for c in appraise(world, log_http=http) if c.id == "release.log.fresh_checkpoint")
+    assert check.status is Status.FAIL and "pinned key" in check.detail

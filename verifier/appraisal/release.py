@@ -28,16 +28,20 @@ from verifier.appraisal.policy import Policy, Section
 from verifier.errors import (
     ParseError,
     PolicyError,
-    ProtocolError,
     ServiceUnreachable,
     VerifierError,
 )
-from verifier.reference.checkpoint import SignedCheckpoint, open_checkpoint
+from verifier.reference.checkpoint import CheckpointError, SignedCheckpoint, open_checkpoint
 from verifier.reference.checkpoint_store import CheckpointStore
 from verifier.reference.cosignature import WitnessPolicy
 from verifier.reference.dsse import load_ed25519_public, parse_envelope, verify_envelope
 from verifier.reference.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
-from verifier.reference.note import NoteFormatError, NoteVerifier, parse_vkey
+from verifier.reference.note import (
+    NoteFormatError,
+    NoteVerificationError,
+    NoteVerifier,
+    parse_vkey,
+)
 from verifier.reference.release import (
     PAYLOAD_TYPE,
     ReleaseStatement,
@@ -296,12 +300,15 @@ def _appraise_log(value: object, envelope: bytes, p: LogPolicy, *, log_http: htt
             fresh = None
             checks.append(failed("release.log.fresh_checkpoint", f"{e}.") if p.fresh_required
                           else skipped("release.log.fresh_checkpoint", f"{e}.", required=False))
-        except (ProofError, ProtocolError) as e:
+        except ProofError as e:
             fresh = None
             checks.append(failed("release.log.fresh_checkpoint", f"The service's checkpoint is not part of the log as the log itself shows it ({e}): possible split view."))
-        except VerifierError as e:
+        except (NoteFormatError, NoteVerificationError, CheckpointError) as e:
             fresh = None
             checks.append(failed("release.log.fresh_checkpoint", f"The log at {url} did not serve a checkpoint signed by its pinned key ({e})."))
+        except VerifierError as e:
+            fresh = None
+            checks.append(failed("release.log.fresh_checkpoint", f"The log at {url} did not answer as a tiled log should ({e})."))
 
     # 5. Consistency with the last checkpoint this client accepted (split view across sessions).
     checks.append(_consistency(signed, fresh, client, p, state_dir,
