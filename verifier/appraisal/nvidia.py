@@ -46,7 +46,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -396,7 +396,7 @@ def _appraise_one(report_bytes: bytes, chain_bytes: bytes, *, arch: str | None, 
         claims.update(_device_claims(chain))
         try:
             leaf_key = spki_sha256(leaf)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, UnsupportedAlgorithm):
             leaf_key = None
     if report is None:
         return checks, claims, leaf_key
@@ -619,7 +619,7 @@ def _spdm_signature_problem(leaf: x509.Certificate, report: SpdmReport) -> str |
     """DSP0274 §10.11 / §14: ECDSA P-384 with SHA-384 over request || response-without-signature."""
     try:
         key = leaf.public_key()
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as e:
         return f"the leaf key cannot be read: {e}"
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp384r1":
         return "the leaf key is not an ECDSA P-384 key"

@@ -117,8 +117,18 @@ def validate_path(chain: Sequence[x509.Certificate], *, pin: str, at: dt.datetim
 
     The checks run in a fixed order so that the first problem named is the most telling: the pin
     first (a chain to someone else's root is not worth reading further), then names and signatures,
-    then validity, then CA constraints.
+    then validity, then CA constraints. A certificate whose fields do not decode (``cryptography``
+    reads names and extensions lazily) is a ``format`` error wherever it is met.
     """
+    try:
+        return _validate_path(chain, pin=pin, at=at, anchor_name=anchor_name)
+    except (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension,
+            x509.UnsupportedGeneralNameType) as e:
+        raise PathError(f"a certificate does not decode: {e}", reason="format") from None
+
+
+def _validate_path(chain: Sequence[x509.Certificate], *, pin: str, at: dt.datetime,
+                   anchor_name: str) -> ValidPath:
     if not chain:
         raise PathError("the chain is empty", reason="format")
     if len(chain) > MAX_CHAIN_CERTS:
@@ -126,7 +136,7 @@ def validate_path(chain: Sequence[x509.Certificate], *, pin: str, at: dt.datetim
     top = chain[-1]
     try:
         top_pin = spki_sha256(top)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as e:
         raise PathError(f"the top certificate's key cannot be read: {e}", reason="format",
                         position=len(chain) - 1) from None
     if top_pin != pin:
