@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -71,3 +72,30 @@ def _signed_content(name: str, blob: bytes) -> object:
         return [c.public_bytes(serialization.Encoding.DER) for c in load_pem_chain(blob, name)]
     crl = load_crl(blob, name)
     return crl.tbs_certlist_bytes, crl.signature
+
+
+LEAF_DER = PKI.pck.public_bytes(serialization.Encoding.DER)
+
+
+def _pem(der: bytes) -> bytes:
+    import base64
+    import textwrap
+
+    body = "\n".join(textwrap.wrap(base64.b64encode(der).decode(), 64))
+    return f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n".encode()
+
+
+@settings(max_examples=3000, deadline=None)
+@given(data=st.data())
+def test_pck_certificate_der_mutations(data: st.DataObject) -> None:
+    """Mutations inside the leaf's DER (valid PEM around it) reach cryptography's lazy decoding."""
+    der = bytearray(LEAF_DER)
+    for _ in range(data.draw(st.integers(1, 4))):
+        der[data.draw(st.integers(0, len(der) - 1))] = data.draw(st.integers(0, 255))
+    chain = _pem(bytes(der)) + PKI.pck_chain[PKI.pck_chain.index(b"-----END CERTIFICATE-----") + 26:]
+    a = appraise_tdx(make_quote(PKI, chain=chain), policy=POLICY, at=AT, expected_report_data=None,
+                     collateral=COLLATERAL)
+    assert a.checks
+    if a.authentic:  # then the leaf Intel signed is unchanged, whatever bytes around it moved
+        leaf = x509.load_der_x509_certificate(bytes(der))
+        assert (leaf.tbs_certificate_bytes, leaf.signature) == (PKI.pck.tbs_certificate_bytes, PKI.pck.signature)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.tdx.conftest import ALL_QUOTES, AUTHENTIC_AT, read
 from tests.tdx.forge import FakeIntel, _cert, intel_name, pem, sgx_extension
@@ -133,3 +137,22 @@ def test_sgx_extension_without_fmspc_is_refused() -> None:
     shorter = bytes([0x30, 0x82]) + len(body).to_bytes(2, "big") + body
     with pytest.raises(ParseError, match=r"lacks 1\.2\.840\.113741\.1\.13\.1\.4"):
         parse_sgx_extension(shorter)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_mutated_certificates_raise_only_typed_errors(fake_intel: FakeIntel, data: st.DataObject) -> None:
+    """cryptography decodes some certificate fields lazily; hostile bytes must end as our errors."""
+    der = bytearray(fake_intel.pck.public_bytes(serialization.Encoding.DER))
+    for _ in range(data.draw(st.integers(1, 3))):
+        der[data.draw(st.integers(0, len(der) - 1))] = data.draw(st.integers(0, 255))
+    try:
+        leaf = x509.load_der_x509_certificate(bytes(der))
+    except (ValueError, x509.InvalidVersion):
+        return
+    chain = PckChain(leaf, fake_intel.ca, fake_intel.root)
+    with contextlib.suppress(ChainError):
+        verify_pck_chain(chain, AUTHENTIC_AT)
+    with contextlib.suppress(ParseError):
+        pck_extensions(leaf)
+    assert root_pinned(chain.root, [fake_intel.pin])

@@ -52,6 +52,7 @@ from verifier.endorsements.intel_collateral import (
     verify_signed_body,
 )
 from verifier.endorsements.intel_pck import (
+    CERT_DECODE_ERRORS,
     ChainError,
     PckChain,
     PckExtensions,
@@ -332,7 +333,10 @@ def _authenticity(run: _Run, q: TdxQuote) -> tuple[PckChain | None, PckExtension
         run.add(failed("tdx.pck.extensions", "no PCK certificate to read the SGX extension from"))
 
     # QE report signed by the PCK leaf (QVL 4.1.2.4.12)
-    leaf_key = chain.leaf.public_key() if chain is not None else None
+    try:
+        leaf_key = chain.leaf.public_key() if chain is not None else None
+    except CERT_DECODE_ERRORS:
+        leaf_key = None
     if isinstance(leaf_key, ec.EllipticCurvePublicKey) and isinstance(leaf_key.curve, ec.SECP256R1):
         if raw_ecdsa_verify(leaf_key, q.qe_report_signature, q.qe_report.raw):
             run.add(passed("tdx.qe.report_signature", "the QE report's signature verifies with the PCK key",

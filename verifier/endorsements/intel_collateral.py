@@ -32,7 +32,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from verifier.endorsements.intel_anchors import ROOT_CA_CN, TCB_SIGNING_CN
-from verifier.endorsements.intel_pck import ChainError, load_pem_chain, root_pinned, verify_path
+from verifier.endorsements.intel_pck import (
+    CERT_DECODE_ERRORS,
+    ChainError,
+    load_pem_chain,
+    root_pinned,
+    verify_path,
+)
 from verifier.errors import ParseError
 
 MAX_COLLATERAL_JSON = 1024 * 1024
@@ -430,7 +436,7 @@ def verify_crl(crl: x509.CertificateRevocationList, issuer: x509.Certificate, at
     """
     try:
         _verify_crl(crl, issuer, at, what)
-    except ValueError as e:
+    except CERT_DECODE_ERRORS as e:
         raise CollateralInvalid(f"the {what} does not parse: {e}") from None
 
 
@@ -457,5 +463,5 @@ def is_revoked(crl: x509.CertificateRevocationList, cert: x509.Certificate) -> b
     """Whether ``cert``'s serial is listed; a list that does not parse counts as revoked (fail closed)."""
     try:
         return crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
-    except ValueError:
+    except CERT_DECODE_ERRORS:
         return True

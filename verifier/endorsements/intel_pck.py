@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
 
@@ -42,6 +42,10 @@ from verifier.endorsements.intel_anchors import (
 from verifier.errors import ParseError
 
 MAX_CHAIN_CERTS = 4
+
+CERT_DECODE_ERRORS: tuple[type[Exception], ...] = (
+    ValueError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
+"""What ``cryptography`` raises when a lazily decoded field of a hostile certificate or CRL is bad."""
 
 
 class ChainError(Exception):
@@ -108,7 +112,7 @@ def verify_path(certs: Sequence[x509.Certificate], roles: Sequence[str], names: 
     (the library decodes some lazily) is a :class:`ChainError` too."""
     try:
         _verify_path(certs, roles, names, at)
-    except ValueError as e:
+    except CERT_DECODE_ERRORS as e:
         raise ChainError(f"a certificate of the chain does not parse: {e}") from None
 
 
@@ -146,7 +150,10 @@ def _verify_path(certs: Sequence[x509.Certificate], roles: Sequence[str], names:
 
 
 def root_pinned(root: x509.Certificate, pins: Sequence[str]) -> bool:
-    return spki_sha256(root) in pins
+    try:
+        return spki_sha256(root) in pins
+    except CERT_DECODE_ERRORS:
+        return False
 
 
 @dataclass(frozen=True)
@@ -334,7 +341,7 @@ def pck_extensions(leaf: x509.Certificate) -> PckExtensions:
         ext = leaf.extensions.get_extension_for_oid(x509.ObjectIdentifier(SGX_EXTENSION_OID))
     except x509.ExtensionNotFound:
         raise ParseError("the PCK certificate has no SGX extension", field="sgx_extension") from None
-    except ValueError as e:
+    except CERT_DECODE_ERRORS as e:
         raise ParseError(f"the PCK certificate's extensions do not parse: {e}", field="sgx_extension") from None
     value = ext.value
     if not isinstance(value, x509.UnrecognizedExtension):
