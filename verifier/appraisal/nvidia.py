@@ -476,72 +476,78 @@ def _appraise_one(report_bytes: bytes, chain_bytes: bytes, *, arch: str | None, 
            "vbios": _vbios_id(report) if not is_switch else None}
     verified: dict[str, Rim] = {}
     rim_claims: dict[str, object] = {}
-    rim_required = policy.rims == "required"
     for msg in collateral.unreadable:
         checks.append(failed(p + "rim.input", f"a RIM given could not be read: {msg}"))
     for kind in kinds:
-        q = f"{p}rim.{kind}."
-        outcome = collateral.rim_for(kind, versions[kind], ids[kind])
         label = "driver" if kind == "driver" else ("switch BIOS" if is_switch else "VBIOS")
-        if outcome is None or outcome.stage == "absent":
-            why = outcome.detail if outcome is not None else (
-                f"no {label} RIM given" + (f" (NVIDIA's id: {ids[kind]})" if ids[kind] else ""))
-            checks.append(skipped(q + "chain", why, required=rim_required))
-            checks.append(skipped(q + "signature", f"no {label} RIM", required=rim_required))
-            checks.append(skipped(q + "version", f"no {label} RIM", required=rim_required))
-            checks.append(skipped(q + "ocsp", f"no {label} RIM", required=False))
-            rim_claims[kind] = {"id": ids[kind], "present": False}
-            continue
-        if outcome.stage == "format":
-            checks.append(failed(q + "chain", outcome.detail))
-            checks.append(skipped(q + "signature", "not checked: the RIM is unreadable", required=rim_required))
-            checks.append(skipped(q + "version", "not read: the RIM is unreadable", required=rim_required))
-            checks.append(skipped(q + "ocsp", "not checked: the RIM is unreadable", required=False))
-            rim_claims[kind] = {"id": ids[kind], "present": False, "source": outcome.source}
-            continue
-        this_rim: dict[str, object] = {"id": ids[kind], "present": True, "source": outcome.source}
-        rim_claims[kind] = this_rim
-        if outcome.stage == "chain":
-            checks.append(failed(q + "chain", f"{label} RIM: {outcome.detail}"))
-            checks.append(skipped(q + "signature", "not checked: the signer's chain does not hold",
-                                  required=rim_required))
-            checks.append(skipped(q + "version", "not read: the RIM is not verified", required=rim_required))
-            checks.append(skipped(q + "ocsp", "not checked: the signer's chain does not hold",
-                                  required=False))
-            continue
-        assert outcome.path is not None
-        signer = outcome.path.leaf
-        checks.append(passed(q + "chain", f"{label} RIM signer {common_name(signer)} chains to the "
-                             f"{policy.anchors.label} CoRIM root; valid {_iso(signer.not_valid_before_utc)}.."
-                             f"{_iso(signer.not_valid_after_utc)}"))
-        if outcome.rim is None:
-            checks.append(failed(q + "signature", f"{label} RIM: {outcome.detail}"))
-            checks.append(skipped(q + "version", "not read: the RIM is not verified", required=rim_required))
-        else:
-            rim = outcome.rim
-            checks.append(passed(q + "signature", f"{label} RIM {rim.version}: XML signature (ECDSA "
-                                 "P-384/SHA-384) verifies with that signer"))
-            want = versions[kind]
-            if want is not None and rim.version.upper() == want.upper():
-                checks.append(passed(q + "version", f"the {label} RIM is for {rim.version}, the report's "
-                                     "version"))
-                verified[kind] = rim
-            else:
-                checks.append(failed(q + "version", f"the {label} RIM is for {rim.version}, the report "
-                                     f"says {want}"))
-            this_rim.update(version=rim.version, tag_id=rim.tag_id, manufacturer_id=rim.manufacturer_id,
-                            signer_not_after=_iso(signer.not_valid_after_utc))
-        rim_ocsp: dict[str, object] = {}
-        targets = [(outcome.path.certificates[i], outcome.path.certificates[i + 1])
-                   for i in range(len(outcome.path.certificates) - 1)]
-        checks.append(_ocsp_check(q + "ocsp", f"{label} RIM chain", targets, policy.rim_ocsp, collateral,
-                                  rim_ocsp))
-        ocsp_claims[f"{kind}_rim"] = rim_ocsp
+        outcome = collateral.rim_for(kind, versions[kind], ids[kind])
+        rim_checks, rim_claim, rim, rim_ocsp = _rim_checks(
+            f"{p}rim.{kind}.", label, outcome, versions[kind], ids[kind], policy, collateral)
+        checks.extend(rim_checks)
+        rim_claims[kind] = rim_claim
+        if rim is not None:
+            verified[kind] = rim
+        if rim_ocsp is not None:
+            ocsp_claims[f"{kind}_rim"] = rim_ocsp
     claims["rims"] = rim_claims
 
     # measurements
-    checks.append(_measurements_check(p + "measurements", report, verified, kinds, rim_required, claims))
+    checks.append(_measurements_check(p + "measurements", report, verified, kinds, policy.rims == "required",
+                                      claims))
     return checks, claims, leaf_key
+
+
+def _rim_checks(q: str, label: str, outcome: _RimOutcome | None, want: str | None, rim_id: str | None,
+                policy: GpuPolicy, collateral: _Collateral
+                ) -> tuple[list[Check], dict[str, object], Rim | None, dict[str, object] | None]:
+    """``<q>chain``, ``<q>signature``, ``<q>version``, ``<q>ocsp`` for one RIM, its claims, the RIM
+    when it is verified and for the report's version, and its chain's OCSP states."""
+    required = policy.rims == "required"
+    claim: dict[str, object] = {"id": rim_id, "present": False}
+    if outcome is None or outcome.stage in ("absent", "format"):
+        if outcome is None:
+            why = f"no {label} RIM given" + (f" (NVIDIA's id: {rim_id})" if rim_id else "")
+            chain_check = skipped(q + "chain", why, required=required)
+        elif outcome.stage == "absent":
+            chain_check = skipped(q + "chain", outcome.detail, required=required)
+        else:
+            chain_check = failed(q + "chain", outcome.detail)
+        return [chain_check,
+                skipped(q + "signature", f"no {label} RIM to check", required=required),
+                skipped(q + "version", f"no {label} RIM to read", required=required),
+                skipped(q + "ocsp", f"no {label} RIM", required=False)], claim, None, None
+    claim.update(present=True, source=outcome.source)
+    if outcome.stage == "chain" or outcome.path is None:
+        return [failed(q + "chain", f"{label} RIM: {outcome.detail}"),
+                skipped(q + "signature", "not checked: the signer's chain does not hold", required=required),
+                skipped(q + "version", "not read: the RIM is not verified", required=required),
+                skipped(q + "ocsp", "not checked: the signer's chain does not hold", required=False)
+                ], claim, None, None
+    signer = outcome.path.leaf
+    checks = [passed(q + "chain", f"{label} RIM signer {common_name(signer)} chains to the "
+                     f"{policy.anchors.label} CoRIM root; valid {_iso(signer.not_valid_before_utc)}.."
+                     f"{_iso(signer.not_valid_after_utc)}")]
+    usable: Rim | None = None
+    if outcome.rim is None:
+        checks.append(failed(q + "signature", f"{label} RIM: {outcome.detail}"))
+        checks.append(skipped(q + "version", "not read: the RIM is not verified", required=required))
+    else:
+        rim = outcome.rim
+        checks.append(passed(q + "signature", f"{label} RIM {rim.version}: XML signature (ECDSA "
+                             "P-384/SHA-384) verifies with that signer"))
+        if want is not None and rim.version.upper() == want.upper():
+            checks.append(passed(q + "version", f"the {label} RIM is for {rim.version}, the report's version"))
+            usable = rim
+        else:
+            checks.append(failed(q + "version", f"the {label} RIM is for {rim.version}, the report says {want}"))
+        claim.update(version=rim.version, tag_id=rim.tag_id, manufacturer_id=rim.manufacturer_id,
+                     signer_not_after=_iso(signer.not_valid_after_utc))
+    certs = outcome.path.certificates
+    ocsp_states: dict[str, object] = {}
+    checks.append(_ocsp_check(q + "ocsp", f"{label} RIM chain",
+                              [(certs[i], certs[i + 1]) for i in range(len(certs) - 1)],
+                              policy.rim_ocsp, collateral, ocsp_states))
+    return checks, claim, usable, ocsp_states
 
 
 def _ocsp_check(id: str, what: str, targets: list[tuple[x509.Certificate, x509.Certificate]],
