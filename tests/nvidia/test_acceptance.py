@@ -345,3 +345,21 @@ def test_hostile_inputs_never_raise() -> None:
         a = appraise_gpu(r, c, policy=DEFAULT, at=nv.T_GPU_OCSP, expected_nonce=nv.H100_NONCE,
                          rims=[b"<x/>", b"\0" * 10], ocsp=[b"junk", b"\x30\x03\x02\x01\x00"])
         assert not a.verified
+
+
+def test_documented_check_order_is_the_order_emitted() -> None:
+    """docs/nvidia.md lists the check ids in order; the appraisal emits them in that order."""
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "nvidia.md").read_text()
+    table = doc.split("## The checks, in order", 1)[1].split("\n## ", 1)[0]
+    documented = re.findall(r"^\| `(gpu\.[^`]+)`", table, re.M)
+    devices = nv.json_devices(nv.SDK + "serialized_test_evidence/multi_gpu_hopper.json")[:1]
+    a = appraise_gpus([d[:3] for d in devices] * 1, policy=NO_OCSP, at=nv.T_GPU_OCSP, expected_nonce=None,
+                      rims=nv.google_rims())
+    emitted = [c.id.replace("gpu.0.", "gpu.N.").replace(".driver.", ".K.").replace(".vbios.", ".K.")
+               for c in a.checks]
+    emitted = list(dict.fromkeys(emitted))                        # K appears for driver and vbios
+    assert [i for i in documented if i in emitted] == emitted
+    assert set(documented) - set(emitted) == {"gpu.N.rim.input"}
