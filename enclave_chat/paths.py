@@ -13,6 +13,7 @@ from pathlib import Path
 import platformdirs
 
 from verifier.appraisal.policy import Policy, load_policy
+from verifier.appraisal.policy_check import check_policy
 from verifier.errors import PolicyError
 
 APP = "enclave-chat"
@@ -45,4 +46,4 @@ def resolve_policy(name_or_path: str | None) -> Policy:
         if not path.is_file():
             known = sorted(p.stem for p in policies_dir().glob("*.toml"))
             raise PolicyError(f"no built-in policy named {target!r}; known: {', '.join(known)}")
-    return load_policy(path)
+    return check_policy(load_policy(path))

@@ -1,0 +1,65 @@
+"""The built-in policies load, a misspelt rule is refused at load time, and the demo roots are
+trusted by policies/demo.toml and by nothing else."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from enclave_chat.paths import policies_dir, resolve_policy
+from verifier.appraisal.policy import parse_policy
+from verifier.appraisal.policy_check import check_policy
+from verifier.errors import PolicyError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("name", ["default", "demo", "strict"])
+def test_builtin_policy_loads(name: str) -> None:
+    policy = resolve_policy(name)
+    assert policy.name == name
+    assert len(policy.sha256) == 64
+    assert policy.demo is (name == "demo")
+
+
+def test_demo_policy_is_loopback_only() -> None:
+    assert resolve_policy("demo").section("service").get("loopback_only", bool, False) is True
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ('name = "t"\n[servce]\nmax_age_seconds = 1\n', "unknown tables"),
+    ('name = "t"\n[service]\nmax_age_secs = 1\n', "unknown keys"),
+    ('name = "t"\n[service]\nmax_age_seconds = "ten"\n', "must be a int"),
+    ('name = "t"\n[service]\nmax_age_seconds = 0\n', "positive"),
+    ('name = "t"\n[snp]\nallow_debugg = true\n', "unknown keys"),
+    ('name = "t"\n[release]\npublisher_keys = ["rsa:abc"]\n', "ed25519"),
+    ('name = "t"\n[release]\nmin_version = "one"\n', "min_version"),
+    ('[service]\n', "no name"),
+    ('name = "t"\n[service\n', "not valid TOML"),
+])
+def test_bad_policies_are_refused_with_a_sentence(text: str, problem: str) -> None:
+    with pytest.raises(PolicyError, match=problem):
+        check_policy(parse_policy(text.encode()))
+
+
+def test_unknown_builtin_name_lists_the_known_ones() -> None:
+    with pytest.raises(PolicyError, match="default"):
+        resolve_policy("no-such-policy")
+
+
+def test_demo_root_fingerprints_appear_only_in_the_demo_policy() -> None:
+    from enclave import demo_roots
+    from verifier.endorsements.anchors import spki_sha256
+    from verifier.reference.dsse import format_ed25519_public
+
+    ark_pin = spki_sha256(demo_roots.ark_certificate())
+    publisher = format_ed25519_public(demo_roots.publisher_key().public_key())
+    demo = (policies_dir() / "demo.toml").read_text()
+    assert ark_pin in demo and publisher in demo
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    holders = {f for f in tracked if (ROOT / f).is_file()
+               and ark_pin in (ROOT / f).read_text(errors="ignore")}
+    assert holders == {"policies/demo.toml"}
