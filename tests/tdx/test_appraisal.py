@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
+import json
 import struct
 from pathlib import Path
 
@@ -483,3 +485,34 @@ def test_v5_quote_with_tdx10_body(fake_intel: FakeIntel, fake_policy: Policy) ->
     a = appraise_tdx(quote, policy=fake_policy, at=JAN_2026_AT, expected_report_data=bytes(64),
                      collateral=make_collateral(fake_intel, JAN_2026_AT))
     assert verified(a) and a.claims["tdx_version"] == "1.0" and a.claims["quote_version"] == 5
+
+
+# -- a real Tinfoil recording: the quote and Intel PCS's answers, replayed over HTTP ----------------
+def _teep_replay(vectors: Path, seen: list[str]) -> tuple[bytes, httpx.MockTransport]:
+    """teep's capture of Tinfoil's gemma4-31b TDX enclave (2026-06-29): responses/*.body and *.json."""
+    directory = next((vectors / "tinfoil/teep").glob("tinfoil_v3_direct_*")) / "responses"
+    recorded = {}
+    for meta_path in sorted(directory.glob("*.json")):
+        meta = json.loads(meta_path.read_text())
+        recorded[meta["url"]] = (meta_path.with_suffix(".body").read_bytes(), meta["headers"])
+    doc = json.loads(next(b for u, (b, _) in recorded.items() if "tinfoil-attestation" in u))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        body, headers = recorded.get(str(request.url), (None, {}))
+        if body is None:
+            return httpx.Response(404)
+        return httpx.Response(200, content=body, headers=[(k, v) for k, vs in headers.items() for v in vs])
+
+    return base64.b64decode(doc["cpu"]["report"]), httpx.MockTransport(handler)
+
+
+def test_tinfoil_recording_replayed_through_the_pcs_client(vectors: Path, tmp_path: Path) -> None:
+    seen: list[str] = []
+    quote, transport = _teep_replay(vectors, seen)
+    fetcher = CollateralFetcher(tmp_path, client=httpx.Client(transport=transport))
+    captured = dt.datetime(2026, 6, 29, 2, 13, 4, tzinfo=dt.UTC)
+    a = appraise_tdx(quote, policy=DEFAULT, at=captured, expected_report_data=None, fetcher=fetcher)
+    assert a.authentic and a.claims["tcb_status"] == "UpToDate" and a.claims["fmspc"] == "90c06f000000"
+    assert all(status(a, id) is Status.PASS for id in ORDER[:21] if id != "tdx.td.xfam")
+    assert len(seen) == 4 and all("trustedservices.intel.com" in u for u in seen)

@@ -3,20 +3,14 @@
 :func:`appraise_tdx` never raises on hostile evidence or collateral: whatever is wrong becomes a
 failing check (an unparseable quote is a failing ``tdx.parse``). It raises only
 :class:`~verifier.errors.PolicyError` for a malformed ``[tdx]`` policy table. The check ids and
-their order are stable and documented in ``docs/tdx.md``:
+their order are stable and documented in ``docs/tdx.md`` (``A``: decides ``authentic``):
 
-authenticity (decide ``authentic``)
-    tdx.parse, tdx.pck.chain, tdx.pck.root_pinned, tdx.qe.report_signature, tdx.qe.binding,
-    tdx.quote.signature (and tdx.pck.revocation once both CRLs are at hand)
-format and endorsements
-    tdx.quote.trailing_bytes, tdx.pck.extensions, tdx.collateral.root_crl,
-    tdx.collateral.pck_crl, tdx.pck.revocation, tdx.collateral.tcb_info,
-    tdx.collateral.qe_identity
-TD configuration
-    tdx.td.debug, tdx.td.sept_ve_disable, tdx.td.migratable, tdx.td.attributes, tdx.td.xfam
-TCB (Intel's evaluation, :mod:`verifier.endorsements.intel_tcb`)
-    tdx.qe.identity, tdx.tcb.module, tdx.tcb.status
-measurements and binding
+    tdx.parse (A), tdx.quote.trailing_bytes, tdx.pck.chain (A), tdx.pck.root_pinned (A),
+    tdx.pck.extensions, tdx.qe.report_signature (A), tdx.qe.binding (A), tdx.quote.signature (A),
+    tdx.collateral.root_crl, tdx.collateral.pck_crl, tdx.pck.revocation (A once decidable),
+    tdx.collateral.tcb_info, tdx.collateral.qe_identity,
+    tdx.td.debug, tdx.td.sept_ve_disable, tdx.td.migratable, tdx.td.attributes, tdx.td.xfam,
+    tdx.qe.identity, tdx.tcb.module, tdx.tcb.status (Intel's evaluation, ``intel_tcb``),
     tdx.td.mrseam, tdx.td.mrtd, tdx.td.rtmr0..3, tdx.td.mrconfigid, tdx.td.mrowner,
     tdx.td.mrownerconfig, tdx.td.mrservicetd, tdx.report_data
 """
@@ -268,7 +262,7 @@ def appraise_tdx(quote: bytes, *, policy: Policy, at: dt.datetime, expected_repo
     if coll is None and fetcher is not None and ext is not None and chain is not None:
         try:
             coll = fetch_collateral(fetcher, ext.fmspc.hex(), chain.ca)
-        except (CollateralError, ValueError) as e:
+        except (CollateralError, ValueError, OSError) as e:
             problem = f"collateral could not be fetched from Intel PCS: {e}"
     if coll is None and problem is None:
         problem = "no collateral was given (pass --collateral DIR, or let the verifier fetch from Intel PCS)"
