@@ -160,7 +160,9 @@ def cmd_verify(args: argparse.Namespace) -> Exit:
     if args.replay is not None:
         from verifier.replay import replay
 
-        return report(replay(args.replay, policy=policy, provider=args.provider, at=args.at), args.json)
+        provider = args.provider if args.provider != "native" else None
+        result = asyncio.run(replay(args.replay, policy=policy, provider=provider, at=args.at))
+        return report(result, args.json)
     if not args.url:
         fail(Exit.USAGE, "verify needs a URL (or --replay DIR)")
     fetcher = CollateralFetcher(user_dir("cache") / "collateral", offline=args.offline)

@@ -1,62 +1,39 @@
 """Re-verify a recorded session offline: ``enclave-chat verify --replay DIR``.
 
-A recording made with ``verify --save-evidence DIR`` holds ``manifest.json`` (provider, URL, nonce,
-capture time) and ``attestation.json`` (the bytes served). Replay appraises those bytes with the
-nonce they were made for, at the capture time unless ``at`` says otherwise, and never fetches:
-collateral missing from the recording is ``skip``.
+The recording (:mod:`verifier.recording`) is served back to the same :class:`Session` code a live
+verification runs, with the nonce it was made with and at its capture time unless ``at`` says
+otherwise. Nothing is fetched: a request the recording does not hold fails as unreachable, and
+the check that needed it is ``skip`` (or fails, as the policy says).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
+import tempfile
 from pathlib import Path
 
-from verifier.appraisal.native import appraise_native
+import httpx
+
 from verifier.appraisal.policy import Policy
 from verifier.endorsements.fetch import CollateralFetcher
 from verifier.errors import InputError
-from verifier.result import AttestationResult, parse_time
-
-MAX_RECORDING_FILE = 4 * 1024 * 1024
-
-
-def _read(path: Path) -> bytes:
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_RECORDING_FILE + 1)
-    except OSError as e:
-        raise InputError(f"cannot read {path}: {e.strerror or e}") from None
-    if len(data) > MAX_RECORDING_FILE:
-        raise InputError(f"{path} is larger than {MAX_RECORDING_FILE} bytes")
-    return data
+from verifier.recording import ReplayTransport, load_recording
+from verifier.result import AttestationResult
+from verifier.session import Session
 
 
-def load_manifest(directory: Path) -> dict[str, object]:
-    try:
-        manifest = json.loads(_read(directory / "manifest.json"))
-    except ValueError:
-        raise InputError(f"{directory}/manifest.json is not JSON") from None
-    if not isinstance(manifest, dict):
-        raise InputError(f"{directory}/manifest.json must be a JSON object")
-    return manifest
-
-
-def replay(directory: Path, *, policy: Policy, provider: str = "native",
-           at: dt.datetime | None = None) -> AttestationResult:
-    manifest = load_manifest(directory)
-    recorded_provider = manifest.get("provider", "native")
-    if recorded_provider != provider and provider != "native":
-        raise InputError(f"the recording is of provider {recorded_provider!r}, not {provider!r}")
-    if recorded_provider != "native":
-        raise InputError(f"replaying {recorded_provider!r} recordings is not supported by this build yet")
-    try:
-        nonce = bytes.fromhex(str(manifest["nonce"]))
-        when = at or parse_time(str(manifest["captured_at"]))
-        url = str(manifest["url"])
-    except (KeyError, ValueError):
-        raise InputError(f"{directory}/manifest.json lacks a valid nonce, captured_at or url") from None
-    offline = CollateralFetcher(directory / "collateral", offline=True)
-    result, _ = appraise_native(_read(directory / "attestation.json"), nonce=nonce, policy=policy,
-                                at=when, service_url=url, fetcher=offline)
-    return result
+async def replay(directory: Path, *, policy: Policy, provider: str | None = None,
+                 at: dt.datetime | None = None) -> AttestationResult:
+    recording = load_recording(directory)
+    recorded = recording.manifest.provider
+    if provider is not None and provider != recorded:
+        raise InputError(f"the recording is of provider {recorded!r}, not {provider!r}")
+    when = at or recording.manifest.captured_at
+    transport = ReplayTransport(recording.exchanges)
+    with tempfile.TemporaryDirectory() as scratch, httpx.Client(transport=transport) as sync_http:
+        fetcher = CollateralFetcher(Path(scratch) / "cache", client=sync_http)
+        async with httpx.AsyncClient(transport=transport) as http, Session(
+                recording.manifest.url, policy, provider=recorded, http=http, fetcher=fetcher,
+                log_http=sync_http, state_dir=None, clock=lambda: when,
+                nonce_factory=lambda: recording.manifest.nonce) as session:
+            return await session.attest()

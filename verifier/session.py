@@ -1,23 +1,20 @@
 """A verified conversation with one service: nonce -> evidence -> appraisal -> channel -> chat.
 
-The rules (docs/protocol.md §Session):
+The rules (docs/protocol.md §Session), whatever the provider:
 
 - nothing of a prompt, plaintext or ciphertext, is sent before a passing result;
-- requests are sealed only to the key configuration bytes that the evidence binds; if the gateway's
-  own answer for its key differs by one byte, that is a refusal (``channel.key_config``);
+- requests are sealed only to the key that the evidence binds (the provider's channel);
 - a verified session lasts ``min(expires, policy max_age)`` counted from the nonce's creation, then
-  re-attests before the next request;
-- a gateway answer that the key configuration is not current causes at most one re-attestation and
-  one retry.
+  attests again before the next request;
+- a gateway answer that the key is not current causes at most one re-attestation and one retry.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-import os
 import secrets
+import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,47 +23,59 @@ from typing import Any
 
 import httpx
 
-from verifier.appraisal.native import appraise_native, check_service_url
 from verifier.appraisal.policy import Policy
-from verifier.channel.keyconfig import KeyConfig, parse_ohttp_keys
 from verifier.endorsements.fetch import CollateralFetcher
-from verifier.errors import NotVerified, ParseError, ProtocolError
-from verifier.providers import native
+from verifier.errors import NotVerified, ProtocolError
+from verifier.providers.base import AttestContext, Channel, Event, StaleKeyConfig, get_provider
 from verifier.providers.sse import SseDeltas
-from verifier.result import AttestationResult, Check, failed, iso, passed
+from verifier.recording import Manifest, RecordingTransport, write_recording
+from verifier.result import AttestationResult
 
 DEFAULT_MAX_AGE = 600
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+MAX_JSON_ANSWER = 4 * 1024 * 1024
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def new_nonce() -> bytes:
+    return secrets.token_bytes(32)
+
+
 @dataclass(frozen=True)
 class Verified:
-    """What a passing attestation leaves the session: the result, the key, and when it lapses."""
+    """What a passing attestation leaves the session: the result, the channel, and when it lapses."""
 
     result: AttestationResult
-    key_config: KeyConfig
+    channel: Channel
     valid_until: dt.datetime
 
 
 class Session:
-    """One service, one policy. Use as an async context manager."""
+    """One service, one policy, one provider. Use as an async context manager.
+
+    ``http`` carries the attestation and the chat; ``fetcher`` gets CPU/GPU collateral; ``log_http``
+    fetches transparency-log checkpoints (None: none fetched); ``state_dir`` keeps the checkpoints
+    accepted per log; ``save_evidence`` records every exchange of each attestation there;
+    ``clock`` and ``nonce_factory`` are injected by replays and tests.
+    """
 
     def __init__(self, url: str, policy: Policy, *, provider: str = "native",
                  http: httpx.AsyncClient | None = None, fetcher: CollateralFetcher | None = None,
-                 state_dir: Path | None = None, save_evidence: Path | None = None,
-                 clock: Callable[[], dt.datetime] = utcnow) -> None:
-        if provider != "native":
-            raise ProtocolError(f"provider {provider!r} is not supported by this build yet")
+                 log_http: httpx.Client | None = None, state_dir: Path | None = None,
+                 save_evidence: Path | None = None, clock: Callable[[], dt.datetime] = utcnow,
+                 nonce_factory: Callable[[], bytes] = new_nonce) -> None:
         self.url = url.rstrip("/")
         self.policy = policy
+        self.provider = get_provider(provider)
         self.fetcher = fetcher
+        self.log_http = log_http
         self.state_dir = state_dir
         self.save_evidence = save_evidence
         self.clock = clock
+        self.nonce_factory = nonce_factory
         self._own_http = http is None
         self.http = http or httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False)
         self.verified: Verified | None = None
@@ -89,64 +98,49 @@ class Session:
         seconds = self.policy.section("service").get("max_age_seconds", int, DEFAULT_MAX_AGE)
         return dt.timedelta(seconds=seconds)
 
+    @property
+    def truncation_detectable(self) -> bool:
+        return self.verified is None or self.verified.channel.truncation_detectable
+
     # -- attestation -------------------------------------------------------------------------------
     async def attest(self) -> AttestationResult:
         """Fetch fresh evidence for a new nonce and appraise it. Never sends a prompt."""
         self.verified = None
         self.attestations += 1
-        nonce = secrets.token_bytes(32)
+        nonce = self.nonce_factory()
         created = self.clock()
-        url_check = check_service_url(self.url, self.policy)
-        if url_check.status != "pass":
-            result = AttestationResult("native", created, nonce, self.policy.ref, (url_check,))
-            self.last_result = result
-            return result
-        fetched = await native.fetch_attestation(self.http, self.url, nonce)
-        if fetched.status != 200:
-            result = AttestationResult("native", created, nonce, self.policy.ref, (
-                url_check, failed("bundle.fetch", f"The attestation endpoint answered HTTP {fetched.status} instead of evidence.", authenticity=True)))
-            self.last_result = result
-            return result
-        result, bundle = await asyncio.to_thread(
-            appraise_native, fetched.body, nonce=nonce, policy=self.policy, at=created,
-            service_url=self.url, fetcher=self.fetcher)
-        key_config: KeyConfig | None = None
-        if bundle is not None and result.verified:
-            key_check, key_config = await self._check_gateway_key(bundle.key_config)
-            result = result.with_checks([key_check])
         if self.save_evidence is not None:
-            self._save(fetched.body, nonce, created, result)
+            result = await self._attest_recorded(nonce, created, self.save_evidence)
+        else:
+            result = await self._attest(self.http, self.fetcher, self.log_http, nonce, created)
         self.last_result = result
-        if result.verified and bundle is not None and key_config is not None:
-            self.verified = Verified(result, key_config, min(bundle.expires, created + self.max_age))
         return result
 
-    async def _check_gateway_key(self, attested: bytes) -> tuple[Check, KeyConfig | None]:
-        """``channel.key_config``: the gateway's published key equals the attested bytes."""
-        try:
-            configs = parse_ohttp_keys(attested)
-            config = next(c for c in configs if c.supported_suites())
-        except (ParseError, StopIteration):
-            return failed("channel.key_config", "The attested key configuration is not one this client can use."), None
-        published = await native.fetch_key_config(self.http, self.url)
-        if published.status != 200:
-            return failed("channel.key_config", f"The gateway's key endpoint answered HTTP {published.status}."), None
-        if published.body != attested:
-            return failed("channel.key_config", "The gateway publishes a key configuration that differs from the attested one: requests could be read by someone outside the enclave."), None
-        return passed("channel.key_config", f"Requests are sealed to the attested key (key id {config.key_id}, KEM 0x{config.kem_id:04x}); the gateway publishes the same bytes."), config
+    async def _attest(self, http: httpx.AsyncClient, fetcher: CollateralFetcher | None,
+                      log_http: httpx.Client | None, nonce: bytes, created: dt.datetime) -> AttestationResult:
+        ctx = AttestContext(http, self.url, nonce, self.policy, created, fetcher, log_http, self.state_dir)
+        attested = await self.provider.attest(ctx)
+        if attested.result.verified and attested.channel is not None:
+            lapse = created + self.max_age
+            if attested.expires is not None:
+                lapse = min(lapse, attested.expires)
+            self.verified = Verified(attested.result, attested.channel, lapse)
+        return attested.result
 
-    def _save(self, body: bytes, nonce: bytes, created: dt.datetime, result: AttestationResult) -> None:
-        assert self.save_evidence is not None
-        self.save_evidence.mkdir(parents=True, exist_ok=True, mode=0o700)
-        manifest = {"provider": "native", "url": self.url, "nonce": nonce.hex(),
-                    "captured_at": iso(created), "policy": result.policy.to_json()}
-        for name, data in (("attestation.json", body),
-                           ("manifest.json", json.dumps(manifest, indent=2).encode()),
-                           ("result.json", json.dumps(result.to_json(), indent=2).encode())):
-            path = self.save_evidence / name
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
+    async def _attest_recorded(self, nonce: bytes, created: dt.datetime, directory: Path) -> AttestationResult:
+        """Attest through a recording transport, with a private collateral cache so that every
+        piece of collateral is fetched (and so recorded), then write the recording."""
+        recorder = RecordingTransport()
+        with httpx.Client(transport=recorder, timeout=HTTP_TIMEOUT) as sync_http, \
+                tempfile.TemporaryDirectory() as cache:
+            async with httpx.AsyncClient(transport=recorder, timeout=HTTP_TIMEOUT) as http:
+                fetcher = CollateralFetcher(Path(cache), client=sync_http)
+                log_http = sync_http if self.log_http is not None else None
+                result = await self._attest(http, fetcher, log_http, nonce, created)
+        manifest = Manifest(self.provider.name, self.url, nonce, created)
+        write_recording(directory, manifest, recorder.exchanges,
+                        {"result.json": json.dumps(result.to_json(), indent=2).encode()})
+        return result
 
     async def ready(self) -> Verified:
         """A current passing result, attesting again when there is none or it lapsed.
@@ -159,21 +153,21 @@ class Session:
         return self.verified
 
     # -- requests ----------------------------------------------------------------------------------
-    async def _exchange(self, method: str, path: str, body: dict[str, Any] | None) -> AsyncIterator[bytes | tuple[int, tuple[tuple[bytes, bytes], ...]]]:
+    async def _exchange(self, method: str, path: str, body: dict[str, Any] | None) -> AsyncIterator[Event]:
         retried = False
         while True:
             verified = await self.ready()
-            authority = httpx.URL(self.url).host
-            request = native.inner_request(method, path, authority, body)
-            stream = native.post_chunked(self.http, self.url, verified.key_config, request)
+            stream = verified.channel.exchange(self.http, self.url, method, path, body)
             try:
                 first = await stream.__anext__()
-            except native.StaleKeyConfig:
+            except StaleKeyConfig:
                 if retried:
                     raise
                 retried = True
                 self.verified = None
                 continue
+            except StopAsyncIteration:
+                raise ProtocolError("the gateway answered nothing") from None
             yield first
             async for event in stream:
                 yield event
@@ -208,7 +202,7 @@ class Session:
                 status = event[0]
             else:
                 data += event
-                if len(data) > 4 * 1024 * 1024:
+                if len(data) > MAX_JSON_ANSWER:
                     raise ProtocolError("the answer is larger than 4 MiB")
         if status != 200:
             raise ProtocolError(f"{method} {path} answered HTTP {status}")

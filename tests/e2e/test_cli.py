@@ -91,7 +91,11 @@ def test_saved_evidence_replays_offline(enclave: BackgroundEnclave, cli, tmp_pat
     saved = tmp_path / "rec"
     live = cli("verify", enclave.url, "--policy", "demo", "--save-evidence", str(saved), "--json")
     assert live.code == 0, live.stderr
-    assert oct((saved / "attestation.json").stat().st_mode & 0o777) == "0o600"
+    assert oct((saved / "manifest.json").stat().st_mode & 0o777) == "0o600"
+    assert oct((saved / "responses").stat().st_mode & 0o777) == "0o700"
+    recorded = sorted(p.name for p in (saved / "responses").glob("*.json"))
+    assert [name.split("_", 1)[1] for name in recorded] == [
+        "127.0.0.1_.well-known_attestation.json", "127.0.0.1_.well-known_ohttp-gateway.json"]
     replayed = cli("verify", "--replay", str(saved), "--policy", "demo", "--json")
     assert replayed.code == 0, replayed.stderr
     live_doc, replay_doc = json.loads(live.stdout), json.loads(replayed.stdout)
@@ -99,4 +103,5 @@ def test_saved_evidence_replays_offline(enclave: BackgroundEnclave, cli, tmp_pat
     assert replay_doc["evidence"]["bundle"] == live_doc["evidence"]["bundle"]
     late = cli("verify", "--replay", str(saved), "--policy", "demo", "--at", "2099-01-01T00:00:00Z", "--json")
     assert late.code == 1
-    assert json.loads(late.stdout)["checks"][3] == {**json.loads(late.stdout)["checks"][3], "id": "bundle.expires", "status": "fail"}
+    expired = next(c for c in json.loads(late.stdout)["checks"] if c["id"] == "bundle.expires")
+    assert expired["status"] == "fail"

@@ -19,7 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import urllib.parse
+from pathlib import Path
 from typing import Any
+
+import httpx
 
 from verifier.appraisal.policy import Policy
 from verifier.appraisal.release import appraise_release
@@ -71,8 +74,14 @@ def upstream_check(config: dict[str, Any] | Any, policy: Policy) -> Check:
 
 
 def appraise_native(data: bytes, *, nonce: bytes, policy: Policy, at: dt.datetime,
-                    service_url: str, fetcher: CollateralFetcher | None = None) -> tuple[AttestationResult, EvidenceBundle | None]:
-    """Appraise the bytes of ``GET /.well-known/attestation`` for ``nonce``."""
+                    service_url: str, fetcher: CollateralFetcher | None = None,
+                    log_http: httpx.Client | None = None,
+                    state_dir: Path | None = None) -> tuple[AttestationResult, EvidenceBundle | None]:
+    """Appraise the bytes of ``GET /.well-known/attestation`` for ``nonce``.
+
+    ``fetcher`` gets CPU/GPU collateral; ``log_http`` fetches the transparency log's own
+    checkpoint (None: no fetch, as in a replay); ``state_dir`` keeps the last checkpoint accepted
+    per log (the split-view defence)."""
     checks: list[Check] = [check_service_url(service_url, policy)]
     claims: dict[str, Any] = {"service": service_url}
     evidence: dict[str, str] = {}
@@ -116,7 +125,8 @@ def appraise_native(data: bytes, *, nonce: bytes, policy: Policy, at: dt.datetim
 
     if measurement is not None:
         release = appraise_release(bundle.release, platform=bundle.cpu.platform,
-                                   measurement=measurement, policy=policy)
+                                   measurement=measurement, policy=policy, log_http=log_http,
+                                   state_dir=state_dir, at=at)
         checks.extend(release.checks)
         claims["release"] = dict(release.claims)
     else:

@@ -6,6 +6,7 @@ Sans-policy: this module fetches and carries bytes. What to trust is decided by
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,17 +16,16 @@ import httpx
 
 from verifier.channel import bhttp, chunked, ohttp
 from verifier.channel.keyconfig import KeyConfig
-from verifier.errors import ChannelError, ParseError, ProtocolError, ServiceUnreachable
+from verifier.errors import ParseError, ProtocolError, ServiceUnreachable, TruncatedResponse
+from verifier.providers.base import AttestContext, Attested, Event, StaleKeyConfig
+from verifier.result import Check
 
 ATTESTATION_PATH = "/.well-known/attestation"
 GATEWAY_PATH = "/.well-known/ohttp-gateway"
 MAX_ATTESTATION_BYTES = 2 * 1024 * 1024
 MAX_KEYS_BYTES = 64 * 1024
 MAX_PROBLEM_BYTES = 64 * 1024
-
-
-class StaleKeyConfig(ChannelError):
-    """The gateway answered that the key configuration is not current (RFC 9458 §5.3 problem type)."""
+KIND = "native"
 
 
 @dataclass(frozen=True)
@@ -73,17 +73,8 @@ def inner_request(method: str, path: str, authority: str, body: dict[str, Any] |
                                               path.encode(), tuple(headers), content))
 
 
-@dataclass
-class InnerStream:
-    """The decrypted inner response, as it arrives: status, headers, then body pieces."""
-
-    status: int
-    headers: tuple[tuple[bytes, bytes], ...]
-    pieces: AsyncIterator[bytes]
-
-
 async def post_chunked(http: httpx.AsyncClient, base: str, key_config: KeyConfig,
-                       request: bytes) -> AsyncIterator[bytes | tuple[int, tuple[tuple[bytes, bytes], ...]]]:
+                       request: bytes) -> AsyncIterator[Event]:
     """Seal ``request`` to ``key_config`` as chunked OHTTP, POST it, and yield the inner response:
     first ``(status, headers)``, then body bytes as each chunk is opened. Raises
     :class:`~verifier.errors.TruncatedResponse` if the response ends before its final chunk."""
@@ -116,13 +107,11 @@ async def post_chunked(http: httpx.AsyncClient, base: str, key_config: KeyConfig
     except (httpx.ConnectError, httpx.ConnectTimeout) as e:
         raise unreachable(url, e) from None
     except httpx.HTTPError as e:
-        from verifier.errors import TruncatedResponse
-
         raise TruncatedResponse(f"the connection broke mid-response ({type(e).__name__}); what arrived is incomplete") from None
 
 
-def _events(decoder: bhttp.ResponseDecoder, data: bytes) -> list[bytes | tuple[int, tuple[tuple[bytes, bytes], ...]]]:
-    out: list[bytes | tuple[int, tuple[tuple[bytes, bytes], ...]]] = []
+def _events(decoder: bhttp.ResponseDecoder, data: bytes) -> list[Event]:
+    out: list[Event] = []
     try:
         events = decoder.feed(data)
     except ParseError as e:
@@ -142,3 +131,61 @@ async def _read_limited(response: httpx.Response, limit: int) -> bytes:
         if len(body) > limit:
             break
     return bytes(body[:limit])
+
+
+@dataclass(frozen=True)
+class NativeChannel:
+    """Chunked OHTTP to the attested key configuration; truncation is detected (final chunk)."""
+
+    key_config: KeyConfig
+    truncation_detectable: bool = True
+
+    def exchange(self, http: httpx.AsyncClient, base_url: str, method: str, path: str,
+                 body: dict[str, Any] | None) -> AsyncIterator[Event]:
+        request = inner_request(method, path, httpx.URL(base_url).host, body)
+        return post_chunked(http, base_url, self.key_config, request)
+
+
+class NativeProvider:
+    """The native profile: evidence bundle, appraisal, then the gateway's key-consistency check."""
+
+    name = "native"
+
+    async def attest(self, ctx: AttestContext) -> Attested:
+        from verifier.appraisal.native import appraise_native, check_service_url
+        from verifier.result import AttestationResult, failed
+
+        url_check = check_service_url(ctx.base_url, ctx.policy)
+        if url_check.status != "pass":
+            return Attested(AttestationResult(KIND, ctx.at, ctx.nonce, ctx.policy.ref, (url_check,)), None, None)
+        fetched = await fetch_attestation(ctx.http, ctx.base_url, ctx.nonce)
+        if fetched.status != 200:
+            check = failed("bundle.fetch", f"The attestation endpoint answered HTTP {fetched.status} instead of evidence.", authenticity=True)
+            return Attested(AttestationResult(KIND, ctx.at, ctx.nonce, ctx.policy.ref, (url_check, check)), None, None)
+        result, bundle = await asyncio.to_thread(
+            appraise_native, fetched.body, nonce=ctx.nonce, policy=ctx.policy, at=ctx.at,
+            service_url=ctx.base_url, fetcher=ctx.fetcher, log_http=ctx.log_http,
+            state_dir=ctx.state_dir)
+        if bundle is None or not result.verified:
+            return Attested(result, None, bundle.expires if bundle else None)
+        key_check, key_config = await self._check_gateway_key(ctx, bundle.key_config)
+        result = result.with_checks([key_check])
+        channel = NativeChannel(key_config) if key_config is not None and result.verified else None
+        return Attested(result, channel, bundle.expires)
+
+    @staticmethod
+    async def _check_gateway_key(ctx: AttestContext, attested: bytes) -> tuple[Check, KeyConfig | None]:
+        """``channel.key_config``: the gateway's published key equals the attested bytes."""
+        from verifier.channel.keyconfig import parse_ohttp_keys
+        from verifier.result import failed, passed
+
+        try:
+            config = next(c for c in parse_ohttp_keys(attested) if c.supported_suites())
+        except (ParseError, StopIteration):
+            return failed("channel.key_config", "The attested key configuration is not one this client can use."), None
+        published = await fetch_key_config(ctx.http, ctx.base_url)
+        if published.status != 200:
+            return failed("channel.key_config", f"The gateway's key endpoint answered HTTP {published.status}."), None
+        if published.body != attested:
+            return failed("channel.key_config", "The gateway publishes a key configuration that differs from the attested one: requests could be read by someone outside the enclave."), None
+        return passed("channel.key_config", f"Requests are sealed to the attested key (key id {config.key_id}, KEM 0x{config.kem_id:04x}); the gateway publishes the same bytes."), config

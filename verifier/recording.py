@@ -1,0 +1,233 @@
+"""Recordings of a verification's HTTP exchanges, and replaying them with no network.
+
+A recording is a directory: ``manifest.json`` (provider, URL, nonce, capture time) and
+``responses/NNNN_<host>_<path>.body`` + ``.json`` (method, URL, status, headers, and for TLS the
+peer's SubjectPublicKeyInfo), one pair per exchange in order. It is the layout of the Tinfoil
+captures in the shared vectors, so the same replay reads both. ``verify --save-evidence DIR``
+writes one; ``verify --replay DIR`` serves it back through :class:`ReplayTransport` to the same
+session code a live verification runs, with the recorded nonce and clock, and never fetches: a
+request the recording does not hold fails as unreachable, and what depended on it is ``skip``.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from verifier.errors import InputError
+from verifier.result import iso, parse_time
+
+MAX_RECORDED_BODY = 8 * 1024 * 1024
+MAX_EXCHANGES = 512
+PEER_SPKI_EXTENSION = "enclave_chat.peer_spki_der"
+"""Response extension carrying the TLS peer's DER SubjectPublicKeyInfo (when known)."""
+
+
+@dataclass(frozen=True)
+class Exchange:
+    method: str
+    url: str
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    peer_spki_der: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    provider: str
+    url: str
+    nonce: bytes
+    captured_at: dt.datetime
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recording:
+    manifest: Manifest
+    exchanges: tuple[Exchange, ...]
+
+
+# -- reading -----------------------------------------------------------------------------------------
+
+def _read(path: Path, limit: int = MAX_RECORDED_BODY) -> bytes:
+    try:
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise InputError(f"cannot read {path}: {e.strerror or e}") from None
+    if len(data) > limit:
+        raise InputError(f"{path} is larger than {limit} bytes")
+    return data
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(_read(path, 1024 * 1024))
+    except ValueError:
+        raise InputError(f"{path} is not JSON") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"{path} must hold a JSON object")
+    return doc
+
+
+def _provider_name(value: str) -> str:
+    """Recorded provider names: ``native``, or ``tinfoil`` for ``tinfoil_v3_cloud`` and friends."""
+    return "tinfoil" if value.startswith("tinfoil") else value
+
+
+def load_recording(directory: Path) -> Recording:
+    doc = _json(directory / "manifest.json")
+    try:
+        nonce = bytes.fromhex(str(doc.get("nonce_hex", doc.get("nonce"))))
+        captured = parse_time(str(doc["captured_at"]))
+    except (KeyError, ValueError):
+        raise InputError(f"{directory}/manifest.json lacks a valid nonce_hex or captured_at") from None
+    exchanges: list[Exchange] = []
+    responses = directory / "responses"
+    metas = sorted(responses.glob("*.json")) if responses.is_dir() else []
+    if len(metas) > MAX_EXCHANGES:
+        raise InputError(f"{responses} holds more than {MAX_EXCHANGES} exchanges")
+    for meta_path in metas:
+        meta = _json(meta_path)
+        headers: list[tuple[str, str]] = []
+        for name, values in dict(meta.get("headers", {})).items():
+            for value in values if isinstance(values, list) else [values]:
+                headers.append((str(name), str(value)))
+        spki = meta.get("peer_spki_der_base64")
+        try:
+            exchanges.append(Exchange(
+                str(meta.get("method", "GET")).upper(), str(meta["url"]), int(meta["status"]),
+                tuple(headers), _read(meta_path.parent / (meta_path.name.removesuffix(".json") + ".body")),
+                base64.b64decode(spki) if isinstance(spki, str) else None))
+        except (KeyError, ValueError, TypeError):
+            raise InputError(f"{meta_path} lacks a url or status") from None
+    url = str(doc.get("url") or _first_url(exchanges) or "")
+    if not url:
+        raise InputError(f"{directory}/manifest.json names no service URL")
+    manifest = Manifest(_provider_name(str(doc.get("provider", "native"))), url, nonce, captured, doc)
+    return Recording(manifest, tuple(exchanges))
+
+
+def _first_url(exchanges: Iterable[Exchange]) -> str | None:
+    for e in exchanges:
+        parts = httpx.URL(e.url)
+        return f"{parts.scheme}://{parts.netloc.decode()}"
+    return None
+
+
+# -- replaying ---------------------------------------------------------------------------------------
+
+class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Answers each request with the first unused recorded exchange of the same method and URL.
+
+    A request that is not in the recording raises :class:`httpx.ConnectError`: a replay never
+    reaches the network."""
+
+    def __init__(self, exchanges: Iterable[Exchange]) -> None:
+        self._unused = list(exchanges)
+        self._lock = threading.Lock()
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        url = str(request.url)
+        with self._lock:
+            for i, e in enumerate(self._unused):
+                if e.method == request.method and e.url == url:
+                    del self._unused[i]
+                    break
+            else:
+                raise httpx.ConnectError(f"{request.method} {url} is not in the recording", request=request)
+        headers = [(k, v) for k, v in e.headers if k.lower() not in ("content-length", "content-encoding", "transfer-encoding")]
+        extensions = {PEER_SPKI_EXTENSION: e.peer_spki_der} if e.peer_spki_der else {}
+        return httpx.Response(e.status, headers=headers, content=e.body, request=request,
+                              extensions=extensions)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return self._answer(request)
+
+
+# -- recording ---------------------------------------------------------------------------------------
+
+class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Wraps a real transport and keeps every exchange (bodies read whole; for attestation,
+    collateral and key fetches, not for chat streams, which the session sends elsewhere)."""
+
+    def __init__(self, inner_sync: httpx.BaseTransport | None = None,
+                 inner_async: httpx.AsyncBaseTransport | None = None) -> None:
+        self._sync = inner_sync or httpx.HTTPTransport()
+        self._async = inner_async or httpx.AsyncHTTPTransport()
+        self.exchanges: list[Exchange] = []
+        self._lock = threading.Lock()
+
+    def _keep(self, request: httpx.Request, response: httpx.Response, body: bytes) -> None:
+        with self._lock:
+            if len(self.exchanges) < MAX_EXCHANGES:
+                self.exchanges.append(Exchange(request.method, str(request.url), response.status_code,
+                                               tuple(response.headers.multi_items()), body,
+                                               response.extensions.get(PEER_SPKI_EXTENSION)))
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._sync.handle_request(request)
+        body = response.read()
+        self._keep(request, response, body)
+        return httpx.Response(response.status_code, headers=response.headers, content=body,
+                              request=request, extensions=response.extensions)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._async.handle_async_request(request)
+        body = await response.aread()
+        self._keep(request, response, body)
+        return httpx.Response(response.status_code, headers=response.headers, content=body,
+                              request=request, extensions=response.extensions)
+
+    def close(self) -> None:
+        self._sync.close()
+
+    async def aclose(self) -> None:
+        await self._async.aclose()
+
+
+def _slug(url: str) -> str:
+    parts = httpx.URL(url)
+    return re.sub(r"[^A-Za-z0-9.\-]", "_", f"{parts.host}{parts.path}")[:80]
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def write_recording(directory: Path, manifest: Manifest, exchanges: Iterable[Exchange],
+                    extra_files: dict[str, bytes] | None = None) -> None:
+    """Write a recording (files 0600, directories 0700)."""
+    responses = directory / "responses"
+    responses.mkdir(parents=True, exist_ok=True, mode=0o700)
+    doc = {"provider": manifest.provider, "url": manifest.url, "nonce_hex": manifest.nonce.hex(),
+           "captured_at": iso(manifest.captured_at), **manifest.extra}
+    _write_private(directory / "manifest.json", json.dumps(doc, indent=2).encode())
+    for i, e in enumerate(exchanges, start=1):
+        stem = f"{i:04d}_{_slug(e.url)}"
+        headers: dict[str, list[str]] = {}
+        for k, v in e.headers:
+            headers.setdefault(k, []).append(v)
+        meta: dict[str, Any] = {"method": e.method, "url": e.url, "status": e.status, "headers": headers}
+        if e.peer_spki_der:
+            meta["peer_spki_der_base64"] = base64.b64encode(e.peer_spki_der).decode()
+        _write_private(responses / f"{stem}.json", json.dumps(meta, indent=2).encode())
+        _write_private(responses / f"{stem}.body", e.body)
+    for name, data in (extra_files or {}).items():
+        _write_private(directory / name, data)
