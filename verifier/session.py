@@ -57,21 +57,24 @@ class Session:
     """One service, one policy, one provider. Use as an async context manager.
 
     ``http`` carries the attestation and the chat; ``fetcher`` gets CPU/GPU collateral; ``log_http``
-    fetches transparency-log checkpoints (None: none fetched); ``state_dir`` keeps the checkpoints
+    fetches transparency-log checkpoints directly from the log, never through the service (by
+    default the session makes its own; ``fetch_logs=False`` fetches none); ``state_dir`` keeps the checkpoints
     accepted per log; ``save_evidence`` records every exchange of each attestation there;
     ``clock`` and ``nonce_factory`` are injected by replays and tests.
     """
 
     def __init__(self, url: str, policy: Policy, *, provider: str = "native",
                  http: httpx.AsyncClient | None = None, fetcher: CollateralFetcher | None = None,
-                 log_http: httpx.Client | None = None, state_dir: Path | None = None,
+                 log_http: httpx.Client | None = None, fetch_logs: bool = True,
+                 state_dir: Path | None = None,
                  save_evidence: Path | None = None, clock: Callable[[], dt.datetime] = utcnow,
                  nonce_factory: Callable[[], bytes] = new_nonce) -> None:
         self.url = url.rstrip("/")
         self.policy = policy
         self.provider = get_provider(provider)
         self.fetcher = fetcher
-        self.log_http = log_http
+        self._own_log_http = log_http is None and fetch_logs
+        self.log_http = httpx.Client(timeout=HTTP_TIMEOUT) if self._own_log_http else log_http
         self.state_dir = state_dir
         self.save_evidence = save_evidence
         self.clock = clock
@@ -92,6 +95,8 @@ class Session:
     async def aclose(self) -> None:
         if self._own_http:
             await self.http.aclose()
+        if self._own_log_http and self.log_http is not None:
+            self.log_http.close()
 
     @property
     def max_age(self) -> dt.timedelta:
