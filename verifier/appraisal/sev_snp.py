@@ -649,9 +649,9 @@ class _Appraiser:
             if problem:
                 self.add(failed(cid, f"A CRL naming {ark.common_name!r} as issuer is not signed by it: {problem}."))
                 return
-            if crl.revoked(mid.serial):
-                entry = crl.crl.get_revoked_certificate_by_serial_number(mid.serial)
-                since = entry.revocation_date_utc.date().isoformat() if entry is not None else "?"
+            entry = crl.entry(mid.serial)
+            if entry is not None:
+                since = entry.revocation_date_utc.date().isoformat()
                 self.add(failed(cid, f"The {mid.role.value} {mid.common_name!r} (serial 0x{mid.serial:x}) is revoked by the ARK's CRL (since {since}).", authenticity=True))
                 return
             last, nxt = crl.crl.last_update_utc, crl.crl.next_update_utc

@@ -64,6 +64,11 @@ AMD_RSA_BITS = 4096
 PSS_SALT = 48
 DEMO_SUFFIX = " (INSECURE DEMO)"
 
+_X509_ERRORS = (ValueError, TypeError, NotImplementedError, UnsupportedAlgorithm,
+                x509.InvalidVersion, x509.DuplicateExtension, x509.UnsupportedGeneralNameType,
+                x509.AttributeNotFound)
+"""What ``cryptography`` raises on malformed certificates and CRLs (not all are ValueErrors)."""
+
 _PEM_BLOCK = re.compile(
     rb"-----BEGIN ([A-Z0-9 ]+)-----\s*([A-Za-z0-9+/=\s]*?)\s*-----END \1-----", re.S)
 _CN_PRODUCT = re.compile(r"^(ARK|SEV|SEV-VLEK)-(Milan|Genoa|Turin)(?:\s|$)")
@@ -215,8 +220,7 @@ def load_certificate(der: bytes) -> AmdCertificate:
         role, product = _role_and_product(cert)
         spki = cert.public_key().public_bytes(serialization.Encoding.DER,
                                               serialization.PublicFormat.SubjectPublicKeyInfo)
-    except (ValueError, TypeError, NotImplementedError, UnsupportedAlgorithm,
-            x509.InvalidVersion) as e:
+    except _X509_ERRORS as e:
         raise ParseError(f"is not a certificate this verifier can read ({e})",
                          field="certificate") from None
     return AmdCertificate(der, cert, parts.tbs, parts.algorithm, parts.signature, parts.serial,
@@ -302,7 +306,7 @@ def vcek_extensions(cert: x509.Certificate) -> VcekExtensions:
     raw: dict[str, bytes] = {}
     try:
         extensions = list(cert.extensions)
-    except ValueError as e:
+    except _X509_ERRORS as e:
         raise ParseError(f"the extensions are malformed ({e})", field="certificate") from None
     for ext in extensions:
         value = ext.value
@@ -429,8 +433,12 @@ class AmdCrl:
     def issuer(self) -> x509.Name:
         return self.crl.issuer
 
+    def entry(self, serial: int) -> x509.RevokedCertificate | None:
+        """The CRL entry for ``serial`` (any integer, even the negative ones of hostile input)."""
+        return next((r for r in self.crl if r.serial_number == serial), None)
+
     def revoked(self, serial: int) -> bool:
-        return self.crl.get_revoked_certificate_by_serial_number(serial) is not None
+        return self.entry(serial) is not None
 
 
 def load_crls(blobs: Iterable[bytes]) -> list[AmdCrl]:
@@ -449,7 +457,7 @@ def load_crls(blobs: Iterable[bytes]) -> list[AmdCrl]:
                 # decoded lazily by cryptography: decode every field used, once, here
                 _ = (crl.issuer, crl.last_update_utc, crl.next_update_utc, list(crl.extensions),
                      [(r.serial_number, r.revocation_date_utc, list(r.extensions)) for r in crl])
-            except (ValueError, TypeError, UnsupportedAlgorithm) as e:
+            except _X509_ERRORS as e:
                 raise ParseError(f"is not a CRL this verifier can read ({e})", field="crl") from None
             out.append(AmdCrl(der, crl, parts.tbs, parts.algorithm, parts.signature))
     return out
