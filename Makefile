@@ -33,7 +33,7 @@ unit: $(VENV)/.test
 
 ## Benchmarks (ratios against a baseline measured in the same run); not part of `make test`.
 bench: $(VENV)/.test
-	$(BIN)/pytest -q -p no:cacheprovider benchmarks --benchmark-only -o testpaths=benchmarks
+	$(BIN)/pytest -q -s -p no:cacheprovider -o testpaths=benchmarks -o python_files='bench_*.py' -m '' benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -110,7 +110,10 @@ class AttestationResult:
     def verdict(self) -> str:
         """One human sentence: the verdict, and the reason when it is not verified."""
         if self.verified:
-            return f"verified: {self.kind} evidence passed all {len(self.checks)} checks under policy {self.policy.name!r}"
+            passes = sum(c.status is Status.PASS for c in self.checks)
+            skips = len(self.checks) - passes
+            extra = f" ({skips} optional check{'s' if skips != 1 else ''} skipped)" if skips else ""
+            return f"verified: {self.kind} evidence passed {passes} checks under policy {self.policy.name!r}{extra}"
         bad = self.first_failure
         state = "authentic but not verified" if self.authentic else "not verified"
         if bad is None:
