@@ -24,6 +24,7 @@ from verifier.errors import (
     NotVerified,
     PolicyError,
     ServiceUnreachable,
+    TruncatedResponse,
     VerifierError,
 )
 from verifier.result import AttestationResult, parse_time
@@ -194,9 +195,16 @@ def cmd_ask(args: argparse.Namespace) -> Exit:
             if not result.verified:
                 raise NotVerified(result.verdict(), result)
             say(_color("32", f"verified ({policy.name}); sending the prompt encrypted to the attested key"))
-            async for delta in session.stream_chat(messages, model=args.model):
-                sys.stdout.write(delta)
+            if not session.truncation_detectable:
+                say("note: this provider's transport cannot detect a reply cut short; an incomplete reply would look whole")
+            try:
+                async for delta in session.stream_chat(messages, model=args.model):
+                    sys.stdout.write(delta)
+                    sys.stdout.flush()
+            except TruncatedResponse as e:
+                sys.stdout.write("\n")
                 sys.stdout.flush()
+                raise TruncatedResponse(f"the reply above is incomplete: {e}") from None
             sys.stdout.write("\n")
 
     asyncio.run(run())
@@ -290,6 +298,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InputError, PolicyError) as e:
         say(_color("31", "error: ") + str(e))
         return int(Exit.USAGE)
+    except TruncatedResponse as e:
+        say(_color("31", "incomplete: ") + str(e))
+        return int(Exit.NOT_VERIFIED)
     except VerifierError as e:
         say(_color("31", "error: ") + str(e))
         return int(Exit.NOT_VERIFIED)

@@ -105,3 +105,11 @@ def test_saved_evidence_replays_offline(enclave: BackgroundEnclave, cli, tmp_pat
     assert late.code == 1
     expired = next(c for c in json.loads(late.stdout)["checks"] if c["id"] == "bundle.expires")
     assert expired["status"] == "fail"
+
+
+def test_ask_marks_a_truncated_reply_incomplete(cli) -> None:  # type: ignore[no-untyped-def]
+    with BackgroundEnclave(Settings(token_delay=0, attack="truncate-stream")) as server:
+        run = cli("ask", server.url, "hello", "--policy", "demo")
+    assert run.code == 1
+    assert run.stdout.strip()  # what arrived is shown
+    assert run.stderr.strip().splitlines()[-1].startswith("incomplete: the reply above is incomplete")
