@@ -14,6 +14,7 @@ import datetime as dt
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -40,6 +41,10 @@ class Settings:
     attack: str | None = None
     evidence_lifetime: dt.timedelta = dt.timedelta(minutes=10)
     max_tokens: int | None = None
+    transparency: bool = True
+    """Start a log and a witness beside the enclave and publish its release there (``serve --no-log``: False)."""
+    transparency_dir: Path | None = None
+    """Where the log and the witness keep their state (None: a temporary directory)."""
 
 
 @dataclass
@@ -51,7 +56,7 @@ class Enclave:
     attestations: int = 0
 
     def __post_init__(self) -> None:
-        attacks.check_mode(self.settings.attack)
+        attacks.check_mode(self.settings.attack, transparency=self.settings.transparency)
         self.backend = inner.Backend(self.settings.upstream, self.settings.token_delay,
                                      self.settings.max_tokens)
         self.config: dict[str, Any] = {
@@ -63,7 +68,8 @@ class Enclave:
         self.measurement = launch_measurement(self.image, self.config)
         self.snp = SimulatedSnp(self.measurement)
         self.keys = KeyPair.generate(key_id=secrets.randbelow(256))
-        self.release = demo_release(self.image, [self.measurement])
+        # The statement alone; the server replaces it with the logged release (enclave.release.ReleaseLog).
+        self.release: dict[str, Any] = demo_release(self.image, [self.measurement])
         self._replayed: bytes | None = None
 
     # -- keys --------------------------------------------------------------------------------------

@@ -14,10 +14,21 @@ ATTACK_MODES: dict[str, str] = {
     "gateway-key-mismatch": "GET /.well-known/ohttp-gateway serves a key other than the attested one",
     "malformed-json": "the attestation endpoint answers JSON that does not parse",
     "truncate-stream": "streamed replies stop before the final chunk",
+    "foreign-publisher": "the release statement (logged) is signed by a publisher key that no policy trusts",
+    "wrong-leaf-proof": "the release's inclusion proof and index are those of another leaf of the log",
+    "unknown-log-key": "the release's checkpoint is signed by a key with the log's name that the policy does not pin",
+    "old-release": "the bundle carries a logged statement for version 0.0.9 of the same image, below the demo policy's minimum (rollback)",
+    "fork-log": "the log is swapped for a fork (same origin and key, another history from the last leaf on) that the witness refused to cosign (split view)",
 }
 
+LOG_ATTACKS = frozenset({"foreign-publisher", "wrong-leaf-proof", "unknown-log-key", "old-release", "fork-log"})
+"""The modes that need the transparency log beside the enclave (not with ``serve --no-log``)."""
 
-def check_mode(mode: str | None) -> str | None:
+
+def check_mode(mode: str | None, *, transparency: bool = True) -> str | None:
+    """``mode`` if it is a known attack mode that works with or without the log as asked."""
     if mode is not None and mode not in ATTACK_MODES:
         raise ValueError(f"unknown attack mode {mode!r}; known: {', '.join(ATTACK_MODES)}")
+    if mode in LOG_ATTACKS and not transparency:
+        raise ValueError(f"attack mode {mode!r} needs the transparency log beside the enclave (drop --no-log)")
     return mode

@@ -107,8 +107,12 @@ class RunningServer:
     server: _Server
     thread: threading.Thread
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def request_stop(self) -> None:
+        """Ask the server to stop, without waiting (to stop several at once, then :meth:`stop` each)."""
         self.server.should_exit = True
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.request_stop()
         self.thread.join(timeout)
 
 

@@ -74,10 +74,16 @@ class TransparencyServices:
         lines.append(f'url = "{self.log_url}"' if url else "url_from_bundle = true")
         return "\n".join(lines) + "\n"
 
+    def request_stop(self) -> None:
+        """Ask both servers to stop, without waiting."""
+        self.log_server.request_stop()
+        self.witness_server.request_stop()
+
     def stop(self) -> None:
-        self.http.close()
+        self.request_stop()
         self.log_server.stop()
         self.witness_server.stop()
+        self.http.close()
 
 
 def start_transparency(state_dir: Path, *, host: str = "127.0.0.1", log_port: int = 0,
