@@ -630,12 +630,12 @@ class _Appraiser:
         except VerifierError as e:
             self.add(failed(cid, f"A CRL given is unreadable: {e}."))
             return
-        mine = [c for c in crls if c.issuer.public_bytes() == ark.subject_der]
+        mine = [c for c in crls if c.issuer_der == ark.subject_der]
         key = "vcek" if leaf_role is Role.VCEK else "vlek"
         if not mine and self.kds is not None and product is not Product.UNKNOWN:
             try:
                 mine = [c for c in amd.load_crls([self.kds.crl(product, key)])
-                        if c.issuer.public_bytes() == ark.subject_der]
+                        if c.issuer_der == ark.subject_der]
                 self.notes.append(f"{key} CRL fetched from AMD KDS for {product.value}")
             except VerifierError as e:
                 self.notes.append(f"{key} CRL not fetched: {e}")

@@ -225,8 +225,7 @@ def load_certificate(der: bytes) -> AmdCertificate:
                          field="certificate") from None
     return AmdCertificate(der, cert, parts.tbs, parts.algorithm, parts.signature, parts.serial,
                           role, product, hashlib.sha256(spki).hexdigest(),
-                          cert.subject.public_bytes(), cert.issuer.public_bytes(),
-                          _common_name(cert.subject))
+                          parts.subject, parts.issuer, _common_name(cert.subject))
 
 
 def pem_blocks(data: bytes, label: str) -> list[bytes]:
@@ -428,6 +427,7 @@ class AmdCrl:
     tbs: bytes = field(repr=False)
     algorithm: bytes = field(repr=False)
     signature: bytes = field(repr=False)
+    issuer_der: bytes = field(repr=False, default=b"")
 
     @property
     def issuer(self) -> x509.Name:
@@ -459,12 +459,12 @@ def load_crls(blobs: Iterable[bytes]) -> list[AmdCrl]:
                      [(r.serial_number, r.revocation_date_utc, list(r.extensions)) for r in crl])
             except _X509_ERRORS as e:
                 raise ParseError(f"is not a CRL this verifier can read ({e})", field="crl") from None
-            out.append(AmdCrl(der, crl, parts.tbs, parts.algorithm, parts.signature))
+            out.append(AmdCrl(der, crl, parts.tbs, parts.algorithm, parts.signature, parts.issuer))
     return out
 
 
 def crl_signature_problem(crl: AmdCrl, ark: AmdCertificate) -> str | None:
-    if crl.issuer.public_bytes() != ark.subject_der:
+    if crl.issuer_der != ark.subject_der:
         return f"the CRL is issued by {_common_name(crl.issuer)!r}, not {ark.common_name!r}"
     return pss_signature_problem(crl.tbs, crl.algorithm, crl.signature, crl.der, ark)
 

@@ -111,6 +111,8 @@ class SignedParts:
     algorithm: bytes  # the whole signatureAlgorithm AlgorithmIdentifier element
     signature: bytes  # the BIT STRING's bits (unused-bits octet removed; must be 0)
     serial: int | None  # certificate serial number (None for a CRL)
+    issuer: bytes = b""  # the issuer Name, exact DER
+    subject: bytes = b""  # the subject Name, exact DER (certificates only)
 
 
 def split_signed(der: bytes, *, certificate: bool, what: str = "certificate") -> SignedParts:
@@ -130,14 +132,26 @@ def split_signed(der: bytes, *, certificate: bool, what: str = "certificate") ->
     if not bits or bits[0] != 0:
         raise ParseError("signature BIT STRING has unused bits", field=what)
     serial: int | None = None
+    fields = children(der, tbs, what=what)
+    subject = b""
     if certificate:
-        fields = children(der, tbs, what=what)
-        index = 1 if fields and fields[0].tag == 0xA0 else 0  # [0] EXPLICIT version
-        if len(fields) <= index:
-            raise ParseError("tbsCertificate has no serial number", field=what)
+        # tbsCertificate: [0] version, serialNumber, signature, issuer, validity, subject, ...
+        index = 1 if fields and fields[0].tag == 0xA0 else 0
+        if len(fields) < index + 5:
+            raise ParseError("tbsCertificate is missing fields", field=what)
         number = expect(fields[index], TAG_INTEGER, f"{what}.serialNumber")
         serial = decode_integer(der[number.content:number.end], f"{what}.serialNumber")
-    return SignedParts(der[tbs.start:tbs.end], der[alg.start:alg.end], bits[1:], serial)
+        issuer = expect(fields[index + 2], TAG_SEQUENCE, f"{what}.issuer")
+        name = expect(fields[index + 4], TAG_SEQUENCE, f"{what}.subject")
+        subject = der[name.start:name.end]
+    else:
+        # tbsCertList: version (optional), signature, issuer, thisUpdate, ...
+        index = 1 if fields and fields[0].tag == TAG_INTEGER else 0
+        if len(fields) < index + 3:
+            raise ParseError("tbsCertList is missing fields", field=what)
+        issuer = expect(fields[index + 1], TAG_SEQUENCE, f"{what}.issuer")
+    return SignedParts(der[tbs.start:tbs.end], der[alg.start:alg.end], bits[1:], serial,
+                       der[issuer.start:issuer.end], subject)
 
 
 def _hash_alg_is_sha384(data: bytes, tlv: Tlv, what: str) -> bool:
