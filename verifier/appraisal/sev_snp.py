@@ -300,6 +300,7 @@ def report_claims(report: SnpReport, product: Product, hcl: azure_hcl.HclReport 
         "report_id": report.report_id.hex(),
         "report_id_ma": report.report_id_ma.hex(),
         "chip_id": report.chip_id.hex(),
+        "chip_id_masked": not any(report.chip_id),
         "author_key_en": report.author_key_en,
         "mask_chip_key": report.mask_chip_key,
         "tcb": {which: {**report.tcb(which, product).components(),
