@@ -2,7 +2,7 @@
 
 A recording is a directory: ``manifest.json`` (provider, URL, nonce, capture time) and
 ``responses/NNNN_<host>_<path>.body`` + ``.json`` (method, URL, status, headers, and for TLS the
-peer's SubjectPublicKeyInfo), one pair per exchange in order. It is the layout of the Tinfoil
+peer's SubjectPublicKeyInfo, read from the live connection by :func:`peer_spki_der`), one pair per exchange in order. It is the layout of the Tinfoil
 captures in the shared vectors, so the same replay reads both. ``verify --save-evidence DIR``
 writes one; ``verify --replay DIR`` serves it back through :class:`ReplayTransport` to the same
 session code a live verification runs, with the recorded nonce and clock, and never fetches: a
@@ -112,24 +112,68 @@ def load_recording(directory: Path) -> Recording:
                 base64.b64decode(spki) if isinstance(spki, str) else None))
         except (KeyError, ValueError, TypeError):
             raise InputError(f"{meta_path} lacks a url or status") from None
-    url = str(doc.get("url") or _first_url(exchanges) or "")
+    url = str(doc.get("url") or _service_url(exchanges, nonce) or "")
     if not url:
         raise InputError(f"{directory}/manifest.json names no service URL")
     manifest = Manifest(_provider_name(str(doc.get("provider", "native"))), url, nonce, captured, doc)
     return Recording(manifest, tuple(exchanges))
 
 
-def _first_url(exchanges: Iterable[Exchange]) -> str | None:
-    for e in exchanges:
-        parts = httpx.URL(e.url)
-        return f"{parts.scheme}://{parts.netloc.decode()}"
-    return None
+def _origin(url: str) -> str:
+    parts = httpx.URL(url)
+    return f"{parts.scheme}://{parts.netloc.decode()}"
+
+
+def _service_url(exchanges: Iterable[Exchange], nonce: bytes) -> str | None:
+    """For a manifest that names no URL (the teep captures): the origin that was asked for evidence
+    with the recorded nonce (a query parameter equal to its hex), else the first exchange's origin.
+    A capture that first asked a router where a model runs is so replayed against that model's
+    enclave, which is what was attested."""
+    listed = list(exchanges)
+    want = nonce.hex()
+    for e in listed:
+        if any(v.lower() == want for _, v in httpx.URL(e.url).params.multi_items()):
+            return _origin(e.url)
+    return _origin(listed[0].url) if listed else None
+
+
+def peer_spki_der(response: httpx.Response) -> bytes | None:
+    """The DER SubjectPublicKeyInfo of the TLS peer that sent ``response``, or None (plain http, or
+    not known). A replayed response carries it in :data:`PEER_SPKI_EXTENSION`; a live one is read
+    from the connection's TLS object, so call this while the response is still open."""
+    known = response.extensions.get(PEER_SPKI_EXTENSION)
+    if isinstance(known, bytes):
+        return known
+    stream = response.extensions.get("network_stream")
+    if stream is None:
+        return None
+    try:
+        ssl_object = stream.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        if not der:
+            return None
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+
+        key = x509.load_der_x509_certificate(der).public_key()
+        return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    except (AttributeError, ValueError, TypeError, OSError):
+        return None
 
 
 # -- replaying ---------------------------------------------------------------------------------------
 
+def _canonical_url(url: str) -> tuple[str, str, str, tuple[tuple[str, str], ...]]:
+    """A URL with its query as a sorted multiset and decimal values without leading zeros, so that
+    ``blSPL=00`` and ``blSPL=0`` (AMD KDS accepts both; clients differ) name the same request."""
+    parts = httpx.URL(url)
+    params = tuple(sorted((k, str(int(v)) if v.isdigit() else v) for k, v in parts.params.multi_items()))
+    return parts.scheme, parts.netloc.decode().lower(), parts.path, params
+
+
 class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
-    """Answers each request with the first unused recorded exchange of the same method and URL.
+    """Answers each request with the first unused recorded exchange of the same method and URL
+    (the exact URL first, else the same URL up to query order and zero-padded decimal values).
 
     A request that is not in the recording raises :class:`httpx.ConnectError`: a replay never
     reaches the network."""
@@ -141,12 +185,15 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def _answer(self, request: httpx.Request) -> httpx.Response:
         url = str(request.url)
         with self._lock:
-            for i, e in enumerate(self._unused):
-                if e.method == request.method and e.url == url:
-                    del self._unused[i]
-                    break
-            else:
+            found = next((i for i, e in enumerate(self._unused)
+                          if e.method == request.method and e.url == url), None)
+            if found is None:
+                canonical = _canonical_url(url)
+                found = next((i for i, e in enumerate(self._unused)
+                              if e.method == request.method and _canonical_url(e.url) == canonical), None)
+            if found is None:
                 raise httpx.ConnectError(f"{request.method} {url} is not in the recording", request=request)
+            e = self._unused.pop(found)
         headers = [(k, v) for k, v in e.headers if k.lower() not in ("content-length", "content-encoding", "transfer-encoding")]
         extensions = {PEER_SPKI_EXTENSION: e.peer_spki_der} if e.peer_spki_der else {}
         return httpx.Response(e.status, headers=headers, content=e.body, request=request,
@@ -172,26 +219,32 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.exchanges: list[Exchange] = []
         self._lock = threading.Lock()
 
-    def _keep(self, request: httpx.Request, response: httpx.Response, body: bytes) -> None:
+    def _keep(self, request: httpx.Request, response: httpx.Response, body: bytes,
+              spki: bytes | None) -> dict[str, Any]:
         with self._lock:
             if len(self.exchanges) < MAX_EXCHANGES:
                 self.exchanges.append(Exchange(request.method, str(request.url), response.status_code,
-                                               tuple(response.headers.multi_items()), body,
-                                               response.extensions.get(PEER_SPKI_EXTENSION)))
+                                               tuple(response.headers.multi_items()), body, spki))
+        extensions = dict(response.extensions)
+        if spki is not None:
+            extensions[PEER_SPKI_EXTENSION] = spki
+        return extensions
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self._sync.handle_request(request)
+        spki = peer_spki_der(response)
         body = response.read()
-        self._keep(request, response, body)
+        extensions = self._keep(request, response, body, spki)
         return httpx.Response(response.status_code, headers=response.headers, content=body,
-                              request=request, extensions=response.extensions)
+                              request=request, extensions=extensions)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self._async.handle_async_request(request)
+        spki = peer_spki_der(response)
         body = await response.aread()
-        self._keep(request, response, body)
+        extensions = self._keep(request, response, body, spki)
         return httpx.Response(response.status_code, headers=response.headers, content=body,
-                              request=request, extensions=response.extensions)
+                              request=request, extensions=extensions)
 
     def close(self) -> None:
         self._sync.close()

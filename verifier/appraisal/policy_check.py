@@ -19,6 +19,7 @@ def check_policy(policy: Policy) -> Policy:
     from verifier.appraisal.sev_snp import SnpPolicy
     from verifier.appraisal.tdx import TdxPolicy
     from verifier.errors import ParseError
+    from verifier.providers.tinfoil_policy import TinfoilPolicy
     from verifier.reference.dsse import load_ed25519_public
     from verifier.reference.release import version_tuple
 
@@ -34,6 +35,7 @@ def check_policy(policy: Policy) -> Policy:
     SnpPolicy.from_policy(policy)
     TdxPolicy.from_policy(policy)
     GpuPolicy.from_policy(policy)
+    TinfoilPolicy.from_policy(policy)
     release = policy.section("release")
     release.only(*RELEASE_KEYS)
     for key in release.str_list("publisher_keys"):

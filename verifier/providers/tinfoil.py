@@ -1,0 +1,263 @@
+"""The ``tinfoil`` profile: Tinfoil's v3 attestation and EHBP, for ``--provider tinfoil``.
+
+Its HTTP exchanges (sans-policy: what to trust is :mod:`verifier.providers.tinfoil_appraise`'s):
+
+- ``GET {service}/.well-known/tinfoil-attestation?nonce=<64 hex>``: the v3 document (an older
+  service answers v2, which is never verified), keeping the TLS peer's key for ``tinfoil.tls_key``;
+- for a host the policy's ``[tinfoil] repos`` does not name, the router's discovery document
+  (``[tinfoil] discovery``) says which repository's releases it runs;
+- the repository's latest release, digest and Sigstore bundle, from GitHub (or the policy's proxy),
+  and for TDX the same for ``tinfoilsh/hardware-measurements`` (:mod:`verifier.providers.tinfoil_release`);
+- after a passing result, each request is an EHBP exchange (:class:`EhbpChannel`) with the attested
+  HPKE key, over a TLS connection whose peer must hold the attested TLS key.
+
+EHBP cannot detect a response cut short at a frame boundary, so the channel says
+``truncation_detectable = False`` and the UI and ``ask`` say so. ``TINFOIL_API_KEY``, when set in the
+environment, is sent as the bearer token Tinfoil's API requires (a header, as Tinfoil's own clients
+do; EHBP seals bodies only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from verifier.channel import ehbp
+from verifier.errors import ChannelError, ProtocolError, ServiceUnreachable, TruncatedResponse
+from verifier.providers import tinfoil_doc as docs
+from verifier.providers.base import AttestContext, Attested, Event, StaleKeyConfig
+from verifier.providers.tinfoil_appraise import Fetched, Repository, appraise_document, host_of
+from verifier.providers.tinfoil_policy import TinfoilPolicy
+from verifier.providers.tinfoil_release import ReleaseFetch, fetch_release, http_get
+from verifier.providers.tinfoil_state import remember_v3, v3_seen
+from verifier.recording import peer_spki_der
+from verifier.result import AttestationResult, failed, passed, skipped
+
+ATTESTATION_PATH = "/.well-known/tinfoil-attestation"
+DEMO_RELEASE_PATH = "/.well-known/tinfoil-demo-release"
+"""INSECURE DEMO: where the reference enclave's tinfoil mode serves its native release object."""
+MAX_DISCOVERY_BYTES = 2 * 1024 * 1024
+MAX_PROBLEM_BYTES = 64 * 1024
+KIND = "tinfoil"
+
+
+@dataclass(frozen=True)
+class DocumentAnswer:
+    status: int
+    body: bytes
+    peer_spki: bytes | None
+    transport: str
+
+
+async def fetch_document(http: httpx.AsyncClient, base: str, nonce: bytes) -> DocumentAnswer:
+    """``GET /.well-known/tinfoil-attestation?nonce=<hex>``, keeping the TLS peer's key."""
+    url = f"{base}{ATTESTATION_PATH}?nonce={nonce.hex()}"
+    try:
+        async with http.stream("GET", url) as response:
+            spki = peer_spki_der(response)
+            body = bytearray()
+            async for piece in response.aiter_bytes():
+                body += piece
+                if len(body) > docs.MAX_DOCUMENT:
+                    raise ProtocolError(f"{url} answered more than {docs.MAX_DOCUMENT} bytes")
+            return DocumentAnswer(response.status_code, bytes(body), spki, httpx.URL(url).scheme)
+    except (httpx.ConnectError, httpx.ConnectTimeout) as e:
+        raise ServiceUnreachable(f"{url} could not be reached ({type(e).__name__}: {e or 'no answer'})") from None
+    except httpx.HTTPError as e:
+        raise ProtocolError(f"{url}: {type(e).__name__}: {e}") from None
+
+
+async def resolve_repository(http: httpx.AsyncClient, policy: TinfoilPolicy, host: str) -> Repository:
+    """``tinfoil.repository``: the policy's pin for ``host``, else the router's discovery document."""
+    pinned = policy.repos.get(host)
+    if pinned is not None:
+        return Repository(pinned, passed("tinfoil.repository", f"The policy names {pinned} as the repository {host} runs."))
+    if policy.discovery is None:
+        return Repository(None, failed("tinfoil.repository", f"The policy names no repository for {host} ([tinfoil] repos) and no discovery document to find one."))
+    answer = await http_get(http, policy.discovery, MAX_DISCOVERY_BYTES)
+    if answer.unreachable:
+        return Repository(None, skipped("tinfoil.repository", f"The discovery document {policy.discovery} could not be fetched ({answer.error}), so the repository {host} runs is unknown."))
+    repo = _repo_from_discovery(answer.body, host) if answer.status == 200 else None
+    if repo is None:
+        return Repository(None, failed("tinfoil.repository", f"The discovery document {policy.discovery} (HTTP {answer.status}) lists no model served by {host}."))
+    if not policy.repo_allowed(repo):
+        return Repository(None, failed("tinfoil.repository", f"The discovery document says {host} runs {repo}, which is not among the policy's allowed repositories {list(policy.allowed_repos)}."))
+    return Repository(repo, passed("tinfoil.repository", f"The router's discovery document says {host} runs {repo} (allowed by the policy); it only chooses whose signed release must match, it proves nothing by itself."))
+
+
+def _repo_from_discovery(body: bytes, host: str) -> str | None:
+    """``models[*].enclaves`` lists the hosts of each model, with its ``repo`` (teep resolver.go)."""
+    try:
+        models = json.loads(body)["models"]
+        for entry in models.values():
+            enclaves = entry.get("enclaves") or {}
+            hosts = enclaves.keys() if isinstance(enclaves, dict) else enclaves
+            if any(isinstance(h, str) and h.lower() == host for h in hosts):
+                repo = entry.get("repo")
+                return repo if isinstance(repo, str) else None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return None
+
+
+async def _demo_release(http: httpx.AsyncClient, base: str) -> dict[str, Any] | None:
+    answer = await http_get(http, f"{base}{DEMO_RELEASE_PATH}", 1024 * 1024)
+    try:
+        doc = json.loads(answer.body) if answer.status == 200 else None
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+class TinfoilProvider:
+    """Tinfoil's v3 document, appraised in full (GPUs included), then EHBP to the attested key."""
+
+    name = "tinfoil"
+
+    async def attest(self, ctx: AttestContext) -> Attested:
+        from verifier.appraisal.native import check_service_url
+
+        tinfoil = TinfoilPolicy.from_policy(ctx.policy)
+        url_check = check_service_url(ctx.base_url, ctx.policy)
+        if url_check.status != "pass":
+            return Attested(AttestationResult(KIND, ctx.at, ctx.nonce, ctx.policy.ref, (url_check,)), None, None)
+        host = host_of(ctx.base_url)
+        answer = await fetch_document(ctx.http, ctx.base_url, ctx.nonce)
+        if answer.status != 200:
+            check = failed("tinfoil.fetch", f"The attestation endpoint answered HTTP {answer.status} instead of a document.", authenticity=True)
+            return Attested(AttestationResult(KIND, ctx.at, ctx.nonce, ctx.policy.ref, (url_check, check)), None, None)
+        try:
+            platform = docs.parse_document(answer.body).platform
+        except Exception:  # any parse problem is reported by the appraisal as tinfoil.parse
+            platform = None
+        fetched = Fetched(answer.peer_spki, answer.transport, v3_seen=v3_seen(ctx.state_dir, host))
+        if platform is not None:
+            fetched = await self._fetch_releases(ctx, tinfoil, host, platform, fetched)
+        result, doc = await asyncio.to_thread(
+            appraise_document, answer.body, nonce=ctx.nonce, policy=ctx.policy, at=ctx.at, host=host,
+            fetched=fetched, fetcher=ctx.fetcher, service_check=url_check, log_http=ctx.log_http,
+            state_dir=ctx.state_dir)
+        if isinstance(doc, docs.V3Document) and result.authentic:
+            remember_v3(ctx.state_dir, host, ctx.at)
+        channel = None
+        if isinstance(doc, docs.V3Document) and result.verified:
+            channel = EhbpChannel(doc.hpke_key, doc.tls_key_fp, tinfoil.tls_binding == "required",
+                                  os.environ.get("TINFOIL_API_KEY") or None)
+        return Attested(result, channel, None)
+
+    @staticmethod
+    async def _fetch_releases(ctx: AttestContext, tinfoil: TinfoilPolicy, host: str, platform: str,
+                              fetched: Fetched) -> Fetched:
+        if tinfoil.release_source == "demo":
+            release = await _demo_release(ctx.http, ctx.base_url)
+            return Fetched(fetched.peer_spki, fetched.transport, demo_release=release, v3_seen=fetched.v3_seen)
+        repo = await resolve_repository(ctx.http, tinfoil, host)
+        code: ReleaseFetch | None = None
+        hardware: ReleaseFetch | None = None
+        if repo.name is not None:
+            if platform == "tdx":
+                code, hardware = await asyncio.gather(fetch_release(ctx.http, tinfoil, repo.name),
+                                                      fetch_release(ctx.http, tinfoil, tinfoil.hardware_repo))
+            else:
+                code = await fetch_release(ctx.http, tinfoil, repo.name)
+        return Fetched(fetched.peer_spki, fetched.transport, repo, code, hardware, None, fetched.v3_seen)
+
+
+# -- the channel ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EhbpChannel:
+    """EHBP to the attested HPKE key (``tinfoil/ehbp/SPEC.md``). With ``tls_bound``, every answer
+    must come from a TLS peer holding the attested TLS key; a different peer causes one
+    re-attestation and one retry (:class:`StaleKeyConfig`), as does the key-config problem (SPEC §5.4.3)."""
+
+    hpke_key: bytes
+    tls_key_fp: bytes
+    tls_bound: bool = True
+    api_key: str | None = None
+    truncation_detectable: bool = False
+
+    def exchange(self, http: httpx.AsyncClient, base_url: str, method: str, path: str,
+                 body: dict[str, Any] | None) -> AsyncIterator[Event]:
+        return self._exchange(http, base_url, method, path, body)
+
+    def _check_peer(self, response: httpx.Response) -> None:
+        if not self.tls_bound:
+            return
+        spki = peer_spki_der(response)
+        if spki is None:
+            raise ChannelError("the answer did not come over TLS, so its peer cannot be shown to be the attested enclave")
+        if not hmac.compare_digest(hashlib.sha256(spki).digest(), self.tls_key_fp):
+            raise StaleKeyConfig("the TLS peer is not the attested enclave (its key changed)")
+
+    async def _exchange(self, http: httpx.AsyncClient, base_url: str, method: str, path: str,
+                        body: dict[str, Any] | None) -> AsyncIterator[Event]:
+        url = f"{base_url}{path}"
+        headers = {"accept": "application/json, text/event-stream"}
+        if self.api_key:
+            headers["authorization"] = f"Bearer {self.api_key}"
+        sealer: ehbp.RequestSealer | None = None
+        content: AsyncIterator[bytes] | None = None
+        if body is not None:
+            sealer = ehbp.RequestSealer(self.hpke_key)
+            sealed = sealer.seal_frame(json.dumps(body).encode())
+            headers["content-type"] = "application/json"
+            headers[ehbp.ENCAPSULATED_KEY_HEADER] = sealer.encapsulated_key_header
+
+            async def chunks() -> AsyncIterator[bytes]:  # no length: chunked, as SPEC §4.1 says
+                yield sealed
+
+            content = chunks()
+        try:
+            async with http.stream(method, url, content=content, headers=headers) as response:
+                self._check_peer(response)
+                nonces = response.headers.get_list(ehbp.RESPONSE_NONCE_HEADER)
+                if sealer is None:
+                    if nonces:
+                        raise ChannelError("an answer to a bodyless request carries Ehbp-Response-Nonce: EHBP mode mismatch")
+                    yield response.status_code, _headers(response)
+                    async for piece in response.aiter_bytes():
+                        yield piece
+                    return
+                if not nonces:
+                    problem = await _read_limited(response, MAX_PROBLEM_BYTES)
+                    if response.status_code == 422 and ehbp.KEY_CONFIG_PROBLEM_TYPE.encode() in problem:
+                        raise StaleKeyConfig("the service no longer holds the attested HPKE key")
+                    if 200 <= response.status_code < 300:
+                        raise ChannelError("a successful answer came without Ehbp-Response-Nonce: its body is not authenticated and is refused")
+                    text = problem.decode(errors="replace")[:200]
+                    raise ProtocolError(f"the service answered HTTP {response.status_code} without EHBP encryption (unauthenticated; from the service or a proxy): {text}")
+                if len(nonces) != 1:
+                    raise ChannelError("the answer carries Ehbp-Response-Nonce more than once")
+                opener = sealer.response_opener(nonces[0])
+                yield response.status_code, _headers(response)
+                async for piece in response.aiter_bytes():
+                    for plaintext in opener.feed(piece):
+                        yield plaintext
+                opener.close()
+        except (httpx.ConnectError, httpx.ConnectTimeout) as e:
+            raise ServiceUnreachable(f"{url} could not be reached ({type(e).__name__}: {e or 'no answer'})") from None
+        except httpx.HTTPError as e:
+            raise TruncatedResponse(f"the connection broke mid-response ({type(e).__name__}); what arrived is incomplete") from None
+
+
+def _headers(response: httpx.Response) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((k.lower().encode(), v.encode()) for k, v in response.headers.multi_items()
+                 if k.lower() not in ("content-length", "transfer-encoding"))
+
+
+async def _read_limited(response: httpx.Response, limit: int) -> bytes:
+    out = bytearray()
+    async for piece in response.aiter_bytes():
+        out += piece
+        if len(out) > limit:
+            break
+    return bytes(out[:limit])

@@ -1,0 +1,500 @@
+"""Appraise a Tinfoil attestation document (v3, or the older v2) into one AttestationResult, sans-IO.
+
+Everything fetched (the document, the TLS peer's key, the repository's release and its Sigstore
+bundle) comes in :class:`Fetched`; CPU and GPU collateral is asked of the ``fetcher`` by the CPU and
+GPU appraisals themselves. The checks of a v3 document, in this fixed order (docs/tinfoil.md):
+
+ 1. ``service.url``             the policy accepts this service URL
+ 2. ``tinfoil.parse``           a well-formed v3 document (format, 32-byte hex fields, report, PEM)
+ 3. ``tinfoil.downgrade``       the host served v3 (remembered: a later v2 answer is refused)
+ 4. ``tinfoil.nonce``           ``report_data.nonce`` is the nonce this client chose
+ 5. ``tinfoil.gpu_hash``        SHA-256 of the exact ``gpu`` bytes is ``gpu_evidence_hash``
+ 6. ``tinfoil.nvswitch_hash``   the same for ``nvswitch`` (when present, or required by the topology)
+ 7. ``snp.*`` / ``tdx.*``       the CPU evidence; its REPORT_DATA check is the binding:
+                                ``SHA-256(tls_key_fp || hpke_key || nonce [|| gpu [|| nvswitch]]) || 0^32``
+ 8. ``tinfoil.certificate``     the served certificate's key is ``tls_key_fp``
+ 9. ``tinfoil.signature``       ECDSA by that key over the document with ``signature`` blanked
+10. ``tinfoil.tls_key``         the TLS peer that served the document holds ``tls_key_fp``
+11. ``tinfoil.hpke_key``        ``hpke_key`` is an X25519 key requests can be sealed to (EHBP)
+12. ``gpu.*``                   every GPU's SPDM evidence, by our own GPU verifier, nonce = the client's
+13. ``tinfoil.nvswitch``, ``nvswitch.N.*``  NVSwitch evidence (required for 8 Hopper GPUs)
+14. ``tinfoil.repository``      which repository's releases this host must run
+15. ``tinfoil.release.latest``, ``.digest``, ``.attestation``, ``sigstore.*``, ``tinfoil.release.tag``,
+    ``tinfoil.release.predicate``, ``tinfoil.release.measurement``  the code release
+16. TDX only: ``tinfoil.hardware.*`` (the same for ``tinfoilsh/hardware-measurements``) and
+    ``tinfoil.hardware.measurement`` (MRTD and RTMR0 are a released platform)
+
+With ``[tinfoil] release_source = "demo"`` (INSECURE DEMO policies only) 14-16 are the native
+``release.*`` checks of the demo DSSE release statement the reference enclave serves.
+
+A v2 document (no nonce) runs ``tinfoil.parse``, ``tinfoil.downgrade`` (refused once the host was
+seen serving v3), ``tinfoil.freshness`` (always fails: nothing in v2 is fresh), the CPU checks,
+``tinfoil.tls_key`` (REPORT_DATA[0:32] is the TLS key's SPKI hash), ``tinfoil.hpke_key``
+(REPORT_DATA[32:64], and the certificate's ``hpke`` names when there is a certificate),
+``tinfoil.attestation_hash`` (the certificate's ``hatt`` names) and the release checks, so it can be
+authentic but never verified.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, utils
+
+from verifier.appraisal.policy import Policy
+from verifier.channel import ehbp
+from verifier.endorsements.fetch import CollateralFetcher
+from verifier.errors import ChannelError, ParseError
+from verifier.providers import tinfoil_doc as docs
+from verifier.providers.tinfoil_policy import TinfoilPolicy
+from verifier.providers.tinfoil_release import (
+    CODE_PREDICATE,
+    HARDWARE_PREDICATE,
+    ReleaseFetch,
+    appraise_release_fetch,
+    hardware_measurement_check,
+    snp_measurement_check,
+    tdx_measurement_check,
+)
+from verifier.result import AttestationResult, Check, Status, failed, passed, skipped
+
+KIND = "tinfoil"
+SWITCHED_TOPOLOGY_GPUS = 8
+
+
+@dataclass(frozen=True)
+class Repository:
+    """Which repository's releases the host must run, and how that was decided."""
+
+    name: str | None
+    check: Check
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What the provider fetched for one appraisal (all optional: an offline file has none of it)."""
+
+    peer_spki: bytes | None = None
+    """The DER SubjectPublicKeyInfo of the TLS peer that served the document (None: not known)."""
+    transport: str = "unknown"
+    """``"https"``, ``"http"`` (no TLS at all) or ``"unknown"`` (a saved file)."""
+    repository: Repository | None = None
+    code_release: ReleaseFetch | None = None
+    hardware_release: ReleaseFetch | None = None
+    demo_release: Mapping[str, Any] | None = None
+    v3_seen: str | None = None
+    """When this host was first seen serving v3 (from the state directory), or None."""
+
+
+@dataclass
+class _Run:
+    checks: list[Check] = field(default_factory=list)
+    claims: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, str] = field(default_factory=dict)
+
+    def add(self, check: Check) -> Check:
+        self.checks.append(check)
+        return check
+
+
+def _result(run: _Run, *, at: dt.datetime, nonce: bytes | None, policy: Policy) -> AttestationResult:
+    return AttestationResult(KIND, at, nonce, policy.ref, tuple(run.checks), run.evidence, run.claims)
+
+
+def appraise_document(raw: bytes, *, nonce: bytes | None, policy: Policy, at: dt.datetime,
+                      host: str, fetched: Fetched, fetcher: CollateralFetcher | None,
+                      service_check: Check | None = None, certificates: Sequence[bytes] = (),
+                      crls: Sequence[bytes] = (), trusted_root: bytes | None = None,
+                      log_http: httpx.Client | None = None,
+                      state_dir: Path | None = None) -> tuple[AttestationResult, docs.V3Document | docs.V2Document | None]:
+    """Appraise a served (or saved) document; see the module docstring for the checks.
+
+    ``nonce`` is the client's (None for a saved document checked without one); ``certificates``
+    and ``crls`` add AMD certificates and CRLs (``--cert``, ``--crl``); ``trusted_root`` is a
+    Sigstore trusted root (None: the sigstore package's production root, offline)."""
+    tinfoil = TinfoilPolicy.from_policy(policy)
+    run = _Run()
+    run.evidence["document"] = hashlib.sha256(raw).hexdigest()
+    run.claims.update({"host": host, "transport": "EHBP (HPKE to the attested key); it cannot detect a response cut short"})
+    if service_check is not None:
+        run.add(service_check)
+    try:
+        doc = docs.parse_document(raw)
+    except ParseError as e:
+        run.add(failed("tinfoil.parse", f"The attestation document is malformed: {e}.", authenticity=True))
+        return _result(run, at=at, nonce=nonce, policy=policy), None
+    if isinstance(doc, docs.V3Document):
+        _appraise_v3(run, doc, nonce=nonce, policy=policy, tinfoil=tinfoil, at=at, fetched=fetched,
+                     fetcher=fetcher, certificates=certificates, crls=crls, trusted_root=trusted_root,
+                     log_http=log_http, state_dir=state_dir)
+    else:
+        _appraise_v2(run, doc, host=host, policy=policy, tinfoil=tinfoil, at=at, fetched=fetched,
+                     fetcher=fetcher, certificates=certificates, crls=crls, trusted_root=trusted_root)
+    return _result(run, at=at, nonce=nonce, policy=policy), doc
+
+
+# -- v3 ---------------------------------------------------------------------------------------------
+
+def _appraise_v3(run: _Run, doc: docs.V3Document, *, nonce: bytes | None, policy: Policy,
+                 tinfoil: TinfoilPolicy, at: dt.datetime, fetched: Fetched,
+                 fetcher: CollateralFetcher | None, certificates: Sequence[bytes], crls: Sequence[bytes],
+                 trusted_root: bytes | None, log_http: httpx.Client | None, state_dir: Path | None) -> None:
+    extra = f"; unknown members {', '.join(doc.unknown_members)} (covered by the signature)" if doc.unknown_members else ""
+    run.add(passed("tinfoil.parse", f"A v3 attestation document: {doc.platform} CPU evidence ({len(doc.report)} bytes), "
+                   f"{len(doc.gpus)} GPU(s), {len(doc.nvswitches)} NVSwitch(es){extra}."))
+    run.add(passed("tinfoil.downgrade", "A v3 document, which answers this client's nonce; once remembered for this host, a v2 answer from it is refused as a downgrade."))
+    run.claims.update({"format": docs.FORMAT_V3, "platform": doc.platform, "tls_key_fp": doc.tls_key_fp.hex(),
+                       "hpke_key": doc.hpke_key.hex()})
+
+    # 4. nonce
+    if nonce is None:
+        run.add(skipped("tinfoil.nonce", f"No client nonce was given; the document answers nonce {doc.nonce.hex()[:16]}… (pass --nonce)."))
+        bound_nonce = doc.nonce
+    elif hmac.compare_digest(doc.nonce, nonce):
+        run.add(passed("tinfoil.nonce", "The document answers the nonce this client chose just now."))
+        bound_nonce = nonce
+    else:
+        run.add(failed("tinfoil.nonce", f"The document answers nonce {doc.nonce.hex()[:16]}…, not this client's {nonce.hex()[:16]}…: it is replayed or stale."))
+        bound_nonce = nonce
+
+    # 5-6. GPU and NVSwitch evidence hashes, over the exact bytes served
+    gpu_hash = hashlib.sha256(doc.gpu_raw).digest() if doc.gpu_raw is not None else None
+    if doc.gpu_raw is None:
+        run.add(passed("tinfoil.gpu_hash", "The document carries no GPU evidence and binds no GPU hash (a CPU-only enclave).", required=False))
+    else:
+        assert doc.gpu_evidence_hash is not None and gpu_hash is not None
+        run.evidence["gpu"] = gpu_hash.hex()
+        if hmac.compare_digest(gpu_hash, doc.gpu_evidence_hash):
+            run.add(passed("tinfoil.gpu_hash", f"SHA-256 of the {len(doc.gpu_raw)} bytes of GPU evidence as served is gpu_evidence_hash {gpu_hash.hex()[:16]}…."))
+        else:
+            run.add(failed("tinfoil.gpu_hash", f"SHA-256 of the GPU evidence as served is {gpu_hash.hex()[:16]}…, but the document binds {doc.gpu_evidence_hash.hex()[:16]}…: the GPU evidence was altered."))
+    nvs_hash_for_binding = None
+    switched = len(doc.gpus) == SWITCHED_TOPOLOGY_GPUS and any(g.arch.upper() == "HOPPER" for g in doc.gpus)
+    if doc.nvswitch_raw is not None:
+        assert doc.nvswitch_evidence_hash is not None
+        computed = hashlib.sha256(doc.nvswitch_raw).digest()
+        run.evidence["nvswitch"] = computed.hex()
+        # The reported hash is what the hardware bound; using it keeps TLS, HPKE, nonce and GPU
+        # bound even when Tinfoil's server re-encodes the NVSwitch JSON (teep tinfoil_nvswitch_json.md).
+        nvs_hash_for_binding = doc.nvswitch_evidence_hash
+        if hmac.compare_digest(computed, doc.nvswitch_evidence_hash):
+            run.add(passed("tinfoil.nvswitch_hash", f"SHA-256 of the NVSwitch evidence as served is nvswitch_evidence_hash {computed.hex()[:16]}…."))
+        else:
+            run.add(failed("tinfoil.nvswitch_hash", f"SHA-256 of the NVSwitch evidence as served is {computed.hex()[:16]}…, not the bound {doc.nvswitch_evidence_hash.hex()[:16]}… (altered, or re-encoded by the server): the NVSwitch evidence is not bound."))
+    elif switched:
+        run.add(failed("tinfoil.nvswitch_hash", "Eight Hopper GPUs sit behind NVSwitches, but the document carries no NVSwitch evidence."))
+
+    # 7. the CPU evidence, with the binding as its REPORT_DATA check
+    expected = doc.expected_report_data(nonce=bound_nonce, gpu_hash=gpu_hash, nvswitch_hash=nvs_hash_for_binding)
+    run.claims["expected_report_data"] = expected.hex()
+    measurement = _cpu(run, doc.platform, doc.report, [*certificates, *_extra_certificates(doc.raw)], crls,
+                       policy=policy, at=at, expected=expected, fetcher=fetcher)
+
+    # 8-9. the envelope: certificate key == tls_key_fp, then its signature
+    key: ec.EllipticCurvePublicKey | None = None
+    try:
+        cert = docs.load_certificate(doc.certificate_pem, "certificate")
+        fp = docs.spki_sha256(cert)
+        run.claims["certificate"] = {"subject": cert.subject.rfc4514_string(), "issuer": cert.issuer.rfc4514_string(),
+                                     "not_after": cert.not_valid_after_utc.isoformat()}
+        if not hmac.compare_digest(fp, doc.tls_key_fp):
+            run.add(failed("tinfoil.certificate", f"The served certificate's key has SPKI SHA-256 {fp.hex()[:16]}…, not the bound tls_key_fp {doc.tls_key_fp.hex()[:16]}….", authenticity=True))
+        else:
+            public = cert.public_key()
+            if isinstance(public, ec.EllipticCurvePublicKey):
+                key = public
+                run.add(passed("tinfoil.certificate", f"The served certificate ({cert.subject.rfc4514_string()}) holds the bound TLS key ({public.curve.name}).", authenticity=True))
+            else:
+                run.add(failed("tinfoil.certificate", "The served certificate's key is not an ECDSA key: the envelope signature cannot be checked.", authenticity=True))
+    except ParseError as e:
+        run.add(failed("tinfoil.certificate", f"The served certificate cannot be read ({e}).", authenticity=True))
+    if key is None:
+        run.add(skipped("tinfoil.signature", "Not checked: no usable certificate key.", authenticity=True))
+    else:
+        try:
+            key.verify(doc.signature, hashlib.sha256(doc.signed_payload).digest(), ec.ECDSA(utils.Prehashed(hashes.SHA256())))
+            run.add(passed("tinfoil.signature", "The document is signed by the bound TLS key (ECDSA over SHA-256 of the body with the signature blanked).", authenticity=True))
+        except (InvalidSignature, ValueError):
+            run.add(failed("tinfoil.signature", "The envelope signature does not verify with the bound TLS key: the document was altered after the enclave signed it.", authenticity=True))
+
+    # 10-11. TLS peer and HPKE key
+    run.add(_tls_check(fetched, doc.tls_key_fp, tinfoil, "tls_key_fp"))
+    run.add(_hpke_check(doc.hpke_key))
+
+    # 12-13. GPUs and NVSwitches
+    _gpus(run, doc, policy=policy, at=at, nonce=bound_nonce, fetcher=fetcher, switched=switched)
+
+    # 14-16. releases
+    _releases(run, doc.platform, measurement, policy=policy, tinfoil=tinfoil, at=at, fetched=fetched,
+              trusted_root=trusted_root, log_http=log_http, state_dir=state_dir)
+
+
+def _extra_certificates(raw: bytes) -> list[bytes]:
+    """``cpu.certificates`` (base64 DER): an enclave-chat extension the reference enclave's demo mode
+    uses to carry its demo VCEK chain; Tinfoil leaves the VCEK to AMD KDS. Whatever is given is
+    still checked up to the policy's pinned ARK."""
+    try:
+        cpu = json.loads(raw).get("cpu", {})
+        items = cpu.get("certificates", []) if isinstance(cpu, dict) else []
+        return [base64.b64decode(c, validate=True) for c in items[:8] if isinstance(c, str)]
+    except (ValueError, TypeError, AttributeError):
+        return []
+
+
+def _cpu(run: _Run, platform: str, report: bytes, certificates: Sequence[bytes], crls: Sequence[bytes], *,
+         policy: Policy, at: dt.datetime, expected: bytes | None,
+         fetcher: CollateralFetcher | None) -> tuple[str, dict[str, bytes]] | None:
+    """The CPU checks; returns the platform and its authentic measurements (None if not authentic)."""
+    if platform == "sev-snp":
+        from verifier.appraisal.sev_snp import appraise_snp
+
+        snp = appraise_snp(report, certificates, policy=policy, at=at, expected_report_data=expected,
+                           fetcher=fetcher, crls=crls)
+        for c in snp.checks:
+            run.add(c)
+        run.claims["cpu"] = dict(snp.claims)
+        if snp.report is None or not snp.authentic:
+            return None
+        return platform, {"measurement": snp.report.measurement}
+    from verifier.appraisal.tdx import appraise_tdx
+
+    tdx = appraise_tdx(report, policy=policy, at=at, expected_report_data=expected, fetcher=fetcher)
+    for c in tdx.checks:
+        run.add(c)
+    run.claims["cpu"] = dict(tdx.claims)
+    if tdx.quote is None or not tdx.authentic:
+        return None
+    body = tdx.quote.body
+    return platform, {"mrtd": body.mrtd, "rtmr0": body.rtmr0, "rtmr1": body.rtmr1, "rtmr2": body.rtmr2,
+                      "rtmr3": body.rtmr3}
+
+
+def _tls_check(fetched: Fetched, want: bytes, tinfoil: TinfoilPolicy, what: str) -> Check:
+    """``tinfoil.tls_key``: the TLS peer that served the document holds the bound key."""
+    if fetched.transport == "http":
+        if tinfoil.tls_binding == "off":
+            return skipped("tinfoil.tls_key", "INSECURE DEMO: the service is plain http on loopback, so there is no TLS key to bind; the demo policy turns this check off (tls_binding = \"off\"). Requests are still sealed to the attested HPKE key.", required=False)
+        return failed("tinfoil.tls_key", f"The document came over plain http, so no TLS peer can be shown to hold {what}; the policy requires the TLS binding.")
+    if fetched.peer_spki is None:
+        reason = ("the TLS peer's key is not known (the recording or connection did not keep it)"
+                  if fetched.transport != "unknown" else "a saved document carries no live TLS connection")
+        return skipped("tinfoil.tls_key", f"Not checked: {reason}.")
+    have = hashlib.sha256(fetched.peer_spki).digest()
+    if hmac.compare_digest(have, want):
+        return passed("tinfoil.tls_key", f"The TLS peer that served the document holds the bound key (SPKI SHA-256 {have.hex()[:16]}…): TLS ends inside the enclave.")
+    return failed("tinfoil.tls_key", f"The TLS peer's key (SPKI SHA-256 {have.hex()[:16]}…) is not the bound {what} {want.hex()[:16]}…: the connection ends outside the attested enclave.")
+
+
+def _hpke_check(key: bytes) -> Check:
+    try:
+        ehbp.parse_public_key(key)
+    except ChannelError as e:
+        return failed("tinfoil.hpke_key", f"The bound HPKE key cannot be used: {e}.")
+    return passed("tinfoil.hpke_key", f"Requests will be sealed (EHBP, HPKE X25519/HKDF-SHA256/AES-256-GCM) to the bound key {key.hex()[:16]}….")
+
+
+def _gpus(run: _Run, doc: docs.V3Document, *, policy: Policy, at: dt.datetime, nonce: bytes,
+          fetcher: CollateralFetcher | None, switched: bool) -> None:
+    from verifier.appraisal.nvidia import appraise_gpu, appraise_gpus
+
+    gpus = appraise_gpus([(g.arch, g.evidence, g.certificate) for g in doc.gpus], policy=policy, at=at,
+                         expected_nonce=nonce, fetcher=fetcher)
+    for c in gpus.checks:
+        run.add(c)
+    run.claims["gpus"] = gpus.claims
+    if doc.nvswitch_raw is None and not switched:
+        return
+    if doc.nvswitch_problem is not None:
+        run.add(failed("tinfoil.nvswitch", f"The NVSwitch evidence cannot be read: {doc.nvswitch_problem}."))
+        return
+    if not doc.nvswitches:
+        run.add(failed("tinfoil.nvswitch", "Eight Hopper GPUs sit behind NVSwitches, but no NVSwitch evidence was served." if switched
+                       else "The nvswitch member lists no evidence."))
+        return
+    run.add(passed("tinfoil.nvswitch", f"{len(doc.nvswitches)} NVSwitch evidence(s) served" + (" (required: eight Hopper GPUs)." if switched else ".")))
+    for i, s in enumerate(doc.nvswitches):
+        one = appraise_gpu(s.evidence, s.certificate, policy=policy, at=at, expected_nonce=nonce,
+                           fetcher=fetcher, index=i, arch=s.arch or "LS10")
+        prefix = f"gpu.{i}."
+        for c in one.checks:
+            cid = f"nvswitch.{i}." + c.id.removeprefix(prefix) if c.id.startswith(prefix) else c.id
+            run.add(Check(cid, c.status, c.detail, c.required, c.authenticity))
+
+
+def _releases(run: _Run, platform: str, measured: tuple[str, dict[str, bytes]] | None, *, policy: Policy,
+              tinfoil: TinfoilPolicy, at: dt.datetime, fetched: Fetched, trusted_root: bytes | None,
+              log_http: httpx.Client | None, state_dir: Path | None,
+              supplied_bundle: bytes | None = None, supplied_digest: str | None = None) -> None:
+    if tinfoil.release_source == "demo":
+        _demo_release(run, platform, measured, policy=policy, fetched=fetched, log_http=log_http,
+                      state_dir=state_dir, at=at)
+        return
+    repo = fetched.repository
+    if repo is None:
+        run.add(failed("tinfoil.repository", "No repository was resolved for this host."))
+        return
+    run.add(repo.check)
+    if repo.name is None:
+        for i in ("tinfoil.release.latest", "tinfoil.release.measurement"):
+            run.add(skipped(i, "No repository, so no release to compare with."))
+        return
+    run.claims["repository"] = repo.name
+    code = fetched.code_release or ReleaseFetch(repo.name, "the evidence", supplied=True)
+    outcome = appraise_release_fetch(code, prefix="tinfoil.release", sigstore_prefix="",
+                                     predicate_type=CODE_PREDICATE, workflow=tinfoil.workflow_for(repo.name),
+                                     supplied_bundle=supplied_bundle, supplied_digest=supplied_digest,
+                                     trusted_root=trusted_root)
+    for c in outcome.checks:
+        run.add(c)
+    run.claims["release"] = outcome.claims
+    if measured is None:
+        run.add(skipped("tinfoil.release.measurement", "No authentic measurement to compare with the release."))
+    elif outcome.predicate is None:
+        run.add(skipped("tinfoil.release.measurement", "No verified release predicate to compare the measurement with."))
+    elif platform == "sev-snp":
+        run.add(snp_measurement_check(outcome.predicate, measured[1]["measurement"], outcome.tag))
+    else:
+        regs = measured[1]
+        run.add(tdx_measurement_check(outcome.predicate, regs["rtmr1"], regs["rtmr2"], outcome.tag))
+    if platform != "tdx":
+        return
+    hardware = fetched.hardware_release
+    if hardware is None:
+        run.add(skipped("tinfoil.hardware.latest", "The hardware-measurements release was not fetched (a saved document)."))
+        run.add(skipped("tinfoil.hardware.measurement", "No hardware-measurements release to compare MRTD and RTMR0 with."))
+        return
+    hw = appraise_release_fetch(hardware, prefix="tinfoil.hardware", sigstore_prefix="tinfoil.hardware.",
+                                predicate_type=HARDWARE_PREDICATE,
+                                workflow=tinfoil.workflow_for(hardware.repo), trusted_root=trusted_root)
+    for c in hw.checks:
+        run.add(c)
+    run.claims["hardware_release"] = hw.claims
+    if measured is None or hw.predicate is None:
+        run.add(skipped("tinfoil.hardware.measurement", "No authentic MRTD/RTMR0 or no verified hardware release to compare."))
+        return
+    check, platform_name = hardware_measurement_check(hw.predicate, measured[1]["mrtd"], measured[1]["rtmr0"], hw.tag)
+    run.add(check)
+    if platform_name:
+        run.claims["hardware_platform"] = platform_name
+
+
+def _demo_release(run: _Run, platform: str, measured: tuple[str, dict[str, bytes]] | None, *,
+                  policy: Policy, fetched: Fetched, log_http: httpx.Client | None,
+                  state_dir: Path | None, at: dt.datetime) -> None:
+    """INSECURE DEMO: the native release statement (DSSE, demo publisher) the enclave serves."""
+    from verifier.appraisal.release import appraise_release
+
+    run.add(skipped("tinfoil.repository", "INSECURE DEMO: no GitHub release; the demo policy checks the reference enclave's DSSE release statement instead.", required=False))
+    if measured is None or platform != "sev-snp":
+        run.add(skipped("release.measurement", "No authentic SEV-SNP measurement to compare with a release."))
+        return
+    release = fetched.demo_release
+    log = release.get("log") if isinstance(release, Mapping) else None
+    log_url = log.get("url") if isinstance(log, Mapping) and isinstance(log.get("url"), str) else None
+    outcome = appraise_release(release, platform=platform, measurement=measured[1]["measurement"],
+                               policy=policy, log_http=log_http, state_dir=state_dir,
+                               bundle_log_url=log_url, at=at)
+    for c in outcome.checks:
+        run.add(c)
+    run.claims["release"] = dict(outcome.claims)
+
+
+# -- v2 ---------------------------------------------------------------------------------------------
+
+def _appraise_v2(run: _Run, doc: docs.V2Document, *, host: str, policy: Policy, tinfoil: TinfoilPolicy,
+                 at: dt.datetime, fetched: Fetched, fetcher: CollateralFetcher | None,
+                 certificates: Sequence[bytes], crls: Sequence[bytes], trusted_root: bytes | None) -> None:
+    what = "an ATC attestation bundle around a v2 document" if doc.bundle else "a v2 document"
+    run.add(passed("tinfoil.parse", f"{what[0].upper()}{what[1:]}: {doc.platform} report ({len(doc.report)} bytes)."))
+    run.claims.update({"format": doc.format, "platform": doc.platform})
+    subject = doc.domain or host
+    if doc.domain:
+        run.claims["domain"] = doc.domain
+    if fetched.v3_seen:
+        run.add(failed("tinfoil.downgrade", f"{subject} served v3 documents (first seen {fetched.v3_seen}); a v2 answer, which carries no nonce, is a downgrade and is refused."))
+    else:
+        run.add(passed("tinfoil.downgrade", f"This client has not seen {subject} serve v3, so a v2 document is not a downgrade here.", required=False))
+    run.add(failed("tinfoil.freshness", "A v2 document answers no nonce: it may be old or replayed, so it can be authentic but never verified. Ask the service for v3 (?nonce=)."))
+
+    cert = None
+    names = None
+    if doc.enclave_cert_pem is not None:
+        try:
+            cert = docs.load_certificate(doc.enclave_cert_pem, "enclaveCert")
+            names = docs.certificate_names(cert)
+        except ParseError as e:
+            run.add(failed("tinfoil.certificate", f"The enclave certificate cannot be read ({e}).", authenticity=True))
+    tls_fp = docs.spki_sha256(cert) if cert is not None else (
+        hashlib.sha256(fetched.peer_spki).digest() if fetched.peer_spki is not None else None)
+    hpke = names.hpke_key if names is not None else None
+    expected = tls_fp + hpke if tls_fp is not None and hpke is not None and len(hpke) == 32 else None
+    blobs = [*([doc.vcek] if doc.vcek else []), *certificates]
+    measured = _cpu(run, doc.platform, doc.report, blobs, crls, policy=policy, at=at, expected=expected, fetcher=fetcher)
+    report_data = _report_data(run)
+    if report_data is None:
+        run.add(skipped("tinfoil.tls_key", "No authentic REPORT_DATA to compare the TLS key with.", authenticity=cert is not None))
+        run.add(skipped("tinfoil.hpke_key", "No authentic REPORT_DATA to read the HPKE key from."))
+    else:
+        if cert is not None:
+            assert tls_fp is not None
+            if hmac.compare_digest(report_data[:32], tls_fp):
+                run.add(passed("tinfoil.tls_key", f"REPORT_DATA[0:32] is the SHA-256 of the enclave certificate's key ({cert.subject.rfc4514_string()}).", authenticity=True))
+            else:
+                run.add(failed("tinfoil.tls_key", f"REPORT_DATA[0:32] {report_data[:8].hex()}… is not the SHA-256 of the enclave certificate's key {tls_fp[:8].hex()}….", authenticity=True))
+        else:
+            run.add(_tls_check(fetched, report_data[:32], tinfoil, "REPORT_DATA[0:32]"))
+        hpke_bound = report_data[32:]
+        run.claims["hpke_key"] = hpke_bound.hex()
+        if names is None:
+            check = _hpke_check(hpke_bound)
+            run.add(check)
+        elif names.hpke_key is None:
+            run.add(failed("tinfoil.hpke_key", "The enclave certificate names no HPKE key (.hpke. names)" + (f": {'; '.join(names.problems)}" if names.problems else "") + "."))
+        elif hmac.compare_digest(names.hpke_key, hpke_bound):
+            run.add(passed("tinfoil.hpke_key", f"REPORT_DATA[32:64] is the HPKE key the enclave certificate names ({hpke_bound.hex()[:16]}…)."))
+        else:
+            run.add(failed("tinfoil.hpke_key", f"The enclave certificate names HPKE key {names.hpke_key.hex()[:16]}…, but REPORT_DATA[32:64] binds {hpke_bound.hex()[:16]}…."))
+    if names is not None:
+        if names.attestation_hash == doc.attestation_hash:
+            run.add(passed("tinfoil.attestation_hash", f"The enclave certificate names this document (SHA-256 of format || body {doc.attestation_hash[:16]}…)."))
+        else:
+            run.add(failed("tinfoil.attestation_hash", f"The enclave certificate names attestation {str(names.attestation_hash)[:16]}…, not this document's {doc.attestation_hash[:16]}…."))
+
+    if doc.bundle:
+        repo = fetched.repository or Repository(None, skipped("tinfoil.repository", "No repository given for the bundle."))
+        fetched = Fetched(fetched.peer_spki, fetched.transport, repo, None, None, None, fetched.v3_seen)
+    _releases(run, doc.platform, measured, policy=policy, tinfoil=tinfoil, at=at, fetched=fetched,
+              trusted_root=trusted_root, log_http=None, state_dir=None,
+              supplied_bundle=doc.sigstore_bundle, supplied_digest=doc.digest)
+
+
+def _report_data(run: _Run) -> bytes | None:
+    """REPORT_DATA of the CPU evidence just appraised, when it is authentic."""
+    cpu = run.claims.get("cpu")
+    authentic = all(c.status is Status.PASS for c in run.checks if c.authenticity and c.id.split(".")[0] in ("snp", "tdx"))
+    if not isinstance(cpu, dict) or not authentic:
+        return None
+    value = cpu.get("report_data")
+    if not isinstance(value, str):
+        return None
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        return None
+    return raw if len(raw) == 64 else None
+
+
+def host_of(url: str) -> str:
+    return (urllib.parse.urlsplit(url).hostname or "").lower()
