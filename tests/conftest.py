@@ -1,10 +1,46 @@
 from __future__ import annotations
 
+import ipaddress
+import socket
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.vectors import vectors_dir
+
+# Tests never leave this machine: collateral services are mocked or recorded, and every server a
+# test starts listens on loopback. In this process any name or address that is not loopback fails
+# to resolve; subprocesses that run the CLI get ENCLAVE_CHAT_OFFLINE=1 (no collateral fetches).
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _is_loopback(host: Any) -> bool:
+    if host in (None, "", b""):
+        return True
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if not _is_loopback(host):
+        raise socket.gaierror(socket.EAI_NONAME, f"tests stay on loopback; refused to resolve {host!r}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network_beyond_loopback() -> Iterator[None]:
+    socket.getaddrinfo = _loopback_only
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = _real_getaddrinfo
 
 
 @pytest.fixture(scope="session")

@@ -42,6 +42,7 @@ def cli(tmp_path: Path) -> object:
     for kind in ("config", "data", "cache", "state"):
         env[f"ENCLAVE_CHAT_{kind.upper()}_DIR"] = str(tmp_path / kind)
     env["NO_COLOR"] = "1"
+    env["ENCLAVE_CHAT_OFFLINE"] = "1"  # never fetch collateral from the internet in a test
 
     def run(*args: str, timeout: float = 60) -> Run:
         proc = subprocess.run([sys.executable, "-m", "enclave_chat", *args], capture_output=True,

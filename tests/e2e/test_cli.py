@@ -93,9 +93,9 @@ def test_saved_evidence_replays_offline(enclave: BackgroundEnclave, cli, tmp_pat
     assert live.code == 0, live.stderr
     assert oct((saved / "manifest.json").stat().st_mode & 0o777) == "0o600"
     assert oct((saved / "responses").stat().st_mode & 0o777) == "0o700"
-    recorded = sorted(p.name for p in (saved / "responses").glob("*.json"))
-    assert [name.split("_", 1)[1] for name in recorded] == [
-        "127.0.0.1_.well-known_attestation.json", "127.0.0.1_.well-known_ohttp-gateway.json"]
+    recorded = [p.name.split("_", 1)[1] for p in sorted((saved / "responses").glob("*.json"))]
+    assert recorded[0] == "127.0.0.1_.well-known_attestation.json"
+    assert "127.0.0.1_.well-known_ohttp-gateway.json" in recorded
     replayed = cli("verify", "--replay", str(saved), "--policy", "demo", "--json")
     assert replayed.code == 0, replayed.stderr
     live_doc, replay_doc = json.loads(live.stdout), json.loads(replayed.stdout)

@@ -43,7 +43,8 @@ def default_cache_dir() -> Path:
 class CollateralFetcher:
     """Fetch collateral by URL through a cache.
 
-    ``offline=True`` answers from the cache only and raises :class:`OfflineError` otherwise.
+    ``offline=True`` (or ``ENCLAVE_CHAT_OFFLINE=1`` in the environment) answers from the cache only
+    and raises :class:`OfflineError` otherwise.
     ``max_age`` (seconds) bounds how old a cached answer may be before it is fetched again; the
     verifier still checks each answer's own validity (nextUpdate, expiry) at the verification time.
     """
@@ -52,7 +53,7 @@ class CollateralFetcher:
                  client: httpx.Client | None = None, retries_on_429: int = 3,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.cache_dir = cache_dir if cache_dir is not None else default_cache_dir()
-        self.offline = offline
+        self.offline = offline or os.environ.get("ENCLAVE_CHAT_OFFLINE") == "1"
         self._client = client
         self._retries = retries_on_429
         self._sleep = sleep
