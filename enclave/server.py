@@ -66,6 +66,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 8700, upstream: str | None = N
     enclave = Enclave(Settings(upstream=upstream, token_delay=token_delay, attack=attack,
                                transparency=transparency, transparency_dir=transparency_dir))
     sock = listening_socket(host, port)
+    port = sock.getsockname()[1]  # the real one when asked for port 0
     log: ReleaseLog | None = None
     try:
         log = start_release_log(enclave)

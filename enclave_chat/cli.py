@@ -29,6 +29,9 @@ from verifier.errors import (
 )
 from verifier.result import AttestationResult, parse_time
 
+DEMO_TRANSPARENCY = "demo-transparency"
+"""The reference deployment's log and witness state, under the user's data directory."""
+
 
 class Exit(enum.IntEnum):
     VERIFIED = 0
@@ -95,6 +98,59 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--token-delay", type=float, default=0.02, help="seconds between demo-model tokens")
     s.add_argument("--attack", metavar="MODE",
                    help="misbehave on purpose, for tests (docs/protocol.md lists the modes)")
+    s.add_argument("--no-log", action="store_true",
+                   help="start no transparency log and witness beside the enclave (the bundle then carries no log proof)")
+
+    lg = sub.add_parser("log", help="run a transparency log or a witness (docs/transparency.md)")
+    lsub = lg.add_subparsers(dest="log_command", parser_class=_Parser)
+    ls = lsub.add_parser("serve", help="serve an append-only log (C2SP tlog-tiles) from a directory")
+    ls.add_argument("--host", default="127.0.0.1")
+    ls.add_argument("--port", type=int, default=8470, help="0: a free port (the URL is printed)")
+    ls.add_argument("--dir", type=Path, help="the log's directory (default: DATA/log)")
+    ls.add_argument("--key", type=Path, help="the log's signer key file (default: DIR/log.skey; created if absent)")
+    ls.add_argument("--origin", help="the log's origin (checkpoint first line), for a new key")
+    ls.add_argument("--witness", nargs=2, action="append", default=[], metavar=("URL", "VKEY"),
+                    help="a witness to ask for cosignatures (repeatable)")
+    ls.add_argument("--demo-keys", action="store_true",
+                    help="INSECURE: the committed demo log key, and by default the demo deployment's directory")
+    lw = lsub.add_parser("witness", help="cosign checkpoints of known logs (C2SP tlog-witness)")
+    lw.add_argument("--host", default="127.0.0.1")
+    lw.add_argument("--port", type=int, default=8471, help="0: a free port (the URL is printed)")
+    lw.add_argument("--dir", type=Path, help="the witness's state directory (default: DATA/witness)")
+    lw.add_argument("--key", type=Path, help="the witness's signer key file (default: DIR/witness.skey; created if absent)")
+    lw.add_argument("--name", help="the witness's key name, for a new key")
+    lw.add_argument("--log", action="append", default=[], metavar="VKEY",
+                    help="a log to witness, by its note key (its name is the origin; repeatable)")
+    lw.add_argument("--demo-keys", action="store_true",
+                    help="INSECURE: the committed demo witness key, witnessing the demo log")
+
+    r = sub.add_parser("release", help="publish a release statement, or verify a Sigstore release bundle")
+    rsub = r.add_subparsers(dest="release_command", parser_class=_Parser)
+    rp = rsub.add_parser("publish", help="sign a release statement and append it to a log's directory")
+    rp.add_argument("--image", required=True, help="the image digest, sha256:<64 hex>")
+    rp.add_argument("--version", required=True, help="the release version (dotted numbers)")
+    rp.add_argument("--measurement", action="append", required=True, metavar="HEX",
+                    help="an SEV-SNP launch measurement the image produces (96 hex; repeatable)")
+    rp.add_argument("--key", type=Path, help="the publisher's Ed25519 private key (PEM)")
+    rp.add_argument("--dir", type=Path, help="the log's directory (default: DATA/log, as `log serve`)")
+    rp.add_argument("--log-key", type=Path, help="the log's signer key file (default: DIR/log.skey)")
+    rp.add_argument("--witness", nargs=2, action="append", default=[], metavar=("URL", "VKEY"),
+                    help="a witness to ask for a cosignature (repeatable; as given to `log serve`)")
+    rp.add_argument("--log-url", help="where the log is served; written as release.log.url")
+    rp.add_argument("--output", type=Path, help="write the release object here instead of stdout")
+    rp.add_argument("--demo-keys", action="store_true",
+                    help="INSECURE: the demo publisher and log keys, and by default the demo deployment's log")
+    rv = rsub.add_parser("verify", help="verify a Sigstore bundle (GitHub artifact attestation) offline")
+    rv.add_argument("bundle", type=Path)
+    rv.add_argument("--trusted-root", type=Path, help="a trusted_root.json (default: the sigstore package's production root)")
+    rv.add_argument("--repository", required=True, metavar="OWNER/NAME",
+                    help="the source repository the signing certificate must name (1.3.6.1.4.1.57264.1.12)")
+    rv.add_argument("--workflow-ref", metavar="REGEX", help="must match the Build Config URI, or its ref after @ (1.3.6.1.4.1.57264.1.18)")
+    rv.add_argument("--issuer", metavar="URL", help="the OIDC issuer (default: GitHub Actions)")
+    rv.add_argument("--digest", metavar="sha256:HEX", help="a subject digest the bundle must sign")
+    rv.add_argument("--artifact", type=Path, help="a file whose SHA-256 the bundle must sign")
+    rv.add_argument("--offline", action="store_true", help="never fetch (the production root from the sigstore package's copy)")
+    rv.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
 
     v = sub.add_parser("verify", help="verify a service's attestation and print the result")
     v.add_argument("url", nargs="?")
@@ -247,16 +303,195 @@ def cmd_locate(args: argparse.Namespace) -> Exit:
 
 
 def cmd_serve(args: argparse.Namespace) -> Exit:
-    from enclave.attacks import ATTACK_MODES
+    from enclave.attacks import ATTACK_MODES, LOG_ATTACKS
     from enclave.server import serve
 
     if args.attack is not None and args.attack not in ATTACK_MODES:
         fail(Exit.USAGE, f"unknown attack mode {args.attack!r}; known: {', '.join(ATTACK_MODES)}")
+    if args.attack in LOG_ATTACKS and args.no_log:
+        fail(Exit.USAGE, f"attack mode {args.attack!r} needs the transparency log; drop --no-log")
+
     try:
         serve(host=args.host, port=args.port, upstream=args.upstream,
-              token_delay=args.token_delay, attack=args.attack)
+              token_delay=args.token_delay, attack=args.attack, transparency=not args.no_log,
+              transparency_dir=None if args.no_log else demo_transparency_dir())
     except OSError as e:
         fail(Exit.USAGE, f"cannot listen on {args.host}:{args.port}: {e.strerror or e}")
+    return Exit.VERIFIED
+
+
+def demo_transparency_dir() -> Path:
+    """Where the reference deployment's log and witness keep their state across restarts, so that
+    a client that remembers the log's checkpoint sees it grow, never start over (a fork)."""
+    from enclave_chat.paths import user_dir
+
+    return user_dir("data", create=True) / DEMO_TRANSPARENCY
+
+
+def _signer(path: Path, name: str | None, what: str, *, witness: bool) -> Any:
+    """The signer key in ``path``, created (named ``name``) when absent."""
+    from enclave.transparency.services import load_or_create_signer
+
+    if not path.exists() and not name:
+        fail(Exit.USAGE, f"{path} holds no {what} key yet; name the new one with "
+             + ("--name NAME" if witness else "--origin NAME (the log's checkpoint origin, e.g. log.example.com/releases)"))
+    try:
+        return load_or_create_signer(path, name or "", witness=witness)
+    except (OSError, ValueError, VerifierError) as e:
+        fail(Exit.USAGE, f"cannot use the {what} key {path}: {getattr(e, 'strerror', None) or e}")
+
+
+def _witnesses(pairs: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
+    from verifier.reference.note import parse_vkey
+
+    out: list[tuple[str, str]] = []
+    for url, vkey in pairs:
+        if not url.startswith(("http://", "https://")):
+            fail(Exit.USAGE, f"--witness URL {url!r} must be an http(s) URL")
+        try:
+            parse_vkey(vkey)
+        except VerifierError as e:
+            fail(Exit.USAGE, f"--witness key {vkey!r} is not a note verifier key: {e}")
+        out.append((url, vkey))
+    return out
+
+
+def cmd_log(args: argparse.Namespace) -> Exit:
+    """``log serve``: a tiled log from a directory; ``log witness``: a C2SP tlog-witness."""
+    from enclave import INSECURE_DEMO_BANNER
+    from enclave.transparency.keys import demo_log_signer, demo_witness_signer
+    from enclave.transparency.services import run_log_server, run_witness_server
+    from enclave_chat.paths import user_dir
+
+    data = user_dir("data", create=True)
+    if args.log_command == "serve":
+        directory = args.dir or (data / DEMO_TRANSPARENCY / "log" if args.demo_keys else data / "log")
+        signer = demo_log_signer() if args.demo_keys else _signer(args.key or directory / "log.skey", args.origin, "log", witness=False)
+        witnesses = _witnesses(args.witness)
+
+        def listening(url: str) -> None:
+            say((INSECURE_DEMO_BANNER + "\n" if args.demo_keys else "")
+                + f"log {signer.name} on {url} (directory {directory})\nlog key: {signer.verifier.vkey()}")
+
+        try:
+            run_log_server(directory, signer, host=args.host, port=args.port, witnesses=witnesses, on_listen=listening)
+        except OSError as e:
+            fail(Exit.USAGE, f"cannot serve the log on {args.host}:{args.port}: {e.strerror or e}")
+        return Exit.VERIFIED
+    if args.log_command == "witness":
+        directory = args.dir or (data / DEMO_TRANSPARENCY / "witness" if args.demo_keys else data / "witness")
+        signer = demo_witness_signer() if args.demo_keys else _signer(args.key or directory / "witness.skey", args.name, "witness", witness=True)
+        vkeys = list(args.log) or ([demo_log_signer().verifier.vkey()] if args.demo_keys else [])
+        if not vkeys:
+            fail(Exit.USAGE, "name the logs to witness with --log VKEY")
+        from verifier.reference.note import parse_vkey
+
+        logs: dict[str, list[str]] = {}
+        for vkey in vkeys:
+            try:
+                logs.setdefault(parse_vkey(vkey).name, []).append(vkey)
+            except VerifierError as e:
+                fail(Exit.USAGE, f"--log {vkey!r} is not a note verifier key: {e}")
+
+        def listening(url: str) -> None:
+            say((INSECURE_DEMO_BANNER + "\n" if args.demo_keys else "")
+                + f"witness {signer.name} on {url} for {', '.join(sorted(logs))}\nwitness key: {signer.verifier.vkey()}")
+
+        try:
+            run_witness_server(directory, signer, logs, host=args.host, port=args.port, on_listen=listening)
+        except OSError as e:
+            fail(Exit.USAGE, f"cannot serve the witness on {args.host}:{args.port}: {e.strerror or e}")
+        return Exit.VERIFIED
+    fail(Exit.USAGE, "use `log serve` or `log witness`")
+
+
+def _publisher_key(path: Path) -> Any:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        key = load_pem_private_key(path.read_bytes(), password=None)
+    except OSError as e:
+        fail(Exit.USAGE, f"cannot read the publisher key {path}: {e.strerror or e}")
+    except (ValueError, TypeError) as e:
+        fail(Exit.USAGE, f"{path} is not an unencrypted PEM private key: {e}")
+    if not isinstance(key, Ed25519PrivateKey):
+        fail(Exit.USAGE, f"{path} is not an Ed25519 key (make one with `openssl genpkey -algorithm ed25519`)")
+    return key
+
+
+def cmd_release(args: argparse.Namespace) -> Exit:
+    """``release publish``: sign a statement, append it to a log; ``release verify``: a Sigstore bundle."""
+    if args.release_command == "verify":
+        from verifier.reference.sigstore_bundle import GITHUB_ISSUER, verify_release_files
+
+        result = verify_release_files(args.bundle, repository=args.repository,
+                                      trusted_root_path=args.trusted_root, artifact_path=args.artifact,
+                                      digest=args.digest, workflow_ref=args.workflow_ref,
+                                      issuer=args.issuer or GITHUB_ISSUER, offline=args.offline)
+        return report(result, args.json)
+    if args.release_command != "publish":
+        fail(Exit.USAGE, "use `release publish ...` or `release verify BUNDLE ...`")
+    from enclave import demo_roots
+    from enclave.transparency.keys import demo_log_signer, load_signer
+    from enclave.transparency.log import LogError
+    from enclave.transparency.publish import publish_release
+    from enclave.transparency.services import open_log
+    from enclave_chat.paths import user_dir
+    from verifier.reference.checkpoint import read_checkpoint
+    from verifier.reference.dsse import format_ed25519_public
+    from verifier.reference.note import parse_vkey
+    from verifier.reference.release import ReleaseStatement, parse_statement
+
+    if args.key is None and not args.demo_keys:
+        fail(Exit.USAGE, "name the publisher's Ed25519 private key with --key FILE (or --demo-keys)")
+    publisher = _publisher_key(args.key) if args.key is not None else demo_roots.publisher_key()
+    data = user_dir("data")
+    directory = args.dir or (data / DEMO_TRANSPARENCY / "log" if args.demo_keys else data / "log")
+    if not (directory / "checkpoint").is_file():
+        fail(Exit.USAGE, f"{directory} is not a log's directory (start one with `enclave-chat log serve --dir {directory}`)")
+    if args.log_key is None and args.demo_keys:
+        log_signer = demo_log_signer()
+    else:
+        key_path = args.log_key or directory / "log.skey"
+        try:
+            log_signer = load_signer(key_path)
+        except OSError as e:
+            fail(Exit.USAGE, f"cannot read the log key {key_path}: {e.strerror or e}")
+    try:
+        statement = parse_statement(ReleaseStatement(args.image, args.version,
+                                                     {"sev-snp": tuple(m.lower() for m in args.measurement)}).encode())
+    except VerifierError as e:
+        fail(Exit.USAGE, f"not a release statement: {e}")
+    witnesses = _witnesses(args.witness)
+    import httpx
+
+    with httpx.Client() as http:
+        log = open_log(directory, log_signer, witnesses=witnesses, http=http)
+        try:
+            before = log.size
+            release = publish_release(statement, publisher_key=publisher, log=log)
+            appended = log.size > before
+        except (LogError, OSError) as e:
+            fail(Exit.USAGE, f"cannot append to the log in {directory}: {e}")
+    if args.log_url:
+        release["log"]["url"] = args.log_url
+    signatures = read_checkpoint(release["log"]["checkpoint"])[1].signatures
+    for _, vkey in witnesses:
+        witness = parse_vkey(vkey)
+        if not any(witness.matches(sig) for sig in signatures):
+            say(_color("33", "warning: ") + f"witness {witness.name} has not cosigned the checkpoint")
+    text = json.dumps(release, indent=2) + "\n"
+    if args.output is not None:
+        try:
+            args.output.write_text(text)
+        except OSError as e:
+            fail(Exit.USAGE, f"cannot write {args.output}: {e.strerror or e}")
+    else:
+        sys.stdout.write(text)
+    say(f"release {statement.version} of {statement.image} is leaf {release['log']['index']} of "
+        f"{log_signer.name}{'' if appended else ' (it was already there)'}, "
+        f"publisher key {format_ed25519_public(publisher.public_key())}")
     return Exit.VERIFIED
 
 
@@ -275,7 +510,7 @@ def cmd_demo(args: argparse.Namespace) -> Exit:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], Exit]] = {
     "verify": cmd_verify, "ask": cmd_ask, "evidence": cmd_evidence, "locate": cmd_locate,
-    "serve": cmd_serve, "chat": cmd_chat, "demo": cmd_demo,
+    "serve": cmd_serve, "chat": cmd_chat, "demo": cmd_demo, "log": cmd_log, "release": cmd_release,
 }
 
 

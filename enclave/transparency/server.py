@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import uvicorn
@@ -135,6 +136,16 @@ def start_server(app: Starlette, *, host: str = "127.0.0.1", port: int = 0) -> R
     raise RuntimeError(f"the server on {host}:{actual} did not start")
 
 
-def serve_forever(app: Starlette, *, host: str = "127.0.0.1", port: int) -> None:
-    """Run ``app`` in the foreground until interrupted (uvicorn handles SIGINT/SIGTERM)."""
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="off")).run()
+def serve_forever(app: Starlette, *, host: str = "127.0.0.1", port: int,
+                  on_listen: Callable[[str], None] | None = None) -> None:
+    """Run ``app`` in the foreground until interrupted (uvicorn handles SIGINT/SIGTERM).
+
+    The socket is bound first, so a port in use is an :class:`OSError` here; ``on_listen`` is then
+    told the URL (with the real port when ``port`` is 0)."""
+    sock = _bind(host, port)
+    try:
+        if on_listen is not None:
+            on_listen(_url(host, sock.getsockname()[1]))
+        uvicorn.Server(uvicorn.Config(app, log_level="info", lifespan="off")).run(sockets=[sock])
+    finally:
+        sock.close()

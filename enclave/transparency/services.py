@@ -7,7 +7,7 @@ checkpoint), each on its own port, and returns a :class:`TransparencyServices` w
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,13 +132,17 @@ def open_log(directory: Path, signer: NoteSigner, *, witnesses: Sequence[tuple[s
 
 
 def run_log_server(directory: Path, signer: NoteSigner, *, host: str = "127.0.0.1", port: int = 8470,
-                   witnesses: Sequence[tuple[str, str]] = ()) -> None:
-    """``enclave-chat log serve``: serve the log in ``directory`` until interrupted."""
-    serve_forever(log_app(open_log(directory, signer, witnesses=witnesses)), host=host, port=port)
+                   witnesses: Sequence[tuple[str, str]] = (),
+                   on_listen: Callable[[str], None] | None = None) -> None:
+    """``enclave-chat log serve``: serve the log in ``directory`` until interrupted
+    (``on_listen`` is told its URL once it is bound)."""
+    serve_forever(log_app(open_log(directory, signer, witnesses=witnesses)), host=host, port=port,
+                  on_listen=on_listen)
 
 
 def run_witness_server(state_dir: Path, signer: NoteSigner, logs: Mapping[str, Sequence[str]], *,
-                       host: str = "127.0.0.1", port: int = 8471) -> None:
+                       host: str = "127.0.0.1", port: int = 8471,
+                       on_listen: Callable[[str], None] | None = None) -> None:
     """``enclave-chat log witness``: cosign checkpoints of ``logs`` (origin -> log vkeys)."""
     keys: dict[str, list[NoteVerifier]] = {origin: [parse_vkey(v) for v in vkeys] for origin, vkeys in logs.items()}
-    serve_forever(witness_app(Witness(signer, state_dir, keys)), host=host, port=port)
+    serve_forever(witness_app(Witness(signer, state_dir, keys)), host=host, port=port, on_listen=on_listen)
