@@ -6,9 +6,9 @@ The checks run in a fixed order and a refusal names the first that failed:
 2. ``bundle.parse``      the bundle is a well-formed version-1 document
 3. ``bundle.nonce``      it answers the nonce this client chose (freshness)
 4. ``bundle.expires``    it has not expired at the verification time
-5. ``<cpu>.*``           the CPU evidence (``snp.*``: parse, chain to the pinned root, signature,
-                         platform policy, and ``snp.report_data``: the binding of nonce, key
-                         configuration, GPU evidence and configuration)
+5. ``<cpu>.*``           the CPU evidence (``snp.*`` or ``tdx.*``: parse, chain to the pinned root,
+                         signature, platform policy, and ``snp.report_data`` / ``tdx.report_data``:
+                         the binding of nonce, key configuration, GPU evidence and configuration)
 6. ``gpu.*``             the GPU count the policy requires and each GPU's evidence
 7. ``release.*``         the measurement is a published release signed by a trusted publisher
 8. ``config.upstream``   where decrypted prompts go: a non-loopback upstream leaves the enclave
@@ -119,7 +119,16 @@ def appraise_native(data: bytes, *, nonce: bytes, policy: Policy, at: dt.datetim
         if snp.report is not None:
             measurement = snp.report.measurement
     else:
-        checks.append(failed("cpu.platform", f"{bundle.cpu.platform} evidence in native bundles is not supported yet.", authenticity=True))
+        from verifier.appraisal.tdx import appraise_tdx
+        from verifier.reference.release import tdx_launch_measurement
+
+        tdx = appraise_tdx(bundle.cpu.report, policy=policy, at=at, expected_report_data=expected,
+                           fetcher=fetcher)
+        checks.extend(tdx.checks)
+        claims["cpu"] = dict(tdx.claims)
+        if tdx.quote is not None:
+            body = tdx.quote.body
+            measurement = tdx_launch_measurement(body.mrtd, body.rtmr0, body.rtmr1, body.rtmr2)
 
     checks.extend(_gpu_checks(bundle, policy, at, nonce, fetcher, claims))
 

@@ -101,12 +101,13 @@ def appraise_release(release: Mapping[str, Any] | None, *, platform: str, measur
         checks.append(failed("release.signature", f"The release statement is not signed by any of the {len(keys)} publisher keys the policy trusts."))
         return ReleaseAppraisal(tuple(checks), statement, claims)
     checks.append(passed("release.signature", "The release statement is signed by a publisher key the policy trusts."))
-    if platform != "sev-snp":
-        checks.append(failed("release.measurement", f"Release matching for platform {platform} is not supported yet."))
-    elif measurement in statement.snp_measurements():
+    published = statement.measurements_for(platform)
+    if not published:
+        checks.append(failed("release.measurement", f"Release {statement.version} publishes no {platform} measurements."))
+    elif measurement in published:
         checks.append(passed("release.measurement", f"The attested measurement {measurement.hex()[:16]}… is one release {statement.version} produces."))
     else:
-        checks.append(failed("release.measurement", f"The attested measurement {measurement.hex()[:16]}… is not among the {len(statement.snp_measurements())} that release {statement.version} publishes: the enclave runs code that was not released."))
+        checks.append(failed("release.measurement", f"The attested measurement {measurement.hex()[:16]}… is not among the {len(published)} that release {statement.version} publishes: the enclave runs code that was not released."))
     if images and statement.image not in images:
         checks.append(failed("release.image", f"Image {statement.image} is not one the policy accepts."))
     elif images:

@@ -38,6 +38,27 @@ class ReleaseStatement:
     def snp_measurements(self) -> tuple[bytes, ...]:
         return tuple(bytes.fromhex(m) for m in self.measurements.get("sev-snp", ()))
 
+    def tdx_measurements(self) -> tuple[bytes, ...]:
+        """Each TDX entry as MRTD || RTMR0 || RTMR1 || RTMR2 (see :func:`tdx_launch_measurement`)."""
+        return tuple(b"".join(bytes.fromhex(m[k]) for k in TDX_REGISTERS)
+                     for m in self.measurements.get("tdx", ()))
+
+    def measurements_for(self, platform: str) -> tuple[bytes, ...]:
+        if platform == "sev-snp":
+            return self.snp_measurements()
+        if platform == "tdx":
+            return self.tdx_measurements()
+        return ()
+
+
+TDX_REGISTERS = ("mrtd", "rtmr0", "rtmr1", "rtmr2")
+"""What a TDX launch measurement is made of (RTMR3 is extended at run time: a policy matter)."""
+
+
+def tdx_launch_measurement(mrtd: bytes, rtmr0: bytes, rtmr1: bytes, rtmr2: bytes) -> bytes:
+    """The 192 bytes a TDX release entry is compared as: MRTD || RTMR0 || RTMR1 || RTMR2."""
+    return mrtd + rtmr0 + rtmr1 + rtmr2
+
 
 def parse_statement(data: bytes) -> ReleaseStatement:
     try:
@@ -61,6 +82,13 @@ def parse_statement(data: bytes) -> ReleaseStatement:
             for v in values:
                 if not isinstance(v, str) or len(v) != 96 or not _HEX.match(v):
                     raise ParseError("must be 96 lowercase hex digits", field="release.measurements.sev-snp")
+        if platform == "tdx":
+            for v in values:
+                if not isinstance(v, dict) or not all(
+                        isinstance(v.get(k), str) and len(v[k]) == 96 and _HEX.match(v[k])
+                        for k in TDX_REGISTERS):
+                    raise ParseError("each entry must give mrtd, rtmr0, rtmr1 and rtmr2 as 96 lowercase hex digits",
+                                     field="release.measurements.tdx")
         out[platform] = tuple(values)
     return ReleaseStatement(image, version, out)
 
