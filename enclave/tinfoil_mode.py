@@ -1,0 +1,239 @@
+"""The reference enclave speaking Tinfoil's wire profile (v3 attestation + EHBP). INSECURE DEMO.
+
+So that ``enclave-chat ask URL --provider tinfoil`` can be shown end to end on loopback, this module
+serves, from the same simulated SEV-SNP chip, measurement and chat backend as the native protocol:
+
+- ``GET  /.well-known/tinfoil-attestation?nonce=<64 hex>``: a v3 document (``tinfoil/teep/
+  tinfoil_support.md`` "V3 Attestation Format"): ``REPORT_DATA = SHA-256(tls_key_fp || hpke_key ||
+  nonce [|| gpu_evidence_hash]) || 0^32``, the GPU evidence of the enclave's simulated GPUs if it has
+  any, signed (ECDSA P-384 over SHA-256 of the compact JSON with ``"signature":""``) by a demo
+  envelope key whose self-signed certificate is served as ``certificate``. Without a nonce, or with
+  ``serve_v2`` set (for the downgrade test), the older v2 document.
+- ``GET  /.well-known/tinfoil-demo-release``: the native release object (DSSE statement by the demo
+  publisher), which only a demo policy with ``[tinfoil] release_source = "demo"`` accepts.
+- ``/v1/...``: the OpenAI-compatible API behind EHBP (``tinfoil/ehbp/SPEC.md``): a request with
+  ``Ehbp-Encapsulated-Key`` is opened, handled by :mod:`enclave.inner`, and its answer sealed frame by
+  frame with ``Ehbp-Response-Nonce``; a bodyless request passes through in plaintext (SPEC §7.4).
+
+Differences from a real Tinfoil enclave, on purpose: plain http on loopback, so there is no TLS key
+to bind (``tls_key_fp`` is the envelope key's, and the demo policy turns ``tinfoil.tls_key`` off);
+the VCEK chain (demo roots, no KDS) rides in ``cpu.certificates``; releases are the demo DSSE
+statement, not Sigstore. Mount it with :func:`routes` next to the native routes (docs/tinfoil.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, utils
+from cryptography.x509.oid import NameOID
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from enclave import demo_roots, inner
+from verifier.channel import ehbp
+from verifier.errors import ChannelError
+
+FORMAT_V3 = "https://tinfoil.sh/predicate/attestation/v3"
+FORMAT_V2 = "https://tinfoil.sh/predicate/sev-snp-guest/v2"
+MAX_REQUEST_BODY = 1024 * 1024 + 64 * 1024
+CERT_NAME = "tinfoil-mode envelope key (INSECURE DEMO)"
+
+
+class _Enclave(Protocol):
+    """What this module needs of :class:`enclave.app.Enclave`."""
+
+    snp: Any
+    backend: inner.Backend
+    release: dict[str, Any]
+
+
+def _envelope_certificate(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CERT_NAME)])
+    return (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(demo_roots.NOT_BEFORE).not_valid_after(demo_roots.NOT_AFTER)
+            .sign(key, hashes.SHA384()))
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _compact(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+class TinfoilMode:
+    """Tinfoil-compatible endpoints for one reference enclave (its chip, backend and release)."""
+
+    def __init__(self, enclave: _Enclave, *, serve_v2: bool = False) -> None:
+        self.enclave = enclave
+        self.serve_v2 = serve_v2
+        self.envelope_key = ec.generate_private_key(ec.SECP384R1())
+        self.certificate = _envelope_certificate(self.envelope_key)
+        self.hpke_private, self.hpke_public = ehbp.generate_key_pair()
+        self.requests = 0
+        self.attestations = 0
+
+    # -- keys --------------------------------------------------------------------------------------
+    @property
+    def tls_key_fp(self) -> bytes:
+        spki = self.certificate.public_key().public_bytes(serialization.Encoding.DER,
+                                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+        return hashlib.sha256(spki).digest()
+
+    def rotate_key(self) -> None:
+        """A new HPKE key: requests sealed to the old one get the key-config problem (SPEC §5.4.2)."""
+        self.hpke_private, self.hpke_public = ehbp.generate_key_pair()
+
+    # -- documents ---------------------------------------------------------------------------------
+    def _gpu_value(self, nonce: bytes) -> bytes | None:
+        gpus = getattr(self.enclave, "gpus", None) or []
+        if not gpus:
+            return None
+        evidences = []
+        for gpu in gpus:
+            ev = gpu.evidence(nonce)
+            evidences.append({"arch": ev.arch, "certificate": _b64(ev.certificate_chain),
+                              "evidence": _b64(ev.report), "nonce": nonce.hex()})
+        return _compact({"evidences": evidences})
+
+    def document_v3(self, nonce: bytes) -> bytes:
+        """The v3 document for ``nonce``, bytes exactly as served (compact JSON, then a newline)."""
+        gpu = self._gpu_value(nonce)
+        report_data = {"tls_key_fp": self.tls_key_fp.hex(), "hpke_key": self.hpke_public.hex(),
+                       "nonce": nonce.hex()}
+        preimage = self.tls_key_fp + self.hpke_public + nonce
+        if gpu is not None:
+            gpu_hash = hashlib.sha256(gpu).digest()
+            report_data["gpu_evidence_hash"] = gpu_hash.hex()
+            preimage += gpu_hash
+        report = self.enclave.snp.report(hashlib.sha256(preimage).digest() + bytes(32))
+        cpu = {"platform": "sev-snp", "report": _b64(report),
+               "certificates": [_b64(c) for c in self.enclave.snp.certificates()]}
+        head = b'{"format":' + _compact(FORMAT_V3) + b',"report_data":' + _compact(report_data)
+        head += b',"cpu":' + _compact(cpu)
+        if gpu is not None:
+            head += b',"gpu":' + gpu
+        head += b',"certificate":' + _compact(self.certificate.public_bytes(serialization.Encoding.PEM).decode())
+        unsigned = head + b',"signature":""}'
+        signature = self.envelope_key.sign(hashlib.sha256(unsigned).digest(), ec.ECDSA(utils.Prehashed(hashes.SHA256())))
+        return head + b',"signature":' + _compact(_b64(signature)) + b"}\n"
+
+    def document_v2(self) -> bytes:
+        """The older v2 document: ``REPORT_DATA = tls_key_fp || hpke_key``, no nonce, no signature."""
+        report = self.enclave.snp.report(self.tls_key_fp + self.hpke_public)
+        return _compact({"format": FORMAT_V2, "body": _b64(gzip.compress(report, mtime=0))}) + b"\n"
+
+    # -- HTTP --------------------------------------------------------------------------------------
+    async def attestation(self, request: Request) -> Response:
+        self.attestations += 1
+        text = request.query_params.get("nonce")
+        if text is None or self.serve_v2:
+            return Response(self.document_v2(), media_type="application/json")
+        try:
+            nonce = bytes.fromhex(text)
+        except ValueError:
+            nonce = b""
+        if len(nonce) != 32:
+            return JSONResponse({"error": "nonce must be 64 hex digits"}, status_code=400)
+        return Response(self.document_v3(nonce), media_type="application/json",
+                        headers={"cache-control": "no-store"})
+
+    async def demo_release(self, request: Request) -> Response:
+        return JSONResponse(self.enclave.release)
+
+    async def api(self, request: Request) -> Response:
+        """``/v1/...`` behind EHBP (SPEC §5.2)."""
+        self.requests += 1
+        path = request.url.path
+        enc = request.headers.getlist(ehbp.ENCAPSULATED_KEY_HEADER)
+        if not enc:
+            body = await _bounded(request)
+            if body is None:
+                return PlainTextResponse("request too large", status_code=413)
+            if body:
+                return PlainTextResponse("this demo accepts request bodies only EHBP-encrypted", status_code=400)
+            answer = await inner.handle(self.enclave.backend, request.method, path, b"")
+            return Response(answer.body + await _drain(answer), status_code=answer.status,
+                            headers={k.decode(): v.decode() for k, v in answer.headers})
+        if len(enc) != 1:
+            return PlainTextResponse("malformed encapsulated request", status_code=400)
+        try:
+            opener = ehbp.RequestOpener(self.hpke_private, enc[0])
+        except ChannelError:
+            return PlainTextResponse("malformed encapsulated request", status_code=400)
+        plaintext = bytearray()
+        try:
+            async for piece in request.stream():
+                for part in opener.feed(piece):
+                    plaintext += part
+                if len(plaintext) > MAX_REQUEST_BODY:
+                    return PlainTextResponse("request too large", status_code=413)
+            opener.close()
+        except ChannelError:
+            # With X25519 any 32 bytes decapsulate; a request sealed to another (older) key fails to
+            # open: that is the key-configuration mismatch of SPEC §5.4.2.
+            return JSONResponse({"type": ehbp.KEY_CONFIG_PROBLEM_TYPE,
+                                 "title": "the request is not sealed to the current key; attest again"},
+                                status_code=422, media_type="application/problem+json")
+        answer = await inner.handle(self.enclave.backend, request.method, path, bytes(plaintext))
+        sealer = opener.response_sealer()
+        headers = {k.decode(): v.decode() for k, v in answer.headers}
+        headers[ehbp.RESPONSE_NONCE_HEADER] = sealer.nonce_header
+        return StreamingResponse(_sealed(sealer, answer), status_code=answer.status, headers=headers)
+
+    async def index(self, request: Request) -> Response:
+        return PlainTextResponse("enclave-chat reference enclave, Tinfoil-compatible mode (INSECURE DEMO)\n")
+
+
+async def _sealed(sealer: ehbp.ResponseSealer, answer: inner.InnerResponse) -> AsyncIterator[bytes]:
+    """One EHBP frame per piece of the answer, sent as soon as it exists."""
+    if answer.body:
+        yield sealer.seal_frame(answer.body)
+    if answer.stream is not None:
+        async for piece in answer.stream:
+            if piece:
+                yield sealer.seal_frame(piece)
+
+
+async def _bounded(request: Request) -> bytes | None:
+    out = bytearray()
+    async for piece in request.stream():
+        out += piece
+        if len(out) > MAX_REQUEST_BODY:
+            return None
+    return bytes(out)
+
+
+async def _drain(answer: inner.InnerResponse) -> bytes:
+    if answer.stream is None:
+        return b""
+    return b"".join([piece async for piece in answer.stream])
+
+
+def routes(mode: TinfoilMode) -> list[Route]:
+    """The Tinfoil-compatible routes, to mount next to the native ones (their paths do not overlap)."""
+    return [
+        Route("/.well-known/tinfoil-attestation", mode.attestation, methods=["GET"]),
+        Route("/.well-known/tinfoil-demo-release", mode.demo_release, methods=["GET"]),
+        Route("/v1/{rest:path}", mode.api, methods=["GET", "POST"]),
+    ]
+
+
+def app(enclave: _Enclave, *, serve_v2: bool = False) -> Starlette:
+    """A starlette app of the Tinfoil-compatible routes alone; ``app.state.tinfoil`` is the mode."""
+    mode = TinfoilMode(enclave, serve_v2=serve_v2)
+    application = Starlette(routes=[Route("/", mode.index), *routes(mode)])
+    application.state.tinfoil = mode
+    return application
