@@ -131,9 +131,11 @@ class TinfoilMode:
         return head + b',"signature":' + _compact(_b64(signature)) + b"}\n"
 
     def document_v2(self) -> bytes:
-        """The older v2 document: ``REPORT_DATA = tls_key_fp || hpke_key``, no nonce, no signature."""
+        """The older v2 document: ``REPORT_DATA = tls_key_fp || hpke_key``, no nonce, no signature
+        (plus the demo VCEK chain in ``certificates``, which no KDS serves)."""
         report = self.enclave.snp.report(self.tls_key_fp + self.hpke_public)
-        return _compact({"format": FORMAT_V2, "body": _b64(gzip.compress(report, mtime=0))}) + b"\n"
+        return _compact({"format": FORMAT_V2, "body": _b64(gzip.compress(report, mtime=0)),
+                         "certificates": [_b64(c) for c in self.enclave.snp.certificates()]}) + b"\n"
 
     # -- HTTP --------------------------------------------------------------------------------------
     async def attestation(self, request: Request) -> Response:

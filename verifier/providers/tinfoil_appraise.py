@@ -242,12 +242,16 @@ def _appraise_v3(run: _Run, doc: docs.V3Document, *, nonce: bytes | None, policy
 
 
 def _extra_certificates(raw: bytes) -> list[bytes]:
-    """``cpu.certificates`` (base64 DER): an enclave-chat extension the reference enclave's demo mode
-    uses to carry its demo VCEK chain; Tinfoil leaves the VCEK to AMD KDS. Whatever is given is
-    still checked up to the policy's pinned ARK."""
+    """``cpu.certificates`` (v3) or ``certificates`` (v2), base64 DER: an enclave-chat extension the
+    reference enclave's demo mode uses to carry its demo VCEK chain, which no KDS serves; Tinfoil
+    leaves the VCEK to AMD KDS. Whatever is given is still checked up to the policy's pinned ARK."""
     try:
-        cpu = json.loads(raw).get("cpu", {})
+        doc = json.loads(raw)
+        cpu = doc.get("cpu", {})
         items = cpu.get("certificates", []) if isinstance(cpu, dict) else []
+        items = items or doc.get("certificates", [])
+        if not isinstance(items, list):
+            return []
         return [base64.b64decode(c, validate=True) for c in items[:8] if isinstance(c, str)]
     except (ValueError, TypeError, AttributeError):
         return []
@@ -437,7 +441,7 @@ def _appraise_v2(run: _Run, doc: docs.V2Document, *, host: str, policy: Policy, 
         except ParseError as e:
             run.add(failed("tinfoil.certificate", f"The enclave certificate cannot be read ({e}).", authenticity=True))
     tls_fp = docs.spki_sha256(cert) if cert is not None else None
-    blobs = [*([doc.vcek] if doc.vcek else []), *certificates]
+    blobs = [*([doc.vcek] if doc.vcek else []), *certificates, *_extra_certificates(doc.raw)]
     # No expected REPORT_DATA: v2 binds keys, not a nonce, so the CPU's binding check stays a
     # required skip (freshness unknown); the keys are compared below, part by part.
     measured = _cpu(run, doc.platform, doc.report, blobs, crls, policy=policy, at=at, expected=None, fetcher=fetcher)

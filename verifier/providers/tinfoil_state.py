@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from pathlib import Path
 
 from verifier.reference.checkpoint_store import write_private
@@ -40,5 +41,9 @@ def remember_v3(state_dir: Path | None, host: str, at: dt.datetime) -> bool:
     if state_dir is None:
         return False
     if v3_seen(state_dir, host) is None:
-        write_private(_path(state_dir, host), iso(at).encode())
+        path = _path(state_dir, host)
+        for directory in (state_dir, state_dir / "tinfoil", path.parent):
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(directory, 0o700)
+        write_private(path, iso(at).encode())
     return True
