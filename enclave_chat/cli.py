@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from verifier.errors import (
     InputError,
@@ -28,6 +28,11 @@ from verifier.errors import (
     VerifierError,
 )
 from verifier.result import AttestationResult, parse_time
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from verifier.reference.note import NoteSigner
 
 DEMO_TRANSPARENCY = "demo-transparency"
 """The reference deployment's log and witness state, under the user's data directory."""
@@ -328,7 +333,7 @@ def demo_transparency_dir() -> Path:
     return user_dir("data", create=True) / DEMO_TRANSPARENCY
 
 
-def _signer(path: Path, name: str | None, what: str, *, witness: bool) -> Any:
+def _signer(path: Path, name: str | None, what: str, *, witness: bool) -> NoteSigner:
     """The signer key in ``path``, created (named ``name``) when absent."""
     from enclave.transparency.services import load_or_create_signer
 
@@ -405,7 +410,7 @@ def cmd_log(args: argparse.Namespace) -> Exit:
     fail(Exit.USAGE, "use `log serve` or `log witness`")
 
 
-def _publisher_key(path: Path) -> Any:
+def _publisher_key(path: Path) -> Ed25519PrivateKey:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 

@@ -249,6 +249,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     for kind in ("config", "data", "cache", "state"):
         out[f"ENCLAVE_CHAT_{kind.upper()}_DIR"] = str(tmp_path / kind)
     out["NO_COLOR"] = "1"
+    out["ENCLAVE_CHAT_OFFLINE"] = "1"  # never fetch collateral from the internet in a test
     return out
 
 
