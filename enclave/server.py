@@ -101,7 +101,11 @@ class BackgroundEnclave:
                                         kwargs={"sockets": [self._socket]}, daemon=True)
 
     def start(self, timeout: float = 10.0) -> BackgroundEnclave:
-        self.log = start_release_log(self.enclave)
+        try:
+            self.log = start_release_log(self.enclave)
+        except BaseException:
+            self._socket.close()
+            raise
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
