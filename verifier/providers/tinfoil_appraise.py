@@ -42,6 +42,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,14 +50,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
 from verifier.appraisal.policy import Policy
 from verifier.channel import ehbp
 from verifier.endorsements.fetch import CollateralFetcher
-from verifier.errors import ChannelError, ParseError
+from verifier.errors import ChannelError, ParseError, PolicyError
 from verifier.providers import tinfoil_doc as docs
 from verifier.providers.tinfoil_policy import TinfoilPolicy
 from verifier.providers.tinfoil_release import (
@@ -72,6 +73,9 @@ from verifier.result import AttestationResult, Check, Status, failed, passed, sk
 
 KIND = "tinfoil"
 SWITCHED_TOPOLOGY_GPUS = 8
+CERTIFICATE_ERRORS = (ParseError, ValueError, TypeError, UnsupportedAlgorithm)
+"""What a hostile certificate can raise, lazily, when its key or extensions are read."""
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -135,13 +139,19 @@ def appraise_document(raw: bytes, *, nonce: bytes | None, policy: Policy, at: dt
     except ParseError as e:
         run.add(failed("tinfoil.parse", f"The attestation document is malformed: {e}.", authenticity=True))
         return _result(run, at=at, nonce=nonce, policy=policy), None
-    if isinstance(doc, docs.V3Document):
-        _appraise_v3(run, doc, nonce=nonce, policy=policy, tinfoil=tinfoil, at=at, fetched=fetched,
-                     fetcher=fetcher, certificates=certificates, crls=crls, trusted_root=trusted_root,
-                     log_http=log_http, state_dir=state_dir)
-    else:
-        _appraise_v2(run, doc, host=host, policy=policy, tinfoil=tinfoil, at=at, fetched=fetched,
-                     fetcher=fetcher, certificates=certificates, crls=crls, trusted_root=trusted_root)
+    try:
+        if isinstance(doc, docs.V3Document):
+            _appraise_v3(run, doc, nonce=nonce, policy=policy, tinfoil=tinfoil, at=at, fetched=fetched,
+                         fetcher=fetcher, certificates=certificates, crls=crls, trusted_root=trusted_root,
+                         log_http=log_http, state_dir=state_dir)
+        else:
+            _appraise_v2(run, doc, host=host, policy=policy, tinfoil=tinfoil, at=at, fetched=fetched,
+                         fetcher=fetcher, certificates=certificates, crls=crls, trusted_root=trusted_root)
+    except PolicyError:
+        raise
+    except Exception as e:  # defence in depth: a bug must refuse, never crash the caller
+        log.exception("Tinfoil appraisal failed unexpectedly")
+        run.add(failed("tinfoil.internal", f"The verifier failed unexpectedly ({type(e).__name__}: {e}); the evidence is refused.", authenticity=True))
     return _result(run, at=at, nonce=nonce, policy=policy), doc
 
 
@@ -218,7 +228,7 @@ def _appraise_v3(run: _Run, doc: docs.V3Document, *, nonce: bytes | None, policy
                 run.add(passed("tinfoil.certificate", f"The served certificate ({cert.subject.rfc4514_string()}) holds the bound TLS key ({public.curve.name}).", authenticity=True))
             else:
                 run.add(failed("tinfoil.certificate", "The served certificate's key is not an ECDSA key: the envelope signature cannot be checked.", authenticity=True))
-    except ParseError as e:
+    except CERTIFICATE_ERRORS as e:
         run.add(failed("tinfoil.certificate", f"The served certificate cannot be read ({e}).", authenticity=True))
     if key is None:
         run.add(skipped("tinfoil.signature", "Not checked: no usable certificate key.", authenticity=True))
@@ -434,13 +444,15 @@ def _appraise_v2(run: _Run, doc: docs.V2Document, *, host: str, policy: Policy, 
 
     cert = None
     names = None
+    tls_fp = None
     if doc.enclave_cert_pem is not None:
         try:
             cert = docs.load_certificate(doc.enclave_cert_pem, "enclaveCert")
             names = docs.certificate_names(cert)
-        except ParseError as e:
+            tls_fp = docs.spki_sha256(cert)
+        except CERTIFICATE_ERRORS as e:
+            cert, names = None, None
             run.add(failed("tinfoil.certificate", f"The enclave certificate cannot be read ({e}).", authenticity=True))
-    tls_fp = docs.spki_sha256(cert) if cert is not None else None
     blobs = [*([doc.vcek] if doc.vcek else []), *certificates, *_extra_certificates(doc.raw)]
     # No expected REPORT_DATA: v2 binds keys, not a nonce, so the CPU's binding check stays a
     # required skip (freshness unknown); the keys are compared below, part by part.
