@@ -103,7 +103,7 @@ async def test_escape_cancels_a_reply_and_keeps_what_arrived(tmp_path: Path) -> 
         reply = screen.query_one(AssistantMessage)
         assert reply.state == "cancelled"
         assert reply.text == "Hello"
-        assert reply.has_class("-cancelled")
+        assert reply.query_one(".note").has_class("-cancelled")
         assert "cancelled" in str(reply.query_one(".note").render())
         assert screen.messages[-1].state == "cancelled"
         stored = history.load(screen.conversation_id or "")
@@ -121,7 +121,7 @@ async def test_a_truncated_reply_is_marked_incomplete() -> None:
         await settle(pilot)
         reply = screen.query_one(AssistantMessage)
         assert reply.state == "incomplete"
-        assert reply.has_class("-incomplete")
+        assert reply.query_one(".note").has_class("-incomplete")
         assert "INCOMPLETE" in str(reply.query_one(".note").render())
 
 

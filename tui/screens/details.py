@@ -22,10 +22,21 @@ from tui.service import captured_stamp, save_evidence
 from verifier.result import AttestationResult, Status
 
 
+def headline(result: AttestationResult) -> str:
+    counts = {status: sum(c.status is status for c in result.checks) for status in Status}
+    tally = f"{counts[Status.PASS]} passed, {counts[Status.FAIL]} failed, {counts[Status.SKIP]} skipped"
+    if result.verified:
+        return f"Verified under policy {result.policy.name!r}: {tally}."
+    bad = result.first_failure
+    state = "Authentic but not verified" if result.authentic else "Not verified"
+    reason = f"; first failing check {bad.id} ({bad.status})" if bad is not None else ""
+    return f"{state} under policy {result.policy.name!r}: {tally}{reason}."
+
+
 def checks_text(result: AttestationResult) -> Text:
     text = Text()
     verdict_style = "bold green" if result.verified else "bold red"
-    text.append(result.verdict() + "\n\n", style=verdict_style)
+    text.append(headline(result) + "\n\n", style=verdict_style)
     for check in result.checks:
         style = {Status.PASS: "green", Status.FAIL: "bold red", Status.SKIP: "yellow"}[check.status]
         text.append(f"{MARK[check.status]} {check.id}", style=style)

@@ -8,9 +8,15 @@ scroll, released when the user scrolls up).
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.color import Color
 from textual.containers import Vertical, VerticalScroll
+from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Button, Label, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
@@ -20,8 +26,19 @@ STATE_NOTES = {
     "error": "error",
 }
 
+#: The shortest time between two Markdown appends while a reply streams (20 per second).
+FLUSH_EVERY = 0.05
+#: The longest time between two appends when the machine is too busy to keep up.
+FLUSH_MAX = 1.0
+
+#: Characters after which a streaming reply starts a new Markdown segment (at a safe point).
+SEGMENT_CHARS = 2000
+
+#: How long after a scroll or a new segment the transcript re-checks which segments to hide.
+VIRTUALIZE_EVERY = 0.2
+
 #: How many stored messages a reopened conversation mounts at first; older ones load on demand.
-PAGE = 40
+PAGE = 20
 
 
 class UserMessage(Vertical):
@@ -44,21 +61,87 @@ class SystemMessage(Vertical):
         yield Static(Text(self.text), classes="body")
 
 
+class SegmentPlaceholder(Widget):
+    """Stands in, at the same height, for a closed segment of a long reply that is scrolled far
+    out of view (see :meth:`Transcript.virtualize`), so that layout skips its blocks."""
+
+    def __init__(self, segment: Markdown) -> None:
+        super().__init__(classes="segment-placeholder")
+        self.segment = segment
+        self.display = False
+
+    def render(self) -> str:
+        return ""
+
+
+def safe_cut(text: str, start: int) -> int | None:
+    """The last offset at or after ``start`` where ``text`` may be split into two Markdown
+    documents that render as the whole would: just after a blank line, outside any code fence, and
+    before a line that starts a new top-level block (not an indented continuation or list item)."""
+    fence = ""
+    pos = 0
+    best: int | None = None
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        stripped = line.lstrip()
+        if stripped.startswith(("```", "~~~")):
+            if not fence:
+                fence = stripped[:3]
+            elif stripped.startswith(fence):
+                fence = ""
+        pos += len(line)
+        if fence or line.strip() or pos < start or i + 1 >= len(lines) or not line.endswith("\n"):
+            continue
+        following = lines[i + 1]
+        if not following.strip() or following[0] in " \t-*+>|" or following.lstrip()[:1].isdigit():
+            continue
+        best = pos
+    return best
+
+
 class AssistantMessage(Vertical):
-    """A reply. :meth:`write` appends streamed text; :meth:`finish` re-renders it whole once."""
+    """A reply, streamed as Markdown (``Markdown.get_stream``) and re-rendered at the end.
+
+    A long reply is drawn as consecutive Markdown *segments*: once the open segment holds
+    :data:`SEGMENT_CHARS` characters, it is closed at the next point where splitting changes
+    nothing (:func:`safe_cut`) and a new one opens. Appends then lay out one small segment instead
+    of the whole reply, so a 20,000-token answer streams at the rate it arrives. When the stream
+    ends the open segment is re-rendered in full (``Markdown.update``), which fixes what
+    incremental parsing can leave half-done (an unclosed code fence); closed segments are already
+    final, since each ended on a block boundary whose blocks were parsed whole. A reply shorter
+    than one segment, the usual case, is thus re-rendered whole.
+    """
 
     def __init__(self, text: str = "", *, who: str = "Assistant", state: str = "complete",
                  note: str = "") -> None:
         super().__init__(classes="message assistant")
-        self.text = text
+        self._parts: list[str] = [text] if text else []
+        self._segment: list[str] = []
+        self._segment_len = 0
+        self._closed_len = 0
+        self._lag = 0.0
+        self._due = 0.0
+        self._flushing = asyncio.Lock()
+        self._pending: list[str] = []
+        self._last_flush = 0.0
+        self._flush_timer: Timer | None = None
         self.who = who
         self.state = state
         self.note = note
         self._stream: MarkdownStream | None = None
+        self._markdown: Markdown | None = None
+
+    @property
+    def text(self) -> str:
+        """Everything that arrived so far (joined on demand: appending stays O(1) per delta)."""
+        if len(self._parts) > 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
 
     def compose(self) -> ComposeResult:
         yield Label(self.who, classes="who")
-        yield Markdown(self.text, classes="body")
+        with Vertical(classes="body"):
+            yield Markdown(self.text)
         yield Label(self._note_text(), classes="note")
 
     def on_mount(self) -> None:
@@ -66,7 +149,14 @@ class AssistantMessage(Vertical):
 
     @property
     def body(self) -> Markdown:
-        return self.query_one(".body", Markdown)
+        """The Markdown segment being written (the only one for a short reply)."""
+        if self._markdown is not None:
+            return self._markdown
+        return self.query(Markdown).last()
+
+    @property
+    def segments(self) -> list[Markdown]:
+        return list(self.query(Markdown))
 
     def _note_text(self) -> str:
         base = STATE_NOTES.get(self.state, "")
@@ -75,41 +165,158 @@ class AssistantMessage(Vertical):
         return f"{base} ({self.note})" if base and self.note else base
 
     def _apply_state(self) -> None:
-        for state in ("streaming", "cancelled", "incomplete", "error"):
-            self.set_class(self.state == state, f"-{state}")
+        """Show the state on the note line and as a coloured left border. No class is toggled on
+        the message or its body: that would restyle every block of a long reply."""
         note_text = self._note_text()
         note = self.query_one(".note", Label)
+        for state in ("cancelled", "incomplete", "error"):
+            note.set_class(self.state == state, f"-{state}")
         note.update(Text(note_text))
         note.display = bool(note_text)
+        theme = self.app.current_theme
+        color = {"streaming": theme.primary, "cancelled": theme.warning,
+                 "incomplete": theme.error, "error": theme.error}.get(self.state)
+        body = self.query_one(".body", Vertical)
+        body.styles.border_left = ("outer", Color.parse(color)) if color else None
 
     def start(self) -> None:
         self.state = "streaming"
         self._apply_state()
-        self._stream = Markdown.get_stream(self.body)
+        self._markdown = self.body
+        self._stream = Markdown.get_stream(self._markdown)
 
     async def write(self, delta: str) -> None:
-        self.text += delta
-        if self._stream is not None:
-            await self._stream.write(delta)
+        """Take one delta. The Markdown is appended at most :data:`FLUSH_EVERY` apart: each
+        append costs a layout, so a fast stream is drawn in batches and never falls behind."""
+        if not delta:
+            return
+        self._parts.append(delta)
+        self._pending.append(delta)
+        waited = time.monotonic() - self._last_flush
+        interval = self.flush_interval()
+        if waited >= interval:
+            await self._flush()
+        elif self._flush_timer is None:
+            self._due = time.monotonic() + interval - waited
+            self._flush_timer = self.set_timer(interval - waited, self._timed_flush)
+
+    def flush_interval(self) -> float:
+        """Seconds between Markdown appends: :data:`FLUSH_EVERY`, stretched by how late the
+        last flush timer fired. Each append costs a layout; when the event loop falls behind,
+        appending less often keeps the input responsive and the stream on time."""
+        return min(FLUSH_MAX, FLUSH_EVERY + 2 * self._lag)
+
+    async def _timed_flush(self) -> None:
+        late = max(0.0, time.monotonic() - self._due)
+        self._lag = 0.7 * self._lag + 0.3 * late
+        await self._flush()
+
+    async def _flush(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
+        async with self._flushing:  # the timer and the writer never interleave their appends
+            await self._flush_pending()
+
+    async def _flush_pending(self) -> None:
+        if not self._pending or self._stream is None:
+            return
+        batch = "".join(self._pending)
+        self._pending.clear()
+        self._last_flush = time.monotonic()
+        if self._segment_len + len(batch) > SEGMENT_CHARS:
+            segment = "".join(self._segment) + batch
+            cut = safe_cut(segment, max(1, self._segment_len - 2))
+            if cut is not None and cut > self._segment_len:
+                head = segment[self._segment_len:cut]
+                await self._stream.write(head)
+                await self._open_segment(segment[cut:])
+                return
+        self._segment.append(batch)
+        self._segment_len += len(batch)
+        await self._stream.write(batch)
+
+    async def _open_segment(self, text: str) -> None:
+        assert self._stream is not None
+        await self._stream.stop()
+        if self._markdown is not None:
+            closed = self._markdown
+            await self.query_one(".body", Vertical).mount(SegmentPlaceholder(closed), after=closed)
+        self._closed_len = len(self.text) - len(text) - sum(map(len, self._pending))
+        self._markdown = Markdown()
+        await self.query_one(".body", Vertical).mount(self._markdown)
+        self._stream = Markdown.get_stream(self._markdown)
+        self._segment = [text]
+        self._segment_len = len(text)
+        await self._stream.write(text)
 
     async def finish(self, state: str, note: str = "") -> None:
-        """Stop streaming and render the whole text once (closes half-parsed code fences)."""
+        """Stop streaming and render the open segment whole (closes half-parsed code fences)."""
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
+        self._pending.clear()
         if self._stream is not None:
             stream, self._stream = self._stream, None
             await stream.stop()
         self.state = state
         self.note = note
-        await self.body.update(self.text)
+        await self.body.update(self.text[self._closed_len:])
+        self._markdown = None
+        self._segment, self._segment_len = [], 0
         self._apply_state()
 
 
 class Transcript(VerticalScroll):
-    """The conversation so far."""
+    """The conversation so far.
+
+    Textual lays out every widget on each change, and a long reply is hundreds of Markdown
+    blocks; so closed segments more than a screen away from the view are swapped for a
+    placeholder of the same height (:meth:`virtualize`, run as the view scrolls or grows).
+    """
 
     can_focus = True
 
     def on_mount(self) -> None:
         self.anchor()
+        self._virtual_width = 0
+        self._virtual_key: tuple[float, float, int, int] | None = None
+        self.set_interval(VIRTUALIZE_EVERY, self._check_virtual)
+
+    def _check_virtual(self) -> None:
+        """Virtualize again when the view moved, grew, or a segment was closed."""
+        placeholders = len(self.query(SegmentPlaceholder))
+        if not placeholders:
+            return
+        key = (self.scroll_y, self.max_scroll_y, placeholders, self.region.width)
+        if key != self._virtual_key:
+            self._virtual_key = key
+            self.virtualize()
+
+    def virtualize(self) -> None:
+        """Hide closed segments far from the view behind placeholders; show those near it."""
+        width = self.region.width
+        if width != self._virtual_width:  # heights measured at another width no longer hold
+            self._virtual_width = width
+            for placeholder in self.query(SegmentPlaceholder):
+                placeholder.display = False
+                placeholder.segment.display = True
+            return
+        view = self.region
+        top, bottom = view.y - view.height, view.bottom + view.height
+        for placeholder in self.query(SegmentPlaceholder):
+            segment = placeholder.segment
+            region = (segment if segment.display else placeholder).region
+            if not region:
+                continue  # not laid out yet
+            near = region.bottom >= top and region.y <= bottom
+            if near and not segment.display:
+                placeholder.display = False
+                segment.display = True
+            elif not near and segment.display and segment.outer_size.height:
+                placeholder.styles.height = segment.outer_size.height
+                placeholder.display = True
+                segment.display = False
 
     async def add(self, *widgets: Vertical) -> None:
         await self.mount_all(widgets)
