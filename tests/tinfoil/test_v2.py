@@ -74,20 +74,14 @@ def test_a_policy_without_the_hosts_repository_refuses_it(cli: Runner, vectors: 
     assert statuses(doc)["tinfoil.repository"] == "fail"
 
 
-@pytest.mark.parametrize("change, failing", [
-    (lambda d: d.update(digest="00" * 32), "sigstore.digest"),
-    (lambda d: d["enclaveAttestationReport"].update(body=d["enclaveAttestationReport"]["body"]), None),
-])
-def test_a_changed_digest_is_refused(cli: Runner, vectors: Path, tmp_path: Path,
-                                     change: Callable[[dict[str, Any]], None], failing: str | None) -> None:
+def test_a_changed_release_digest_is_refused(cli: Runner, vectors: Path, tmp_path: Path) -> None:
     doc = json.loads((vectors / V2_BUNDLE).read_text())
-    change(doc)
+    doc["digest"] = "00" * 32
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(doc))
     code, out = cli(str(path), "--policy", "tinfoil", "--cert", str(vectors / GENOA_CHAIN))
     assert out is not None and code == 1
-    bad = [c["id"] for c in out["checks"] if c["status"] == "fail"]
-    assert bad == ["tinfoil.freshness"] + ([failing] if failing else [])
+    assert [c["id"] for c in out["checks"] if c["status"] == "fail"] == ["tinfoil.freshness", "sigstore.digest"]
 
 
 def test_a_swapped_enclave_certificate_breaks_the_key_binding(cli: Runner, vectors: Path, tmp_path: Path) -> None:

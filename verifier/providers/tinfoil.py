@@ -31,7 +31,13 @@ from typing import Any
 import httpx
 
 from verifier.channel import ehbp
-from verifier.errors import ChannelError, ProtocolError, ServiceUnreachable, TruncatedResponse
+from verifier.errors import (
+    ChannelError,
+    ParseError,
+    ProtocolError,
+    ServiceUnreachable,
+    TruncatedResponse,
+)
 from verifier.providers import tinfoil_doc as docs
 from verifier.providers.base import AttestContext, Attested, Event, StaleKeyConfig
 from verifier.providers.tinfoil_appraise import Fetched, Repository, appraise_document, host_of
@@ -135,8 +141,8 @@ class TinfoilProvider:
             check = failed("tinfoil.fetch", f"The attestation endpoint answered HTTP {answer.status} instead of a document.", authenticity=True)
             return Attested(AttestationResult(KIND, ctx.at, ctx.nonce, ctx.policy.ref, (url_check, check)), None, None)
         try:
-            platform = docs.parse_document(answer.body).platform
-        except Exception:  # any parse problem is reported by the appraisal as tinfoil.parse
+            platform: str | None = docs.parse_document(answer.body).platform
+        except ParseError:  # reported by the appraisal as tinfoil.parse; nothing more to fetch
             platform = None
         fetched = Fetched(answer.peer_spki, answer.transport, v3_seen=v3_seen(ctx.state_dir, host))
         if platform is not None:
