@@ -23,6 +23,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ DEMO_RELEASE_PATH = "/.well-known/tinfoil-demo-release"
 MAX_DISCOVERY_BYTES = 2 * 1024 * 1024
 MAX_PROBLEM_BYTES = 64 * 1024
 KIND = "tinfoil"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,10 @@ class TinfoilProvider:
             fetched=fetched, fetcher=ctx.fetcher, service_check=url_check, log_http=ctx.log_http,
             state_dir=ctx.state_dir)
         if isinstance(doc, docs.V3Document) and result.authentic:
-            remember_v3(ctx.state_dir, host, ctx.at)
+            try:
+                remember_v3(ctx.state_dir, host, ctx.at)
+            except OSError as e:  # the result stands; only the downgrade memory is lost
+                log.warning("cannot remember that %s serves v3 documents: %s", host, e)
         channel = None
         if isinstance(doc, docs.V3Document) and result.verified:
             channel = EhbpChannel(doc.hpke_key, doc.tls_key_fp, tinfoil.tls_binding == "required",
