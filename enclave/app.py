@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 from enclave import INSECURE_DEMO_BANNER, attacks, demo_roots, inner, model
+from enclave.gpu import SimulatedGpu, Tamper
 from enclave.release import demo_release
 from enclave.tee import SimulatedSnp, image_digest, launch_measurement
 from verifier.channel import bhttp, chunked, ohttp
@@ -45,6 +46,8 @@ class Settings:
     """Start a log and a witness beside the enclave and publish its release there (``serve --no-log``: False)."""
     transparency_dir: Path | None = None
     """Where the log and the witness keep their state (None: a temporary directory)."""
+    gpus: int = 1
+    """How many simulated H100s the enclave attests (the demo policy requires one)."""
 
 
 @dataclass
@@ -67,6 +70,7 @@ class Enclave:
         self.image = image_digest()
         self.measurement = launch_measurement(self.image, self.config)
         self.snp = SimulatedSnp(self.measurement)
+        self.gpus = [SimulatedGpu() for _ in range(self.settings.gpus)]
         self.keys = KeyPair.generate(key_id=secrets.randbelow(256))
         # The statement alone; the server replaces it with the logged release (enclave.release.ReleaseLog).
         self.release: dict[str, Any] = demo_release(self.image, [self.measurement])
@@ -91,7 +95,14 @@ class Enclave:
         bound_key_config = key_config
         if attack == "swap-key-config":
             key_config = encode_ohttp_keys([KeyPair.generate(key_id=self.keys.key_id).config])
-        report_data = report_data_binding(nonce, bound_key_config, [], self.config)
+        gpus = [gpu.evidence(nonce) for gpu in self.gpus]
+        bound_gpus = gpus
+        if attack == "tamper-gpu" and gpus:
+            gpus = bound_gpus = [self.gpus[0].evidence(nonce, tamper=Tamper.MEASUREMENT), *gpus[1:]]
+        elif attack == "gpu-binding" and gpus:
+            gpus = [self.gpus[0].evidence(nonce), *gpus[1:]]  # valid, but not the evidence bound
+        gpus = [replace(g, rims=tuple(gpu.rims())) for g, gpu in zip(gpus, self.gpus, strict=True)]
+        report_data = report_data_binding(nonce, bound_key_config, bound_gpus, self.config)
         certificates = self.snp.certificates()
         if attack == "flip-measurement":
             flipped = bytearray(self.measurement)
@@ -108,7 +119,7 @@ class Enclave:
             report = self.snp.report(report_data)
         data = encode_bundle(
             nonce=nonce, key_config=key_config, platform="sev-snp", report=report,
-            certificates=certificates, gpus=[], release=self.release, config=self.config,
+            certificates=certificates, gpus=gpus, release=self.release, config=self.config,
             expires=dt.datetime.now(dt.UTC) + self.settings.evidence_lifetime,
         )
         if attack == "replay-nonce":

@@ -14,6 +14,8 @@ ATTACK_MODES: dict[str, str] = {
     "gateway-key-mismatch": "GET /.well-known/ohttp-gateway serves a key other than the attested one",
     "malformed-json": "the attestation endpoint answers JSON that does not parse",
     "truncate-stream": "streamed replies stop before the final chunk",
+    "tamper-gpu": "the GPU's SPDM report has a measurement byte changed after the GPU signed it (and is bound as sent)",
+    "gpu-binding": "the bundle carries valid GPU evidence other than the evidence REPORT_DATA binds",
     "foreign-publisher": "the release statement (logged) is signed by a publisher key that no policy trusts",
     "wrong-leaf-proof": "the release's inclusion proof and index are those of another leaf of the log",
     "unknown-log-key": "the release's checkpoint is signed by a key with the log's name that the policy does not pin",

@@ -50,7 +50,7 @@ def test_unknown_builtin_name_lists_the_known_ones() -> None:
 
 
 def test_demo_root_fingerprints_appear_only_in_the_demo_policy() -> None:
-    from enclave import demo_roots
+    from enclave import demo_roots, gpu
     from verifier.endorsements.anchors import spki_sha256
     from verifier.reference.dsse import format_ed25519_public
 
@@ -60,6 +60,8 @@ def test_demo_root_fingerprints_appear_only_in_the_demo_policy() -> None:
     assert ark_pin in demo and publisher in demo
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
                              check=True).stdout.split()
-    holders = {f for f in tracked if (ROOT / f).is_file()
-               and ark_pin in (ROOT / f).read_text(errors="ignore")}
-    assert holders == {"policies/demo.toml"}
+    for pin in (ark_pin, gpu.device_root_pin(), gpu.rim_root_pin()):
+        assert pin in demo
+        holders = {f for f in tracked if (ROOT / f).is_file()
+                   and pin in (ROOT / f).read_text(errors="ignore")}
+        assert holders == {"policies/demo.toml"}, pin

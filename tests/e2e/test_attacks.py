@@ -23,6 +23,8 @@ PROMPT = [{"role": "user", "content": "my secret prompt"}]
     ("swap-key-config", "snp.report_data"),
     ("gateway-key-mismatch", "channel.key_config"),
     ("malformed-json", "bundle.parse"),
+    ("tamper-gpu", "gpu.0.signature"),
+    ("gpu-binding", "snp.report_data"),
 ])
 async def test_attack_is_refused_and_nothing_is_sent(attack: str, check_id: str, demo_policy: Policy) -> None:
     with BackgroundEnclave(Settings(token_delay=0, attack=attack)) as server:

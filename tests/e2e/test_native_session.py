@@ -22,7 +22,8 @@ async def test_verify_passes_with_every_check_listed(enclave: BackgroundEnclave,
     ids = [c.id for c in result.checks]
     for expected in ("service.url", "bundle.parse", "bundle.nonce", "bundle.expires",
                      "snp.report.signature", "snp.report_data", "release.signature",
-                     "release.measurement", "config.upstream", "channel.key_config"):
+                     "release.measurement", "gpu.count", "gpu.0.signature", "gpu.0.nonce",
+                     "gpu.0.measurements", "config.upstream", "channel.key_config"):
         assert expected in ids
     assert all(c.status == "pass" for c in result.checks if c.required)
     assert result.claims["config"]["upstream"] == "builtin:demo-model"

@@ -161,7 +161,8 @@ def _gpu_checks(bundle: EvidenceBundle, policy: Policy, at: dt.datetime, nonce: 
             out.append(failed("gpu.appraisal", "This build cannot appraise GPU evidence yet."))
             return out
         gpus = appraise_gpus([(g.arch, g.report, g.certificate_chain) for g in bundle.gpus],
-                             policy=policy, at=at, expected_nonce=nonce, fetcher=fetcher)
+                             policy=policy, at=at, expected_nonce=nonce, fetcher=fetcher,
+                             rims=[r for g in bundle.gpus for r in g.rims])
         out.extend(gpus.checks)
         claims["gpus"] = gpus.claims
     return out

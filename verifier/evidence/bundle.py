@@ -23,6 +23,7 @@ BUNDLE_VERSION = 1
 MAX_BUNDLE_BYTES = 2 * 1024 * 1024
 MAX_GPUS = 16
 MAX_CERTIFICATES = 8
+MAX_RIMS_PER_GPU = 4
 BINDING_LABEL = b"attested-ohttp/v1"
 PLATFORMS = ("sev-snp", "tdx")
 
@@ -37,9 +38,13 @@ class CpuEvidence:
 
 @dataclass(frozen=True)
 class GpuEvidence:
+    """One GPU's evidence. ``rims`` are optional signed reference values (NVIDIA RIMs) served with
+    it; they authenticate themselves under the pinned RIM root, so they are not in ``G``."""
+
     arch: str
     report: bytes
     certificate_chain: bytes
+    rims: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,10 +122,14 @@ def parse_bundle(data: bytes) -> EvidenceBundle:
     gpus = []
     for i, g in enumerate(gpus_doc):
         g = _obj(g, f"gpus[{i}]")
+        rims = g.get("rims", [])
+        if not isinstance(rims, list) or len(rims) > MAX_RIMS_PER_GPU:
+            raise ParseError(f"must be a list of at most {MAX_RIMS_PER_GPU}", field=f"gpus[{i}].rims")
         gpus.append(GpuEvidence(
             _str(g.get("arch"), f"gpus[{i}].arch", 32),
             b64decode_field(g.get("report"), f"gpus[{i}].report"),
             b64decode_field(g.get("certificate_chain"), f"gpus[{i}].certificate_chain"),
+            tuple(b64decode_field(r, f"gpus[{i}].rims[{j}]") for j, r in enumerate(rims)),
         ))
     release = doc.get("release")
     if release is not None:
@@ -176,7 +185,8 @@ def encode_bundle(*, nonce: bytes, key_config: bytes, platform: str, report: byt
                 "certificates": [b64encode(c) for c in certificates],
                 "collateral": dict(collateral or {})},
         "gpus": [{"arch": g.arch, "report": b64encode(g.report),
-                  "certificate_chain": b64encode(g.certificate_chain)} for g in gpus],
+                  "certificate_chain": b64encode(g.certificate_chain),
+                  **({"rims": [b64encode(r) for r in g.rims]} if g.rims else {})} for g in gpus],
         "config": dict(config),
         "expires": expires.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
     }
