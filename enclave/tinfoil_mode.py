@@ -6,7 +6,7 @@ serves, from the same simulated SEV-SNP chip, measurement and chat backend as th
 - ``GET  /.well-known/tinfoil-attestation?nonce=<64 hex>``: a v3 document (``tinfoil/teep/
   tinfoil_support.md`` "V3 Attestation Format"): ``REPORT_DATA = SHA-256(tls_key_fp || hpke_key ||
   nonce [|| gpu_evidence_hash]) || 0^32``, the GPU evidence of the enclave's simulated GPUs if it has
-  any, signed (ECDSA P-384 over SHA-256 of the compact JSON with ``"signature":""``) by a demo
+  any (with their demo RIMs in an extra ``rims`` member), signed (ECDSA P-384 over SHA-256 of the compact JSON with ``"signature":""``) by a demo
   envelope key whose self-signed certificate is served as ``certificate``. Without a nonce, or with
   ``serve_v2`` set (for the downgrade test), the older v2 document.
 - ``GET  /.well-known/tinfoil-demo-release``: the native release object (DSSE statement by the demo
@@ -104,8 +104,11 @@ class TinfoilMode:
         evidences = []
         for gpu in gpus:
             ev = gpu.evidence(nonce)
-            evidences.append({"arch": ev.arch, "certificate": _b64(ev.certificate_chain),
-                              "evidence": _b64(ev.report), "nonce": nonce.hex()})
+            entry = {"arch": ev.arch, "certificate": _b64(ev.certificate_chain),
+                     "evidence": _b64(ev.report), "nonce": nonce.hex()}
+            # enclave-chat extension: the demo RIMs, which NVIDIA's RIM service does not serve
+            entry["rims"] = [_b64(r) for r in gpu.rims()]
+            evidences.append(entry)
         return _compact({"evidences": evidences})
 
     def document_v3(self, nonce: bytes) -> bytes:

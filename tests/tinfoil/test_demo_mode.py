@@ -36,9 +36,13 @@ async def test_attests_and_streams_a_reply_over_ehbp(tinfoil_enclave: TinfoilEnc
     tls = result.check("tinfoil.tls_key")
     assert tls is not None and tls.status is Status.SKIP and not tls.required and "INSECURE DEMO" in tls.detail
     for cid in ("tinfoil.nonce", "snp.report_data", "tinfoil.signature", "release.signature",
-                "release.measurement", "release.log.inclusion"):
+                "release.measurement", "release.log.inclusion", "tinfoil.gpu_hash"):
         check = result.check(cid)
         assert check is not None and check.status is Status.PASS, cid
+    for i in range(len(getattr(tinfoil_enclave.enclave, "gpus", []))):  # the simulated H100s, if any
+        for step in ("chain.root_pinned", "signature", "nonce", "measurements"):
+            check = result.check(f"gpu.{i}.{step}")
+            assert check is not None and check.status is Status.PASS, (i, step)
 
 
 async def test_the_default_policy_refuses_the_demo_roots(tinfoil_enclave: TinfoilEnclave) -> None:

@@ -323,8 +323,9 @@ def _gpus(run: _Run, doc: docs.V3Document, *, policy: Policy, at: dt.datetime, n
           fetcher: CollateralFetcher | None, switched: bool) -> None:
     from verifier.appraisal.nvidia import appraise_gpu, appraise_gpus
 
+    rims = [r for device in (*doc.gpus, *doc.nvswitches) for r in device.rims]
     gpus = appraise_gpus([(g.arch, g.evidence, g.certificate) for g in doc.gpus], policy=policy, at=at,
-                         expected_nonce=nonce, fetcher=fetcher)
+                         expected_nonce=nonce, fetcher=fetcher, rims=rims)
     for c in gpus.checks:
         run.add(c)
     run.claims["gpus"] = gpus.claims
@@ -340,7 +341,7 @@ def _gpus(run: _Run, doc: docs.V3Document, *, policy: Policy, at: dt.datetime, n
     run.add(passed("tinfoil.nvswitch", f"{len(doc.nvswitches)} NVSwitch evidence(s) served" + (" (required: eight Hopper GPUs)." if switched else ".")))
     for i, s in enumerate(doc.nvswitches):
         one = appraise_gpu(s.evidence, s.certificate, policy=policy, at=at, expected_nonce=nonce,
-                           fetcher=fetcher, index=i, arch=s.arch or "LS10")
+                           fetcher=fetcher, index=i, arch=s.arch or "LS10", rims=rims)
         prefix = f"gpu.{i}."
         for c in one.checks:
             cid = f"nvswitch.{i}." + c.id.removeprefix(prefix) if c.id.startswith(prefix) else c.id

@@ -53,6 +53,7 @@ MAX_DOCUMENT = 4 * 1024 * 1024
 MAX_REPORT = 256 * 1024
 MAX_DEVICES = 64
 MAX_DEVICE_BLOB = 256 * 1024
+MAX_RIMS = 4
 V3_MEMBERS = ("format", "report_data", "cpu", "gpu", "nvswitch", "certificate", "signature")
 REPORT_DATA_MEMBERS = ("tls_key_fp", "hpke_key", "nonce", "gpu_evidence_hash", "nvswitch_evidence_hash")
 _HEX64 = re.compile(r"\A[0-9a-fA-F]{64}\Z")
@@ -67,6 +68,10 @@ class DeviceEvidence:
     evidence: bytes
     certificate: bytes
     nonce: bytes | None
+    rims: tuple[bytes, ...] = ()
+    """Signed reference values served with the evidence: an enclave-chat extension (``rims``, base64
+    RIM XML) the reference enclave's demo mode uses; they authenticate themselves under the pinned
+    CoRIM root, and Tinfoil's documents leave them to NVIDIA's RIM service."""
 
 
 @dataclass(frozen=True)
@@ -227,11 +232,15 @@ def _device(item: object, where: str) -> DeviceEvidence:
     if not isinstance(arch, str) or len(arch) > 64:
         raise ParseError("must be a short string", field=f"{where}.arch")
     nonce = entry.get("nonce")
+    rims = entry.get("rims", [])
+    if not isinstance(rims, list) or len(rims) > MAX_RIMS:
+        raise ParseError(f"must be a list of at most {MAX_RIMS} base64 RIMs", field=f"{where}.rims")
     return DeviceEvidence(
         arch,
         _b64(entry.get("evidence"), f"{where}.evidence", MAX_DEVICE_BLOB),
         _b64(entry.get("certificate"), f"{where}.certificate", MAX_DEVICE_BLOB),
         _hex32(nonce, f"{where}.nonce") if nonce is not None else None,
+        tuple(_b64(r, f"{where}.rims[{i}]", MAX_DEVICE_BLOB) for i, r in enumerate(rims)),
     )
 
 
