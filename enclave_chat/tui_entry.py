@@ -6,17 +6,19 @@ This is the only place that joins ``tui`` with ``enclave``; ``tui`` itself never
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from enclave_chat.paths import policies_dir, resolve_policy, user_dir
 from tui.config import Config, ConfigError, load_config
 from tui.history import History, HistoryError
 from tui.service import ChatService, SessionService, Target
-from verifier.endorsements.fetch import CollateralFetcher
 from verifier.errors import PolicyError
 
 
@@ -29,13 +31,22 @@ def policy_names() -> list[str]:
     return sorted(names, key=lambda n: (n != "default", n))
 
 
-def _connect() -> Callable[[Target], ChatService]:
+def _connect(*, keep_nothing: bool, scratch: list[Path]) -> Callable[[Target], ChatService]:
+    """How the app opens a Session. With ``keep_nothing`` (``--no-history``) nothing is written
+    to the user's directories: collateral is cached in a temporary folder removed at exit
+    (listed in ``scratch``), and no transparency-log checkpoints are remembered."""
+    if keep_nothing:
+        def connect_ephemeral(target: Target) -> ChatService:
+            folder = Path(tempfile.mkdtemp(prefix="enclave-chat-"))
+            scratch.append(folder)
+            return SessionService(target, collateral_dir=folder, state_dir=None)
+
+        return connect_ephemeral
     cache = user_dir("cache")
     state = user_dir("state")
 
     def connect(target: Target) -> ChatService:
-        fetcher = CollateralFetcher(cache / "collateral")
-        return SessionService(target, fetcher=fetcher, state_dir=state)
+        return SessionService(target, collateral_dir=cache / "collateral", state_dir=state)
 
     return connect
 
@@ -52,16 +63,21 @@ def build_app(*, url: str | None, policy: str | None, provider: str | None, no_h
         target = Target(url, resolve_policy(policy or config.policy), provider or config.provider)
     history: History | None = None
     data = user_dir("data")
-    if config.history and not no_history:
+    keep_nothing = no_history or not config.history
+    scratch: list[Path] = []
+    if not keep_nothing:
         try:
             history = History.in_dir(user_dir("data", create=True))
         except HistoryError as e:
             error = f"{e}; this session keeps nothing on disk."
-    return EnclaveChatApp(
-        target=target, config=config, connect=_connect(), history=history,
+    app = EnclaveChatApp(
+        target=target, config=config, connect=_connect(keep_nothing=keep_nothing, scratch=scratch),
+        history=history,
         resolve_policy=resolve_policy, policy_names=policy_names(), launch_demo=launch_demo,
         export_dir=data / "exports", evidence_dir=data / "evidence",
-        save_settings=True, error=error)
+        save_settings=not keep_nothing, error=error)
+    app.scratch_dirs = scratch
+    return app
 
 
 def _config() -> Config | None:
@@ -72,13 +88,20 @@ def _config() -> Config | None:
         return None
 
 
+def close_app(app: Any) -> None:
+    """After the app: close the history and remove the temporary folders it used."""
+    history = getattr(app, "history", None)
+    if history is not None:
+        history.close()
+    for folder in getattr(app, "scratch_dirs", []):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _run(app: Any) -> int:
     try:
         code = app.run()
     finally:
-        history = getattr(app, "history", None)
-        if history is not None:
-            history.close()
+        close_app(app)
     return int(code or 0)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,8 @@ import httpx
 
 from verifier.appraisal.policy import Policy
 from verifier.endorsements.fetch import CollateralFetcher
-from verifier.result import AttestationResult, iso
+from verifier.recording import Exchange, Manifest, RecordingTransport, write_recording
+from verifier.result import AttestationResult
 from verifier.session import HTTP_TIMEOUT, Session
 
 ATTESTATION_PATH = "/.well-known/attestation"
@@ -44,6 +44,9 @@ class ChatService(Protocol):
     target: Target
     last_result: AttestationResult | None
     evidence: bytes | None
+    """The evidence bundle of the last attestation, as received (None: none was fetched)."""
+    exchanges: list[Exchange]
+    """Every GET of the last attestation, as received: what "save evidence" records."""
     attestations: int
 
     @property
@@ -85,7 +88,8 @@ class _TeeStream(httpx.AsyncByteStream):
 
 
 class _ObservingTransport(httpx.AsyncBaseTransport):
-    """Reports attestation steps and records the evidence body; changes nothing on the wire."""
+    """Reports attestation steps and keeps a copy of each GET an attestation makes (evidence,
+    key configuration); changes nothing on the wire. Chat requests (POST) are not copied."""
 
     def __init__(self, owner: SessionService) -> None:
         self.owner = owner
@@ -98,9 +102,14 @@ class _ObservingTransport(httpx.AsyncBaseTransport):
         elif request.method == "GET" and path == GATEWAY_PATH:
             self.owner.step("comparing the gateway's key with the attested one")
         response = await self.inner.handle_async_request(request)
-        if request.method == "GET" and path == ATTESTATION_PATH:
+        if request.method == "GET" and self.owner.attesting:
             assert isinstance(response.stream, httpx.AsyncByteStream)
-            response.stream = _TeeStream(response.stream, self.owner.evidence_received)
+            status, headers = response.status_code, tuple(response.headers.multi_items())
+
+            def keep(body: bytes) -> None:
+                self.owner.exchange_received(Exchange("GET", str(request.url), status, headers, body))
+
+            response.stream = _TeeStream(response.stream, keep)
         return response
 
     async def aclose(self) -> None:
@@ -110,14 +119,23 @@ class _ObservingTransport(httpx.AsyncBaseTransport):
 class SessionService:
     """A :class:`Session` plus progress reports and the last evidence bytes."""
 
-    def __init__(self, target: Target, *, fetcher: CollateralFetcher | None = None,
+    def __init__(self, target: Target, *, collateral_dir: Path | None = None,
                  state_dir: Path | None = None) -> None:
         self.target = target
         self.http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False,
                                       transport=_ObservingTransport(self))
+        # Transparency-log and collateral fetches are synchronous and small: recorded whole, so
+        # that "save evidence" holds everything a replay needs (cached collateral excepted).
+        self.recorder = RecordingTransport()
+        self.sync_http = httpx.Client(timeout=HTTP_TIMEOUT, transport=self.recorder)
+        fetcher = (CollateralFetcher(collateral_dir, client=self.sync_http)
+                   if collateral_dir is not None else None)
         self.session = Session(target.url, target.policy, provider=target.provider,
-                               http=self.http, fetcher=fetcher, state_dir=state_dir)
+                               http=self.http, fetcher=fetcher, log_http=self.sync_http,
+                               state_dir=state_dir)
         self.evidence: bytes | None = None
+        self.exchanges: list[Exchange] = []
+        self.attesting = False
         self._progress: Progress | None = None
 
     # -- what the transport reports ---------------------------------------------------------------
@@ -125,9 +143,11 @@ class SessionService:
         if self._progress is not None:
             self._progress(text)
 
-    def evidence_received(self, body: bytes) -> None:
-        self.evidence = body
-        self.step("appraising the evidence against the policy")
+    def exchange_received(self, exchange: Exchange) -> None:
+        self.exchanges.append(exchange)
+        if httpx.URL(exchange.url).path == ATTESTATION_PATH:
+            self.evidence = exchange.body
+            self.step("appraising the evidence against the policy")
 
     # -- ChatService -------------------------------------------------------------------------------
     @property
@@ -146,11 +166,17 @@ class SessionService:
     async def attest(self, progress: Progress | None = None) -> AttestationResult:
         self._progress = progress
         self.evidence = None
+        self.exchanges = []
+        self.recorder.exchanges.clear()
+        self.attesting = True
         try:
             self.step("connecting")
             return await self.session.attest()
         finally:
+            self.attesting = False
             self._progress = None
+            self.exchanges += self.recorder.exchanges
+            self.recorder.exchanges.clear()
 
     async def stream_chat(self, messages: Sequence[dict[str, Any]], *,
                           model: str | None = None) -> AsyncIterator[str]:
@@ -163,26 +189,19 @@ class SessionService:
     async def aclose(self) -> None:
         await self.session.aclose()
         await self.http.aclose()
+        self.sync_http.close()
 
 
-def save_evidence(directory: Path, *, url: str, provider: str, evidence: bytes,
-                  result: AttestationResult) -> list[Path]:
-    """Write a recording that ``enclave-chat verify --replay DIR`` reads: ``attestation.json``
-    (the bytes as received), ``manifest.json`` and ``result.json``; files 0600, folder 0700."""
+def save_evidence(directory: Path, *, url: str, provider: str, exchanges: Sequence[Exchange],
+                  result: AttestationResult) -> None:
+    """Write the last attestation as a recording (verifier.recording's layout: ``manifest.json``
+    and ``responses/``) plus ``result.json``, so that ``enclave-chat verify --replay DIR``
+    re-checks it offline. Files 0600, folders 0700."""
+    if result.nonce is None:
+        raise ValueError("a result without a nonce cannot be replayed")
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    manifest = {"provider": provider, "url": url,
-                "nonce": result.nonce.hex() if result.nonce is not None else None,
-                "captured_at": iso(result.at), "policy": result.policy.to_json()}
-    written = []
-    for name, data in (("attestation.json", evidence),
-                       ("manifest.json", json.dumps(manifest, indent=2).encode()),
-                       ("result.json", json.dumps(result.to_json(), indent=2).encode())):
-        path = directory / name
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        written.append(path)
-    return written
+    write_recording(directory, Manifest(provider, url, result.nonce, result.at), exchanges,
+                    {"result.json": json.dumps(result.to_json(), indent=2).encode()})
 
 
 def captured_stamp(at: dt.datetime) -> str:

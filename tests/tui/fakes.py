@@ -16,6 +16,7 @@ from typing import Any
 from tui.service import Progress, Target
 from verifier.appraisal.policy import Policy, load_policy
 from verifier.errors import NotVerified, ServiceUnreachable, TruncatedResponse
+from verifier.recording import Exchange
 from verifier.result import AttestationResult, Check, PolicyRef, failed, passed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +75,7 @@ class FakeService:
     """When set, the reply waits on this event after its first delta (to test cancelling)."""
     models_list: Sequence[str] = ("enclave-demo-1", "enclave-demo-2")
     evidence: bytes | None = None
+    exchanges: list[Exchange] = field(default_factory=list)
     last_result: AttestationResult | None = None
     attestations: int = 0
     sent: list[list[dict[str, Any]]] = field(default_factory=list)

@@ -131,3 +131,44 @@ async def test_a_closed_port_is_unreachable_not_a_crash() -> None:
         screen = chat(app)
         assert screen.state.phase is Phase.UNREACHABLE
         assert "could not be reached" in str(screen.query_one(RefusalView).render())
+
+
+async def test_saved_evidence_replays_offline(enclave: BackgroundEnclave, tmp_path: Path) -> None:
+    from verifier.replay import replay
+
+    app = app_for(enclave.url)
+    app.evidence_dir = tmp_path
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        result = chat(app).state.result
+        assert result is not None and result.verified
+        await pilot.press("f2")
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        await pilot.press("enter")  # accept the default folder
+        await settle(pilot)
+    saved = next(tmp_path.glob("evidence-*"))
+    assert (saved / "manifest.json").stat().st_mode & 0o777 == 0o600
+    assert saved.stat().st_mode & 0o777 == 0o700
+    replayed = await replay(saved, policy=resolve_policy("demo"))
+    assert replayed.nonce == result.nonce
+    assert replayed.verified, replayed.verdict()
+
+
+async def test_no_history_against_the_enclave_leaves_no_file(enclave: BackgroundEnclave,
+                                                             user_dirs: Path) -> None:
+    from enclave_chat.tui_entry import build_app, close_app
+    from tui.config import Config
+
+    app = build_app(url=enclave.url, policy="demo", provider="native", no_history=True,
+                    config=Config())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await send(pilot, "keep nothing")
+        await settle(pilot)
+        assert chat(app).query_one(AssistantMessage).state == "complete"
+    scratch = list(app.scratch_dirs)
+    close_app(app)
+    assert [p for p in user_dirs.rglob("*") if p.is_file()] == []
+    assert scratch and not any(p.exists() for p in scratch)

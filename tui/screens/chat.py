@@ -239,7 +239,7 @@ class ChatScreen(Screen[None]):
     def action_details(self) -> None:
         self.app.push_screen(DetailsScreen(self.state, self.service.evidence,
                                            self.service.target.provider,
-                                           self.chat_app.evidence_dir))
+                                           self.chat_app.evidence_dir, self.service.exchanges))
 
     # -- sending -----------------------------------------------------------------------------------
     def _api_messages(self) -> list[dict[str, str]]:

@@ -4,6 +4,7 @@ the JSON exactly as ``enclave-chat verify --json`` prints it, and "save evidence
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,6 +20,7 @@ from tui.proof import MARK, ProofState, summary_rows
 from tui.screens.base import demo_banner
 from tui.screens.dialogs import PathScreen
 from tui.service import captured_stamp, save_evidence
+from verifier.recording import Exchange
 from verifier.result import AttestationResult, Status
 
 
@@ -64,10 +66,11 @@ class DetailsScreen(Screen[None]):
         self.query_one(TabbedContent).active = tab
 
     def __init__(self, state: ProofState, evidence: bytes | None, provider: str,
-                 evidence_dir: Path | None) -> None:
+                 evidence_dir: Path | None, exchanges: Sequence[Exchange] = ()) -> None:
         super().__init__()
         self.state = state
         self.evidence = evidence
+        self.exchanges = list(exchanges)
         self.provider = provider
         self.evidence_dir = evidence_dir
 
@@ -113,8 +116,8 @@ class DetailsScreen(Screen[None]):
 
     def action_save_evidence(self) -> None:
         result = self.state.result
-        evidence = self.evidence
-        if result is None or evidence is None:
+        exchanges = self.exchanges
+        if result is None or not exchanges:
             self.notify("There is no evidence to save.", severity="warning")
             return
         base = self.evidence_dir or Path.cwd()
@@ -125,13 +128,13 @@ class DetailsScreen(Screen[None]):
                 return
             try:
                 save_evidence(path, url=self.state.url, provider=self.provider,
-                              evidence=evidence, result=result)
-            except OSError as e:
+                              exchanges=exchanges, result=result)
+            except (OSError, ValueError) as e:
                 self.notify(f"Could not save the evidence: {e}", severity="error")
                 return
             self.notify(f"Saved to {path}; `enclave-chat verify --replay {path}` re-checks it.",
                         title="Evidence saved")
 
-        self.app.push_screen(PathScreen("Save the evidence and the result to a folder", default,
-                                        "Writes attestation.json, manifest.json and result.json."),
-                             write)
+        self.app.push_screen(PathScreen("Save this attestation's evidence to a folder", default,
+                                        "A recording that `enclave-chat verify --replay` reads, "
+                                        "and result.json."), write)
