@@ -202,11 +202,16 @@ class Enclave:
             f"upstream {self.backend.describe()}\n")
 
     def app(self) -> Starlette:
+        """The native routes and, beside them, the Tinfoil-compatible ones (``--provider tinfoil``)."""
+        from enclave import tinfoil_mode
+
+        self.tinfoil = tinfoil_mode.TinfoilMode(self)
         app = Starlette(routes=[
             Route("/", self.index),
             Route("/.well-known/attestation", self.attestation, methods=["GET"]),
             Route("/.well-known/ohttp-gateway", self.gateway_keys, methods=["GET"]),
             Route("/.well-known/ohttp-gateway", self.gateway, methods=["POST"]),
+            *tinfoil_mode.routes(self.tinfoil),
         ])
         app.state.enclave = self
         return app

@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--policy", help="policy file, or a built-in name: default, demo, strict (default: default)")
-        sp.add_argument("--provider", choices=["native", "tinfoil"], default="native")
+        sp.add_argument("--provider", choices=["native", "tinfoil"],
+                        help="wire profile (default: the policy's [service] provider, else native)")
 
     c = sub.add_parser("chat", help="open the chat TUI on a service")
     c.add_argument("url", nargs="?")
@@ -215,6 +216,7 @@ def report(result: AttestationResult, as_json: bool) -> Exit:
 
 def cmd_verify(args: argparse.Namespace) -> Exit:
     from enclave_chat.paths import resolve_policy, user_dir
+    from verifier.appraisal.policy_check import policy_provider
     from verifier.endorsements.fetch import CollateralFetcher
     from verifier.session import Session
 
@@ -222,15 +224,14 @@ def cmd_verify(args: argparse.Namespace) -> Exit:
     if args.replay is not None:
         from verifier.replay import replay
 
-        provider = args.provider if args.provider != "native" else None
-        result = asyncio.run(replay(args.replay, policy=policy, provider=provider, at=args.at))
+        result = asyncio.run(replay(args.replay, policy=policy, provider=args.provider, at=args.at))
         return report(result, args.json)
     if not args.url:
         fail(Exit.USAGE, "verify needs a URL (or --replay DIR)")
     fetcher = CollateralFetcher(user_dir("cache") / "collateral", offline=args.offline)
 
     async def run() -> AttestationResult:
-        async with Session(args.url, policy, provider=args.provider, fetcher=fetcher,
+        async with Session(args.url, policy, provider=args.provider or policy_provider(policy), fetcher=fetcher,
                            state_dir=user_dir("state"), save_evidence=args.save_evidence) as session:
             return await session.attest()
 
@@ -239,6 +240,7 @@ def cmd_verify(args: argparse.Namespace) -> Exit:
 
 def cmd_ask(args: argparse.Namespace) -> Exit:
     from enclave_chat.paths import resolve_policy, user_dir
+    from verifier.appraisal.policy_check import policy_provider
     from verifier.endorsements.fetch import CollateralFetcher
     from verifier.session import Session
 
@@ -250,7 +252,7 @@ def cmd_ask(args: argparse.Namespace) -> Exit:
     messages.append({"role": "user", "content": args.prompt})
 
     async def run() -> None:
-        async with Session(args.url, policy, provider=args.provider, fetcher=fetcher,
+        async with Session(args.url, policy, provider=args.provider or policy_provider(policy), fetcher=fetcher,
                            state_dir=user_dir("state")) as session:
             result = await session.attest()
             if not result.verified:

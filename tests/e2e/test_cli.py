@@ -113,3 +113,19 @@ def test_ask_marks_a_truncated_reply_incomplete(cli) -> None:  # type: ignore[no
     assert run.code == 1
     assert run.stdout.strip()  # what arrived is shown
     assert run.stderr.strip().splitlines()[-1].startswith("incomplete: the reply above is incomplete")
+
+
+def test_ask_over_the_tinfoil_profile(enclave: BackgroundEnclave, cli) -> None:  # type: ignore[no-untyped-def]
+    run = cli("ask", enclave.url, "Over EHBP?", "--policy", "demo", "--provider", "tinfoil")
+    assert run.code == 0, run.stderr
+    assert "Over EHBP?" in run.stdout
+    assert "cannot detect a reply cut short" in run.stderr
+    assert enclave.enclave.tinfoil.requests >= 1
+
+
+def test_verify_over_the_tinfoil_profile_lists_its_checks(enclave: BackgroundEnclave, cli) -> None:  # type: ignore[no-untyped-def]
+    run = cli("verify", enclave.url, "--policy", "demo", "--provider", "tinfoil", "--json")
+    assert run.code == 0, run.stderr
+    checks = {c["id"]: c["status"] for c in json.loads(run.stdout)["checks"]}
+    assert checks["tinfoil.nonce"] == "pass" and checks["tinfoil.signature"] == "pass"
+    assert checks["tinfoil.tls_key"] == "skip"  # loopback http has no TLS key: never a pass

@@ -27,15 +27,6 @@ V2_BUNDLE = "tinfoil/conformance/attestation-sev/real_genoa_bundle.json"
 V2_TRUST_ROOT = "tinfoil/conformance/sigstore-001/trust_root.json"
 GENOA_CHAIN = "tinfoil/verifier/attestation/genoa_cert_chain.pem"
 
-DEMO_TINFOIL_TABLE = """
-[tinfoil]
-# INSECURE DEMO: plain http on loopback has no TLS key to bind, and the release is the reference
-# enclave's DSSE statement by the demo publisher (the [release] table above), not Sigstore.
-tls_binding = "off"
-release_source = "demo"
-"""
-
-
 @pytest.fixture(scope="session")
 def tinfoil_policy() -> Policy:
     return resolve_policy("tinfoil")
@@ -43,8 +34,10 @@ def tinfoil_policy() -> Policy:
 
 @pytest.fixture(scope="session")
 def demo_tinfoil_policy_text() -> str:
-    """policies/demo.toml plus the [tinfoil] table the lead is asked to add to it (docs/tinfoil.md)."""
-    return (policies_dir() / "demo.toml").read_text() + DEMO_TINFOIL_TABLE
+    """policies/demo.toml, whose [tinfoil] table serves the reference enclave's Tinfoil mode."""
+    text = (policies_dir() / "demo.toml").read_text()
+    assert 'release_source = "demo"' in text
+    return text
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,13 @@ from verifier.errors import PolicyError
 
 TABLES = ("service", "snp", "tdx", "gpu", "release", "tinfoil")
 SERVICE_KEYS = ("loopback_only", "demo_roots", "max_age_seconds", "allow_remote_upstream",
-                "allow_plain_http")
+                "allow_plain_http", "provider")
+PROVIDERS = ("native", "tinfoil")
+
+
+def policy_provider(policy: Policy) -> str:
+    """The wire profile a policy is written for (``[service] provider``, default ``native``)."""
+    return policy.section("service").choice("provider", PROVIDERS, "native")
 RELEASE_KEYS = ("publisher_keys", "min_version", "images", "log")
 
 
@@ -32,6 +38,7 @@ def check_policy(policy: Policy) -> Policy:
         raise PolicyError("policy [service] max_age_seconds must be positive")
     for key in ("loopback_only", "demo_roots", "allow_remote_upstream", "allow_plain_http"):
         service.get(key, bool, False)
+    policy_provider(policy)
     SnpPolicy.from_policy(policy)
     TdxPolicy.from_policy(policy)
     GpuPolicy.from_policy(policy)
