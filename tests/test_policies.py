@@ -16,7 +16,7 @@ from verifier.errors import PolicyError
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("name", ["default", "demo", "strict"])
+@pytest.mark.parametrize("name", ["default", "demo", "strict", "tinfoil"])
 def test_builtin_policy_loads(name: str) -> None:
     policy = resolve_policy(name)
     assert policy.name == name
@@ -33,6 +33,7 @@ def test_demo_policy_is_loopback_only() -> None:
     ('name = "t"\n[service]\nmax_age_secs = 1\n', "unknown keys"),
     ('name = "t"\n[service]\nmax_age_seconds = "ten"\n', "must be a int"),
     ('name = "t"\n[service]\nmax_age_seconds = 0\n', "positive"),
+    ('name = "t"\n[service]\nprovider = "carrier-pigeon"\n', "must be one of"),
     ('name = "t"\n[snp]\nallow_debugg = true\n', "unknown keys"),
     ('name = "t"\n[release]\npublisher_keys = ["rsa:abc"]\n', "ed25519"),
     ('name = "t"\n[release]\nmin_version = "one"\n', "min_version"),
