@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from verifier.errors import ParseError
+from verifier.evidence.reader import Reader
 
 SPDM_VERSION_11 = 0x11
 GET_MEASUREMENTS = 0xE0
@@ -276,39 +277,9 @@ class SpdmReport:
 # -- parsing -------------------------------------------------------------------------------------
 
 
-class _Reader:
-    """A bounds-checked cursor; every read names the field it is for."""
-
-    def __init__(self, data: bytes, offset: int = 0, end: int | None = None) -> None:
-        self.data = data
-        self.pos = offset
-        self.end = len(data) if end is None else end
-
-    def take(self, n: int, field: str) -> bytes:
-        if n < 0 or self.pos + n > self.end:
-            raise ParseError(f"needs {n} bytes at offset {self.pos}, only {self.end - self.pos} left",
-                             field=field)
-        out = self.data[self.pos:self.pos + n]
-        self.pos += n
-        return out
-
-    def u8(self, field: str) -> int:
-        return self.take(1, field)[0]
-
-    def u16(self, field: str) -> int:
-        return int.from_bytes(self.take(2, field), "little")
-
-    def u24(self, field: str) -> int:
-        return int.from_bytes(self.take(3, field), "little")
-
-    @property
-    def left(self) -> int:
-        return self.end - self.pos
-
-
 def parse_request(data: bytes) -> MeasurementRequest:
     """GET_MEASUREMENTS request, SPDM 1.1 with a signature requested (DSP0274 §10.11, Table 41)."""
-    r = _Reader(data)
+    r = Reader(data)
     version = r.u8("request.SPDMVersion")
     if version != SPDM_VERSION_11:
         raise ParseError(f"is {version:#04x}, expected {SPDM_VERSION_11:#04x} (SPDM 1.1)",
@@ -324,17 +295,17 @@ def parse_request(data: bytes) -> MeasurementRequest:
     operation = r.u8("request.Param2")
     nonce = r.take(NONCE_SIZE, "request.Nonce")
     slot = r.u8("request.SlotIDParam")
-    if r.left:
-        raise ParseError(f"has {r.left} bytes past the 37-byte request", field="request")
+    if r.remaining:
+        raise ParseError(f"has {r.remaining} bytes past the 37-byte request", field="request")
     return MeasurementRequest(version, attributes, operation, nonce, slot)
 
 
 def parse_opaque(data: bytes) -> OpaqueData:
     """NVIDIA opaque data: (type u16 LE, size u16 LE, value) fields filling the whole length."""
-    r = _Reader(data)
+    r = Reader(data)
     fields: list[tuple[int, bytes]] = []
     seen: set[int] = set()
-    while r.left:
+    while r.remaining:
         kind = r.u16("OpaqueData.DataType")
         size = r.u16(f"OpaqueData[{kind}].DataSize")
         value = r.take(size, f"OpaqueData[{kind}].Data")
@@ -345,7 +316,7 @@ def parse_opaque(data: bytes) -> OpaqueData:
     return OpaqueData(tuple(fields))
 
 
-def _parse_blocks(r: _Reader, count: int) -> tuple[MeasurementBlock, ...]:
+def _parse_blocks(r: Reader, count: int) -> tuple[MeasurementBlock, ...]:
     blocks: list[MeasurementBlock] = []
     indices: set[int] = set()
     for n in range(count):
@@ -353,15 +324,15 @@ def _parse_blocks(r: _Reader, count: int) -> tuple[MeasurementBlock, ...]:
         index = r.u8(f"{where}.Index")
         spec = r.u8(f"{where}.MeasurementSpecification")
         size = r.u16(f"{where}.MeasurementSize")
-        body = _Reader(r.take(size, f"{where}.Measurement"))
+        body = Reader(r.take(size, f"{where}.Measurement"))
         if spec != MEASUREMENT_SPEC_DMTF:
             raise ParseError(f"is {spec:#04x}; only the DMTF format (0x01) is known",
                              field=f"{where}.MeasurementSpecification")
         value_type = body.u8(f"{where}.DMTFSpecMeasurementValueType")
         value_size = body.u16(f"{where}.DMTFSpecMeasurementValueSize")
         value = body.take(value_size, f"{where}.DMTFSpecMeasurementValue")
-        if body.left:
-            raise ParseError(f"MeasurementSize {size} exceeds its DMTF measurement by {body.left} bytes",
+        if body.remaining:
+            raise ParseError(f"MeasurementSize {size} exceeds its DMTF measurement by {body.remaining} bytes",
                              field=f"{where}.MeasurementSize")
         if index == 0 or index == 0xFF or index in indices:
             raise ParseError(f"index {index} is reserved or repeated", field=f"{where}.Index")
@@ -372,7 +343,7 @@ def _parse_blocks(r: _Reader, count: int) -> tuple[MeasurementBlock, ...]:
 
 def parse_response(data: bytes) -> MeasurementResponse:
     """MEASUREMENTS response with a P-384 signature (DSP0274 §10.11, Tables 43, 45, 46)."""
-    r = _Reader(data)
+    r = Reader(data)
     version = r.u8("response.SPDMVersion")
     if version != SPDM_VERSION_11:
         raise ParseError(f"is {version:#04x}, expected {SPDM_VERSION_11:#04x} (SPDM 1.1)",
@@ -385,10 +356,10 @@ def parse_response(data: bytes) -> MeasurementResponse:
     param2 = r.u8("response.Param2")
     count = r.u8("response.NumberOfBlocks")
     record_length = r.u24("response.MeasurementRecordLength")
-    record = _Reader(r.take(record_length, "response.MeasurementRecord"))
+    record = Reader(r.take(record_length, "response.MeasurementRecord"))
     blocks = _parse_blocks(record, count)
-    if record.left:
-        raise ParseError(f"{record.left} bytes follow the {count} blocks",
+    if record.remaining:
+        raise ParseError(f"{record.remaining} bytes follow the {count} blocks",
                          field="response.MeasurementRecordLength")
     nonce = r.take(NONCE_SIZE, "response.Nonce")
     opaque_length = r.u16("response.OpaqueLength")
@@ -398,8 +369,8 @@ def parse_response(data: bytes) -> MeasurementResponse:
     opaque_raw = r.take(opaque_length, "response.OpaqueData")
     opaque = parse_opaque(opaque_raw)
     signature = r.take(SIGNATURE_SIZE, "response.Signature")
-    if r.left:
-        raise ParseError(f"{r.left} bytes follow the signature", field="response")
+    if r.remaining:
+        raise ParseError(f"{r.remaining} bytes follow the signature", field="response")
     return MeasurementResponse(version, param1, param2, blocks, nonce, opaque, opaque_raw, signature)
 
 

@@ -28,6 +28,7 @@ import struct
 from dataclasses import dataclass
 
 from verifier.errors import ParseError
+from verifier.evidence.reader import Reader
 
 # -- sizes and constants (DCAP Quote Generation Library API spec, Appendix A) -------------------
 HEADER_SIZE = 48
@@ -173,38 +174,9 @@ class TdxQuote:
         return "1.5" if self.body_type is BodyType.TD15 else "1.0"
 
 
-class _Reader:
-    """Bounded little-endian reader: every read names the field it is for."""
-
-    def __init__(self, data: bytes, offset: int = 0, end: int | None = None) -> None:
-        self.data = data
-        self.pos = offset
-        self.end = len(data) if end is None else end
-
-    def take(self, n: int, field: str) -> bytes:
-        if n < 0 or self.pos + n > self.end:
-            raise ParseError(f"needs {n} bytes at offset {self.pos}, only {self.end - self.pos} remain",
-                             field=field)
-        out = self.data[self.pos:self.pos + n]
-        self.pos += n
-        return out
-
-    def u16(self, field: str) -> int:
-        value: int = struct.unpack("<H", self.take(2, field))[0]
-        return value
-
-    def u32(self, field: str) -> int:
-        value: int = struct.unpack("<I", self.take(4, field))[0]
-        return value
-
-    @property
-    def remaining(self) -> int:
-        return self.end - self.pos
-
-
 def parse_header(data: bytes) -> QuoteHeader:
     """Quote header (spec A.3.1): refuses versions, key types and TEE types we do not verify."""
-    r = _Reader(data)
+    r = Reader(data)
     version = r.u16("header.version")
     if version not in SUPPORTED_VERSIONS:
         raise ParseError(f"quote version {version} is not supported (only 4 and 5)", field="header.version")
@@ -225,7 +197,7 @@ def parse_header(data: bytes) -> QuoteHeader:
 
 def parse_td_report(body: bytes, body_type: BodyType) -> TdReport:
     """TD quote body (spec A.3.2 "TD Quote Body" / A.4.2 "TD Quote Body Descriptor")."""
-    r = _Reader(body)
+    r = Reader(body)
     fields = {
         "tee_tcb_svn": r.take(16, "body.tee_tcb_svn"),
         "mrseam": r.take(48, "body.mrseam"),
@@ -253,7 +225,7 @@ def parse_enclave_report(raw: bytes) -> EnclaveReport:
     """SGX REPORT_BODY (SGX developer reference, "REPORT"), as the QE report (spec A.3.10)."""
     if len(raw) != QE_REPORT_SIZE:
         raise ParseError(f"must be {QE_REPORT_SIZE} bytes, is {len(raw)}", field="qe_report")
-    r = _Reader(raw)
+    r = Reader(raw)
     cpusvn = r.take(16, "qe_report.cpusvn")
     miscselect = r.take(4, "qe_report.miscselect")
     r.take(28, "qe_report.reserved1")
@@ -270,7 +242,7 @@ def parse_enclave_report(raw: bytes) -> EnclaveReport:
                          report_data, raw)
 
 
-def _parse_signature_data(r: _Reader) -> tuple[bytes, bytes, EnclaveReport, bytes, bytes, bytes]:
+def _parse_signature_data(r: Reader) -> tuple[bytes, bytes, EnclaveReport, bytes, bytes, bytes]:
     """ECDSA quote signature data (spec A.3.8 / A.4.9) with certification data type 6 (A.3.9-A.3.11)."""
     signature = r.take(ECDSA_SIG_SIZE, "signature_data.signature")
     attestation_key = r.take(ECDSA_KEY_SIZE, "signature_data.attestation_key")
@@ -312,7 +284,7 @@ def parse_quote(data: bytes) -> TdxQuote:
     if len(data) > MAX_QUOTE_BYTES:
         raise ParseError(f"{len(data)} bytes is more than the {MAX_QUOTE_BYTES} a quote may be", field="quote")
     header = parse_header(data[:HEADER_SIZE] if len(data) >= HEADER_SIZE else data)
-    r = _Reader(data, HEADER_SIZE)
+    r = Reader(data, HEADER_SIZE)
     if header.version == 4:
         body_type = BodyType.TD10
         body_raw = r.take(TD_REPORT10_SIZE, "body")
@@ -332,7 +304,7 @@ def parse_quote(data: bytes) -> TdxQuote:
     sig_len = r.u32("signature_data.length")
     if sig_len > min(MAX_SIGNATURE_DATA, r.remaining):
         raise ParseError(f"declares {sig_len} bytes but {r.remaining} remain", field="signature_data.length")
-    sig_reader = _Reader(data, r.pos, r.pos + sig_len)
+    sig_reader = Reader(data, r.pos, r.pos + sig_len)
     sig_fields = _parse_signature_data(sig_reader)
     end = r.pos + sig_len
     body = parse_td_report(body_raw, body_type)
