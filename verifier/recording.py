@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from verifier.errors import InputError
+from verifier.files import read_file
 from verifier.result import iso, parse_time
 
 MAX_RECORDED_BODY = 8 * 1024 * 1024
@@ -61,14 +62,7 @@ class Recording:
 # -- reading -----------------------------------------------------------------------------------------
 
 def _read(path: Path, limit: int = MAX_RECORDED_BODY) -> bytes:
-    try:
-        with path.open("rb") as f:
-            data = f.read(limit + 1)
-    except OSError as e:
-        raise InputError(f"cannot read {path}: {e.strerror or e}") from None
-    if len(data) > limit:
-        raise InputError(f"{path} is larger than {limit} bytes")
-    return data
+    return read_file(path, limit)
 
 
 def _json(path: Path) -> dict[str, Any]:

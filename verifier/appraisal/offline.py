@@ -16,6 +16,7 @@ from pathlib import Path
 from verifier.appraisal.policy import Policy
 from verifier.endorsements.fetch import CollateralFetcher
 from verifier.errors import InputError
+from verifier.files import read_file
 from verifier.result import AttestationResult
 
 
@@ -35,6 +36,8 @@ class OfflineOptions:
     nonce: bytes | None = None
     report_data: bytes | None = None
 
+
+__all__ = ["APPRAISERS", "OfflineOptions", "appraiser", "read_file"]
 
 APPRAISERS: dict[str, str] = {
     "sev-snp": "verifier.appraisal.sev_snp_files:appraise_files",
@@ -56,15 +59,3 @@ def appraiser(kind: str) -> Callable[[OfflineOptions], AttestationResult]:
     func = getattr(module, func_name)
     assert callable(func)
     return func  # type: ignore[no-any-return]
-
-
-def read_file(path: Path, limit: int = 8 * 1024 * 1024) -> bytes:
-    """Read an input file whole, bounded; an unreadable file is an :class:`InputError` (exit 2)."""
-    try:
-        with path.open("rb") as f:
-            data = f.read(limit + 1)
-    except OSError as e:
-        raise InputError(f"cannot read {path}: {e.strerror or e}") from None
-    if len(data) > limit:
-        raise InputError(f"{path} is larger than {limit} bytes")
-    return data

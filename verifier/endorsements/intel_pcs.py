@@ -26,6 +26,7 @@ from urllib.parse import unquote_to_bytes
 from verifier.endorsements.fetch import CollateralFetcher
 from verifier.endorsements.intel_collateral import TdxCollateral
 from verifier.errors import CollateralError, InputError
+from verifier.files import read_file
 
 PCS_BASE = "https://api.trustedservices.intel.com"
 ROOT_CA_CRL_URL = "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der"
@@ -96,16 +97,7 @@ def fetch_collateral(fetcher: CollateralFetcher, fmspc: str, ca: str, *,
 
 # -- collateral saved as files (``--collateral DIR``; layout in docs/tdx.md) ---------------------
 def _read(path: Path) -> bytes | None:
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_COLLATERAL_FILE + 1)
-    except FileNotFoundError:
-        return None
-    except OSError as e:
-        raise InputError(f"cannot read {path}: {e.strerror or e}") from None
-    if len(data) > MAX_COLLATERAL_FILE:
-        raise InputError(f"{path} is larger than {MAX_COLLATERAL_FILE} bytes")
-    return data
+    return read_file(path, MAX_COLLATERAL_FILE) if path.exists() else None
 
 
 def _find(directory: Path, name: str) -> Path:

@@ -16,6 +16,7 @@ from typing import Any
 from verifier.errors import InputError, ParseError
 from verifier.evidence import azure_hcl, bundle, nvidia, sev_snp, tdx
 from verifier.evidence.encoding import MAX_EVIDENCE_FILE, decode_evidence
+from verifier.files import read_file
 
 
 def plain(value: Any) -> Any:
@@ -98,11 +99,4 @@ def inspect_bytes(data: bytes) -> dict[str, Any]:
 
 
 def inspect_file(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_EVIDENCE_FILE + 1)
-    except OSError as e:
-        raise InputError(f"cannot read {path}: {e.strerror or e}") from None
-    return inspect_bytes(data)
-
-
+    return inspect_bytes(read_file(path, MAX_EVIDENCE_FILE))

@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from verifier.errors import InputError, VerifierError
+from verifier.files import read_file
 from verifier.reference.checkpoint import read_checkpoint
 from verifier.reference.merkle import leaf_hash, verify_inclusion
 from verifier.reference.note import NoteVerifier, ecdsa_verifier, ed25519_verifier, verify_note
@@ -408,10 +409,7 @@ def verify_bundle(bundle: bytes, *, trusted_root: bytes | None, repository: str,
 
 
 def _read(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read {what} {path}: {e.strerror or e}") from None
+    return read_file(path, what=what)
 
 
 def verify_release_files(bundle_path: Path, *, repository: str, trusted_root_path: Path | None = None,
