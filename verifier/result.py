@@ -52,6 +52,28 @@ def skipped(id: str, detail: str, *, authenticity: bool = False, required: bool 
     return Check(id, Status.SKIP, detail, required=required, authenticity=authenticity)
 
 
+class Checked:
+    """What a sequence of checks adds up to; mixed into every appraisal and result type."""
+
+    checks: tuple[Check, ...]
+
+    @property
+    def authentic(self) -> bool:
+        """Signatures and certificate paths hold to a pinned root: every authenticity check passed."""
+        auth = [c for c in self.checks if c.authenticity]
+        return bool(auth) and all(c.status is Status.PASS for c in auth)
+
+    @property
+    def verified(self) -> bool:
+        """Authentic, no check failed, and no required check skipped."""
+        return self.authentic and not any(
+            c.status is Status.FAIL or (c.status is Status.SKIP and c.required) for c in self.checks
+        )
+
+    def check(self, id: str) -> Check | None:
+        return next((c for c in self.checks if c.id == id), None)
+
+
 @dataclass(frozen=True)
 class PolicyRef:
     name: str
@@ -62,7 +84,7 @@ class PolicyRef:
 
 
 @dataclass(frozen=True)
-class AttestationResult:
+class AttestationResult(Checked):
     """The outcome of appraising one piece of evidence (or one bundle) at one time.
 
     ``checks`` are in the fixed order the appraisal ran them; ``first_failure`` is the refusal
@@ -79,19 +101,6 @@ class AttestationResult:
     claims: Mapping[str, Any] = field(default_factory=dict)
 
     @property
-    def authentic(self) -> bool:
-        """Signatures and certificate paths hold to a pinned root: every authenticity check passed."""
-        auth = [c for c in self.checks if c.authenticity]
-        return bool(auth) and all(c.status is Status.PASS for c in auth)
-
-    @property
-    def verified(self) -> bool:
-        """Authentic, no check failed, and no required check skipped."""
-        return self.authentic and not any(
-            c.status is Status.FAIL or (c.status is Status.SKIP and c.required) for c in self.checks
-        )
-
-    @property
     def first_failure(self) -> Check | None:
         """The first failing check, else the first required skip, in appraisal order."""
         for c in self.checks:
@@ -103,9 +112,6 @@ class AttestationResult:
         if not self.authentic:
             return next((c for c in self.checks if c.authenticity), None)
         return None
-
-    def check(self, id: str) -> Check | None:
-        return next((c for c in self.checks if c.id == id), None)
 
     def verdict(self) -> str:
         """One human sentence: the verdict, and the reason when it is not verified."""

@@ -76,7 +76,7 @@ from verifier.reference.rim import (
     verify_rim_chain,
     verify_rim_signature,
 )
-from verifier.result import Check, Status, failed, passed, skipped
+from verifier.result import Check, Checked, failed, passed, skipped
 
 OCSP_CHOICES = ("required", "if-available", "off")
 RIM_CHOICES = ("required", "if-available")
@@ -144,24 +144,14 @@ def anchors_from_policy(section: Section) -> GpuAnchors:
 
 
 @dataclass(frozen=True)
-class GpuAppraisal:
+class GpuAppraisal(Checked):
     """Checks (stable ids ``gpu.<index>.*`` and ``gpu.*``) and JSON-able claims."""
 
     checks: tuple[Check, ...]
     claims: dict[str, object] = field(default_factory=dict)
 
-    @property
-    def authentic(self) -> bool:
-        auth = [c for c in self.checks if c.authenticity]
-        return bool(auth) and all(c.status is Status.PASS for c in auth)
 
-    @property
-    def verified(self) -> bool:
-        return self.authentic and not any(
-            c.status is Status.FAIL or (c.status is Status.SKIP and c.required) for c in self.checks)
 
-    def check(self, id: str) -> Check | None:
-        return next((c for c in self.checks if c.id == id), None)
 
 
 # -- collateral: RIMs and OCSP answers shared by all devices of one appraisal ---------------------

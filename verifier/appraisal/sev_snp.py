@@ -77,7 +77,7 @@ from verifier.evidence.sev_snp import (
     TcbVersion,
     parse_report,
 )
-from verifier.result import Check, Status, failed, passed, skipped
+from verifier.result import Check, Checked, failed, passed, skipped
 
 log = logging.getLogger(__name__)
 
@@ -257,20 +257,14 @@ def snp_policy(policy: Policy) -> SnpPolicy:
 
 # -- result ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class SnpAppraisal:
+class SnpAppraisal(Checked):
     """The checks (fixed order, stable ids), the parsed report and its claims (JSON-able)."""
 
     checks: tuple[Check, ...]
     report: SnpReport | None
     claims: dict[str, object]
 
-    @property
-    def authentic(self) -> bool:
-        auth = [c for c in self.checks if c.authenticity]
-        return bool(auth) and all(c.status is Status.PASS for c in auth)
 
-    def check(self, id: str) -> Check | None:
-        return next((c for c in self.checks if c.id == id), None)
 
 
 def _fw(version: tuple[int, int, int]) -> str:

@@ -75,7 +75,7 @@ from verifier.evidence.tdx import (
     parse_quote,
     trailing_kind,
 )
-from verifier.result import Check, Status, failed, passed, skipped
+from verifier.result import Check, Checked, failed, passed, skipped
 
 POLICY_KEYS = ("roots", "accepted_tcb_status", "allow_debug", "require_sept_ve_disable",
                "allow_migratable", "trailing_bytes", "collateral", "min_tcb_evaluation_data_number",
@@ -162,7 +162,7 @@ class TdxPolicy:
 
 # -- result --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class TdxAppraisal:
+class TdxAppraisal(Checked):
     """Checks in their fixed order, the parsed quote (``None`` when it did not parse), claims."""
 
     checks: tuple[Check, ...]
@@ -171,13 +171,7 @@ class TdxAppraisal:
     collateral: TdxCollateral | None = None
     """The collateral the appraisal used (given or fetched), for evidence digests."""
 
-    def check(self, id: str) -> Check | None:
-        return next((c for c in self.checks if c.id == id), None)
 
-    @property
-    def authentic(self) -> bool:
-        auth = [c for c in self.checks if c.authenticity]
-        return bool(auth) and all(c.status is Status.PASS for c in auth)
 
 
 def _utc(t: dt.datetime) -> dt.datetime:
