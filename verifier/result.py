@@ -144,9 +144,14 @@ class AttestationResult(Checked):
                                  (*self.checks, *extra), self.evidence, self.claims)
 
 
+def utc(t: dt.datetime) -> dt.datetime:
+    """``t`` in UTC; a time without a zone is taken to be UTC already."""
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+
+
 def iso(t: dt.datetime) -> str:
-    """ISO-8601 in UTC with a ``Z``, seconds precision."""
-    return t.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    """ISO-8601 in UTC with a ``Z``, seconds precision (a time without a zone is UTC)."""
+    return utc(t).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def parse_time(text: str) -> dt.datetime:

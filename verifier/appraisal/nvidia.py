@@ -76,7 +76,7 @@ from verifier.reference.rim import (
     verify_rim_chain,
     verify_rim_signature,
 )
-from verifier.result import Check, Checked, failed, passed, skipped
+from verifier.result import Check, Checked, failed, iso, passed, skipped, utc
 
 OCSP_CHOICES = ("required", "if-available", "off")
 RIM_CHOICES = ("required", "if-available")
@@ -278,7 +278,7 @@ def appraise_gpu(report: bytes, certificate_chain: bytes, *, policy: Policy, at:
     what the bundle declares (``HOPPER``, ``BLACKWELL``, ``LS10``), checked against the chain.
     """
     gpu_policy = GpuPolicy.from_policy(policy)
-    at = _utc(at)
+    at = utc(at)
     collateral = _Collateral(rims=rims, ocsp=ocsp, at=at, anchors=gpu_policy.anchors, fetcher=fetcher,
                              nonce_source=_random_nonce)
     checks, claims, _ = _appraise_one(report, certificate_chain, arch=arch, index=index,
@@ -297,7 +297,7 @@ def appraise_gpus(gpus: Sequence[tuple[str, bytes, bytes]], *, policy: Policy, a
     the same confidential-computing mode).
     """
     gpu_policy = GpuPolicy.from_policy(policy)
-    at = _utc(at)
+    at = utc(at)
     collateral = _Collateral(rims=rims, ocsp=ocsp, at=at, anchors=gpu_policy.anchors, fetcher=fetcher,
                              nonce_source=_random_nonce)
     checks: list[Check] = []
@@ -371,7 +371,7 @@ def _appraise_one(report_bytes: bytes, chain_bytes: bytes, *, arch: str | None, 
         checks.append(passed(p + "chain.root_pinned", f"the chain ends at the {policy.anchors.label} "
                              f"Device Identity CA key ({policy.anchors.device[:16]}…)", authenticity=True))
         checks.append(passed(p + "chain", f"{len(chain)} certificates, each signed by the next and valid "
-                             f"at {_iso(at)}", authenticity=True))
+                             f"at {iso(at)}", authenticity=True))
     except PathError as e:
         if e.reason in ("pin", "format"):
             checks.append(failed(p + "chain.root_pinned", str(e), authenticity=True))
@@ -515,8 +515,8 @@ def _rim_checks(q: str, label: str, outcome: _RimOutcome | None, want: str | Non
                 ], claim, None, None
     signer = outcome.path.leaf
     checks = [passed(q + "chain", f"{label} RIM signer {common_name(signer)} chains to the "
-                     f"{policy.anchors.label} CoRIM root; valid {_iso(signer.not_valid_before_utc)}.."
-                     f"{_iso(signer.not_valid_after_utc)}")]
+                     f"{policy.anchors.label} CoRIM root; valid {iso(signer.not_valid_before_utc)}.."
+                     f"{iso(signer.not_valid_after_utc)}")]
     usable: Rim | None = None
     if outcome.rim is None:
         checks.append(failed(q + "signature", f"{label} RIM: {outcome.detail}"))
@@ -531,7 +531,7 @@ def _rim_checks(q: str, label: str, outcome: _RimOutcome | None, want: str | Non
         else:
             checks.append(failed(q + "version", f"the {label} RIM is for {rim.version}, the report says {want}"))
         claim.update(version=rim.version, tag_id=rim.tag_id, manufacturer_id=rim.manufacturer_id,
-                     signer_not_after=_iso(signer.not_valid_after_utc))
+                     signer_not_after=iso(signer.not_valid_after_utc))
     certs = outcome.path.certificates
     ocsp_states: dict[str, object] = {}
     checks.append(_ocsp_check(q + "ocsp", f"{label} RIM chain",
@@ -633,7 +633,7 @@ def _spdm_signature_problem(leaf: x509.Certificate, report: SpdmReport) -> str |
 def _device_claims(chain: Sequence[x509.Certificate]) -> dict[str, object]:
     leaf = chain[0]
     out: dict[str, object] = {"device": common_name(leaf), "ueid": str(leaf.serial_number),
-                              "chain_not_after": _iso(min(c.not_valid_after_utc for c in chain))}
+                              "chain_not_after": iso(min(c.not_valid_after_utc for c in chain))}
     if len(chain) > 1:
         out["hwmodel"] = common_name(chain[1])
     name = common_name(leaf)
@@ -678,10 +678,4 @@ def _random_nonce() -> bytes:
     return os.urandom(32)
 
 
-def _utc(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
-
-
-def _iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

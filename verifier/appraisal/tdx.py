@@ -75,7 +75,7 @@ from verifier.evidence.tdx import (
     parse_quote,
     trailing_kind,
 )
-from verifier.result import Check, Checked, failed, passed, skipped
+from verifier.result import Check, Checked, failed, iso, passed, skipped, utc
 
 POLICY_KEYS = ("roots", "accepted_tcb_status", "allow_debug", "require_sept_ve_disable",
                "allow_migratable", "trailing_bytes", "collateral", "min_tcb_evaluation_data_number",
@@ -174,12 +174,6 @@ class TdxAppraisal(Checked):
 
 
 
-def _utc(t: dt.datetime) -> dt.datetime:
-    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
-
-
-def _iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def not_a_quote_reason(data: bytes) -> str | None:
@@ -234,7 +228,7 @@ def appraise_tdx(quote: bytes, *, policy: Policy, at: dt.datetime, expected_repo
     v4; without either, the collateral checks are skipped.
     """
     pol = TdxPolicy.from_policy(policy)
-    at = _utc(at)
+    at = utc(at)
     run = _Run(pol, at)
     claims: dict[str, object] = {}
     try:
@@ -296,7 +290,7 @@ def _authenticity(run: _Run, q: TdxQuote) -> tuple[PckChain | None, PckExtension
             verify_pck_chain(chain, run.at)
             run.chain_ok = True
             run.add(passed("tdx.pck.chain", f"PCK leaf <- {chain.ca} CA <- root: names, signatures and "
-                                            f"validity hold at {_iso(run.at)}", authenticity=True))
+                                            f"validity hold at {iso(run.at)}", authenticity=True))
         except ChainError as e:
             run.add(failed("tdx.pck.chain", f"the PCK chain does not hold: {e}", authenticity=True))
         if root_pinned(chain.root, run.pol.root_pins):
@@ -377,8 +371,8 @@ def _crl(run: _Run, id: str, data: bytes | None, issuer: x509.Certificate | None
     except (ParseError, CollateralInvalid) as e:
         run.add(failed(id, f"the {what} is refused: {e}"))
         return None
-    run.add(passed(id, f"the {what} verifies with its issuer and is current at {_iso(run.at)} "
-                       f"(issued {_iso(crl.last_update_utc)})"))
+    run.add(passed(id, f"the {what} verifies with its issuer and is current at {iso(run.at)} "
+                       f"(issued {iso(crl.last_update_utc)})"))
     return crl
 
 
@@ -452,15 +446,15 @@ def _collateral(run: _Run, chain: PckChain | None, ext: PckExtensions | None, co
         else:
             run.add(passed("tdx.collateral.tcb_info",
                            f"TCB info for FMSPC {tcb_info.fmspc.hex()} (evaluation data "
-                           f"{tcb_info.tcb_evaluation_data_number}, issued {_iso(tcb_info.issue_date)}, next "
-                           f"update {_iso(tcb_info.next_update)}) is signed by a valid, pinned TCB signer"))
+                           f"{tcb_info.tcb_evaluation_data_number}, issued {iso(tcb_info.issue_date)}, next "
+                           f"update {iso(tcb_info.next_update)}) is signed by a valid, pinned TCB signer"))
     qe_identity: QeIdentity | None = _signed_json(
         run, "tdx.collateral.qe_identity", c.qe_identity, c.qe_identity_chain, "enclaveIdentity",
         "QE identity", parse_qe_identity, problem, root_crl)
     if qe_identity is not None:
         run.add(passed("tdx.collateral.qe_identity",
                        f"the TD_QE identity (evaluation data {qe_identity.tcb_evaluation_data_number}, issued "
-                       f"{_iso(qe_identity.issue_date)}, next update {_iso(qe_identity.next_update)}) is signed "
+                       f"{iso(qe_identity.issue_date)}, next update {iso(qe_identity.next_update)}) is signed "
                        "by a valid, pinned TCB signer"))
     return tcb_info, qe_identity
 
@@ -537,7 +531,7 @@ def _tcb(run: _Run, q: TdxQuote, ext: PckExtensions | None, info: TcbInfo | None
     claims["tcb_status"] = ev.status
     claims["advisory_ids"] = list(advisories)
     if ev.platform_level is not None:
-        claims["tcb_date"] = _iso(ev.platform_level.tcb_date)
+        claims["tcb_date"] = iso(ev.platform_level.tcb_date)
     claims["tcb_evaluation_data_number"] = info.tcb_evaluation_data_number
     adv = f"; advisories {', '.join(advisories)}" if advisories else ""
     if ev.status in run.pol.accepted_tcb_status:

@@ -31,6 +31,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 
 from verifier.endorsements.anchors import spki_sha256
 from verifier.errors import VerifierError
+from verifier.result import iso
 
 MAX_CHAIN_CERTS = 8
 MAX_CHAIN_BYTES = 64 * 1024
@@ -163,8 +164,8 @@ def _validate_path(chain: Sequence[x509.Certificate], *, pin: str, at: dt.dateti
         if not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
             state = "not yet valid" if at < cert.not_valid_before_utc else "expired"
             raise PathError(
-                f"certificate {i} ({_name(cert)}) is {state} at {_iso(at)}: valid "
-                f"{_iso(cert.not_valid_before_utc)}..{_iso(cert.not_valid_after_utc)}",
+                f"certificate {i} ({_name(cert)}) is {state} at {iso(at)}: valid "
+                f"{iso(cert.not_valid_before_utc)}..{iso(cert.not_valid_after_utc)}",
                 reason="validity", position=i)
     for i, cert in enumerate(chain):
         try:
@@ -326,9 +327,6 @@ def common_name(cert: x509.Certificate) -> str:
     """The subject CN, or the whole subject when it has none."""
     return _name(cert).strip("'")
 
-
-def _iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # -- building (the reference enclave's demo device chain, and tests) -----------------------------

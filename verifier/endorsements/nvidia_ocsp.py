@@ -41,6 +41,7 @@ from verifier.endorsements.fetch import CollateralFetcher
 from verifier.endorsements.nvidia_anchors import OCSP_URL
 from verifier.endorsements.nvidia_chain import der_children, der_element, ocsp_url
 from verifier.errors import CollateralError
+from verifier.result import iso
 
 NONCE_LEEWAY = dt.timedelta(minutes=5)
 """How far in the future thisUpdate may be on an answer bound to our own nonce (clock skew)."""
@@ -150,16 +151,16 @@ def check_answer(der: bytes, cert: x509.Certificate, issuer: x509.Certificate, *
     # The window first: an answer outside it is never used, whoever signed it, and "stale" is the
     # reason a user can act on (a responder certificate that expired since is part of being stale).
     this_update, next_update = single.this_update_utc, single.next_update_utc
-    window = f"{_iso(this_update)}..{_iso(next_update) if next_update else 'open'}"
+    window = f"{iso(this_update)}..{iso(next_update) if next_update else 'open'}"
     leeway = NONCE_LEEWAY if bound else dt.timedelta(0)
     if at + leeway < this_update:
-        return OcspOutcome(OcspState.NOT_YET_VALID, f"the answer is not yet valid at {_iso(at)} "
+        return OcspOutcome(OcspState.NOT_YET_VALID, f"the answer is not yet valid at {iso(at)} "
                            f"(valid {window})", this_update, next_update)
     if next_update is None and not bound:
         return OcspOutcome(OcspState.STALE, "the answer has no nextUpdate and no nonce, so its "
                            "freshness cannot be judged", this_update, next_update)
     if next_update is not None and at > next_update:
-        return OcspOutcome(OcspState.STALE, f"the answer is stale at {_iso(at)} (valid {window})",
+        return OcspOutcome(OcspState.STALE, f"the answer is stale at {iso(at)} (valid {window})",
                            this_update, next_update)
 
     problem = _authorize_and_verify(response, issuer, at)
@@ -172,7 +173,7 @@ def check_answer(der: bytes, cert: x509.Certificate, issuer: x509.Certificate, *
     if status == ocsp.OCSPCertStatus.REVOKED:
         reason = single.revocation_reason.name if single.revocation_reason else "unspecified"
         when = single.revocation_time_utc
-        return OcspOutcome(OcspState.REVOKED, f"revoked ({reason}) since {_iso(when) if when else '?'}",
+        return OcspOutcome(OcspState.REVOKED, f"revoked ({reason}) since {iso(when) if when else '?'}",
                            this_update, next_update, reason)
     return OcspOutcome(OcspState.UNKNOWN, "the responder does not know the certificate",
                        this_update, next_update)
@@ -209,8 +210,8 @@ def _authorize_and_verify(response: ocsp.OCSPResponse, issuer: x509.Certificate,
             if eku is None or ExtendedKeyUsageOID.OCSP_SIGNING not in eku:
                 return f"the responder {_cn(signer)} is not authorized for OCSP signing (no id-kp-OCSPSigning)"
             if not signer.not_valid_before_utc <= at <= signer.not_valid_after_utc:
-                return (f"the responder certificate {_cn(signer)} is not valid at {_iso(at)} "
-                        f"(valid {_iso(signer.not_valid_before_utc)}..{_iso(signer.not_valid_after_utc)})")
+                return (f"the responder certificate {_cn(signer)} is not valid at {iso(at)} "
+                        f"(valid {iso(signer.not_valid_before_utc)}..{iso(signer.not_valid_after_utc)})")
         _verify(signer, response.signature, response.tbs_response_bytes, response.signature_hash_algorithm)
     except InvalidSignature:
         return "the answer's signature does not verify"
@@ -274,5 +275,3 @@ def _cn(cert: x509.Certificate) -> str:
         return "<unreadable name>"
 
 
-def _iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
