@@ -3,6 +3,7 @@ the JSON exactly as ``enclave-chat verify --json`` prints it, and "save evidence
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -107,11 +108,23 @@ class DetailsScreen(Screen[None]):
         return text
 
     def _evidence(self) -> Text:
-        if self.evidence is None:
-            return Text("No evidence was received in this attestation (the service was refused "
-                        "before any was fetched, or could not be reached).")
-        text = Text("The evidence bundle as the service sent it, decoded.\n\n", style="italic")
-        text.append("\n".join(outline(decode_evidence(self.evidence))))
+        text = Text()
+        if self.exchanges:
+            text.append("What the attestation fetched\n", style="bold")
+            for e in self.exchanges:
+                text.append(f"  GET {e.url}\n")
+                text.append(f"      HTTP {e.status}, {len(e.body)} bytes, "
+                            f"sha256 {hashlib.sha256(e.body).hexdigest()}\n", style="dim")
+            text.append("\n")
+        if self.provider != "native" and self.exchanges:
+            text.append(f"The {self.provider} evidence is listed above; the Checks and Claims tabs "
+                        "show what the verifier made of it.")
+        elif self.evidence is None:
+            text.append("No evidence bundle was received in this attestation (the service was "
+                        "refused before any was fetched, or could not be reached).")
+        else:
+            text.append("The evidence bundle as the service sent it, decoded\n", style="bold")
+            text.append("\n".join(outline(decode_evidence(self.evidence))))
         return text
 
     def action_save_evidence(self) -> None:
