@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import itertools
-import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -148,7 +147,7 @@ def test_missing_collateral_under_each_policy(device: pki.DevicePki, rim_signers
 
 def _services(device: pki.DevicePki, rim_signers: pki.RimPki, setup: dict[str, object],
               calls: list[str]) -> httpx.MockTransport:
-    """NVIDIA's RIM service (JSON, base64 'rim') and OCSP responder (RFC 6960 A.1 GET, nonce echoed)."""
+    """NVIDIA's RIM service (JSON, base64 'rim') and OCSP responder (RFC 6960 A.1 POST, nonce echoed)."""
     rims = dict(zip(["NV_GPU_DRIVER_GH100_550.90.07", "NV_GPU_VBIOS_1010_0200_882_96009F0001"],
                     setup["rims"], strict=True))  # type: ignore[call-overload]
     issuers: dict[int, tuple[x509.Certificate, pki.Issued]] = {}
@@ -164,8 +163,9 @@ def _services(device: pki.DevicePki, rim_signers: pki.RimPki, setup: dict[str, o
             if rim_id not in rims:
                 return httpx.Response(404)
             return httpx.Response(200, json={"id": rim_id, "rim": base64.b64encode(rims[rim_id]).decode()})
-        encoded = urllib.parse.unquote(request.url.raw_path.decode().rsplit("/", 1)[1])
-        req = x509_ocsp.load_der_ocsp_request(base64.b64decode(encoded))
+        assert request.method == "POST"
+        assert request.headers["content-type"] == "application/ocsp-request"
+        req = x509_ocsp.load_der_ocsp_request(request.content)
         nonce = req.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
         cert, issuer = issuers[req.serial_number]
         return httpx.Response(200, content=pki.ocsp_answer(cert, issuer, nonce=nonce, next_update=None))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import urllib.parse
 from pathlib import Path
 
 import httpx
@@ -159,10 +158,11 @@ def test_request_carries_the_nonce(ca: tuple[pki.Issued, pki.Issued]) -> None:
 
 
 def _responder(issuer: pki.Issued, *, echo: bool) -> httpx.MockTransport:
-    """An RFC 6960 Appendix A.1 GET responder that answers good, echoing (or not) the request nonce."""
+    """An RFC 6960 Appendix A.1 POST responder that answers good, echoing (or not) the request nonce."""
     def handle(request: httpx.Request) -> httpx.Response:
-        encoded = urllib.parse.unquote(request.url.raw_path.decode().rsplit("/", 1)[1])
-        req = x509_ocsp.load_der_ocsp_request(base64.b64decode(encoded))
+        assert request.method == "POST"
+        assert request.headers["content-type"] == "application/ocsp-request"
+        req = x509_ocsp.load_der_ocsp_request(request.content)
         nonce = req.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
         subject = _ISSUED[req.serial_number]
         der = pki.ocsp_answer(subject, issuer, nonce=nonce if echo else b"z" * 32, next_update=None)

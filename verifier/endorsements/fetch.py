@@ -91,6 +91,7 @@ class CollateralFetcher:
     # -- network ---------------------------------------------------------------------------------
     def get(self, url: str, *, max_age: float | None = None,
             keep_headers: tuple[str, ...] = ()) -> Fetched:
+        """GET ``url`` through the cache (a fresh cached answer is used as it is)."""
         hit = self.cached(url, max_age)
         if hit is not None:
             return hit
@@ -99,12 +100,25 @@ class CollateralFetcher:
             if stale is not None:
                 return stale
             raise OfflineError(f"{url} is not in the collateral cache and fetching is off (--offline)")
+        fetched = self._send("GET", url, None, {}, keep_headers)
+        self.store(fetched)
+        return fetched
+
+    def post(self, url: str, body: bytes, content_type: str) -> Fetched:
+        """POST ``body`` (an OCSP request with a fresh nonce, say): never cached, since the answer
+        is for this request alone; refused offline."""
+        if self.offline:
+            raise OfflineError(f"{url} would need a fresh request and fetching is off (--offline)")
+        return self._send("POST", url, body, {"content-type": content_type}, ())
+
+    def _send(self, method: str, url: str, body: bytes | None, headers: dict[str, str],
+              keep_headers: tuple[str, ...]) -> Fetched:
         client = self._client or httpx.Client(timeout=DEFAULT_TIMEOUT, follow_redirects=True)
         try:
             delay = 1.0
             for attempt in range(self._retries + 1):
                 try:
-                    response = client.get(url)
+                    response = client.request(method, url, content=body, headers=headers)
                 except httpx.HTTPError as e:
                     raise CollateralError(f"could not fetch {url}: {e}") from None
                 if response.status_code == 429 and attempt < self._retries:
@@ -116,13 +130,11 @@ class CollateralFetcher:
                 break
             if response.status_code != 200:
                 raise CollateralError(f"{url} answered HTTP {response.status_code}")
-            body = response.content
-            if len(body) > MAX_COLLATERAL_BYTES:
+            data = response.content
+            if len(data) > MAX_COLLATERAL_BYTES:
                 raise CollateralError(f"{url} answered more than {MAX_COLLATERAL_BYTES} bytes")
-            headers = {k.lower(): response.headers[k] for k in keep_headers if k in response.headers}
-            fetched = Fetched(url, body, headers, False)
-            self.store(fetched)
-            return fetched
+            kept = {k.lower(): response.headers[k] for k in keep_headers if k in response.headers}
+            return Fetched(url, data, kept, False)
         finally:
             if self._client is None:
                 client.close()

@@ -16,8 +16,9 @@ Rules, each from RFC 6960 unless noted, in the order they are checked:
   that signer by name or by key hash (§4.2.1);
 * ``good`` passes; ``revoked`` (including certificateHold) and ``unknown`` fail.
 
-Fetching (through the shared :class:`verifier.endorsements.fetch.CollateralFetcher`) uses the GET form
-of RFC 6960 Appendix A.1: ``<responder URL>/<url-encoded base64 of the DER OCSPRequest>``.
+Fetching (through the shared :class:`verifier.endorsements.fetch.CollateralFetcher`) uses the POST
+form of RFC 6960 Appendix A.1 (``application/ocsp-request``), uncached: each request carries a fresh
+nonce, so its answer is for it alone.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import base64
 import datetime as dt
 import enum
 import os
-import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -245,13 +245,15 @@ def select(answers: Sequence[bytes], cert: x509.Certificate, issuer: x509.Certif
 def fetch_answer(fetcher: CollateralFetcher, cert: x509.Certificate, issuer: x509.Certificate, *,
                  at: dt.datetime, nonce_source: Callable[[], bytes] = lambda: os.urandom(32)
                  ) -> OcspOutcome:
-    """Ask the responder the certificate names (RFC 6960 Appendix A.1 GET) with a fresh nonce."""
+    """Ask the responder the certificate names (RFC 6960 Appendix A.1, POST) with a fresh nonce.
+
+    POST, because the nonce makes every request unique: a GET URL would never be asked twice, and
+    the answer is for this request alone, so it is not cached."""
     nonce = nonce_source()
     request = build_request(cert, issuer, nonce)
-    base = ocsp_url(cert) or OCSP_URL
-    url = base.rstrip("/") + "/" + urllib.parse.quote(base64.b64encode(request).decode("ascii"), safe="")
+    url = ocsp_url(cert) or OCSP_URL
     try:
-        fetched = fetcher.get(url)
+        fetched = fetcher.post(url, request, "application/ocsp-request")
     except CollateralError as e:
         return OcspOutcome(OcspState.ABSENT, f"no answer: {e}")
     return check_answer(fetched.body, cert, issuer, at=at, nonce=nonce)
