@@ -69,6 +69,8 @@ class EnclaveChatApp(App[int]):
         self.save_settings = save_settings
         self.startup_error = error
         self.clock = clock
+        self.scratch_dirs: list[Path] = []
+        """Temporary folders the composition root removes after the app (--no-history)."""
         self._theme_ready = False
         self.register_theme(ENCLAVE_THEME)
 

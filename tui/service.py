@@ -42,12 +42,19 @@ class ChatService(Protocol):
     """The part of a verified session the app uses (tests pass fakes with the same shape)."""
 
     target: Target
-    last_result: AttestationResult | None
     evidence: bytes | None
     """The evidence bundle of the last attestation, as received (None: none was fetched)."""
     exchanges: list[Exchange]
     """Every GET of the last attestation, as received: what "save evidence" records."""
-    attestations: int
+
+    @property
+    def last_result(self) -> AttestationResult | None: ...
+
+    @property
+    def attestations(self) -> int:
+        """How many attestations the session has made (it makes more by itself on key rotation
+        or expiry; the app compares this count to notice)."""
+        ...
 
     @property
     def valid_until(self) -> dt.datetime | None: ...
@@ -151,11 +158,11 @@ class SessionService:
 
     # -- ChatService -------------------------------------------------------------------------------
     @property
-    def last_result(self) -> AttestationResult | None:  # type: ignore[override]
+    def last_result(self) -> AttestationResult | None:
         return self.session.last_result
 
     @property
-    def attestations(self) -> int:  # type: ignore[override]
+    def attestations(self) -> int:
         return self.session.attestations
 
     @property
