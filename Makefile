@@ -19,7 +19,7 @@ $(VENV)/.test: $(VENV)/.base
 demo: $(VENV)/.base
 	$(BIN)/enclave-chat demo
 
-## ruff, mypy --strict on verifier/, and the whole pytest suite.
+## ruff, mypy --strict (verifier/, then the UI, the enclave and the CLI), and the whole pytest suite.
 test: $(VENV)/.test lint typecheck unit
 
 lint: $(VENV)/.test
@@ -27,6 +27,7 @@ lint: $(VENV)/.test
 
 typecheck: $(VENV)/.test
 	$(BIN)/mypy --strict verifier
+	$(BIN)/mypy --strict tui enclave enclave_chat
 
 unit: $(VENV)/.test
 	$(BIN)/pytest -q -p no:cacheprovider

@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     common(c)
     c.add_argument("--no-history", action="store_true", help="keep nothing on disk")
 
-    sub.add_parser("demo", help="start the reference enclave on loopback and chat with it (INSECURE DEMO)")
+    d = sub.add_parser("demo", help="start the reference enclave on loopback and chat with it (INSECURE DEMO)")
+    d.add_argument("--no-history", action="store_true", help="keep nothing on disk")
 
     s = sub.add_parser("serve", help="run the reference enclave (INSECURE DEMO: simulated TEE)")
     s.add_argument("--host", default="127.0.0.1")
@@ -518,7 +519,7 @@ def cmd_chat(args: argparse.Namespace) -> Exit:
 def cmd_demo(args: argparse.Namespace) -> Exit:
     from enclave_chat.tui_entry import run_demo
 
-    return Exit(run_demo())
+    return Exit(run_demo(no_history=args.no_history))
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], Exit]] = {

@@ -19,6 +19,7 @@ from enclave_chat.paths import policies_dir, resolve_policy, user_dir
 from tui.config import Config, ConfigError, load_config
 from tui.history import History, HistoryError
 from tui.service import ChatService, SessionService, Target
+from verifier.appraisal.policy_check import policy_provider
 from verifier.errors import PolicyError
 
 
@@ -60,7 +61,8 @@ def build_app(*, url: str | None, policy: str | None, provider: str | None, no_h
     url = url or config.url
     target: Target | None = None
     if url:
-        target = Target(url, resolve_policy(policy or config.policy), provider or config.provider)
+        chosen = resolve_policy(policy or config.policy)
+        target = Target(url, chosen, provider or config.provider or policy_provider(chosen))
     history: History | None = None
     data = user_dir("data")
     keep_nothing = no_history or not config.history
@@ -105,6 +107,18 @@ def _run(app: Any) -> int:
     return int(code or 0)
 
 
+def _demo_settings(no_history: bool = False) -> Any:
+    """The demo enclave keeps its transparency log where ``enclave-chat serve`` keeps it, so that a
+    client that remembers its checkpoint sees one history across restarts (a fresh log each time
+    would rightly look like a split view). With --no-history nothing is kept: a temporary log."""
+    from enclave.app import Settings
+    from enclave_chat.cli import DEMO_TRANSPARENCY
+
+    if no_history:
+        return Settings()
+    return Settings(transparency_dir=user_dir("data", create=True) / DEMO_TRANSPARENCY)
+
+
 class _DemoLauncher:
     """Starts the reference enclave on first use (from the welcome screen), stops it at exit."""
 
@@ -113,12 +127,11 @@ class _DemoLauncher:
         self.lock = threading.Lock()
 
     def __call__(self) -> str:
-        from enclave.app import Settings
         from enclave.server import BackgroundEnclave
 
         with self.lock:
             if self.server is None:
-                self.server = BackgroundEnclave(Settings()).start()
+                self.server = BackgroundEnclave(_demo_settings()).start()
             return str(self.server.url)
 
     def stop(self) -> None:
@@ -150,14 +163,13 @@ def run_chat(*, url: str | None = None, policy: str | None = None, provider: str
 def run_demo(*, no_history: bool = False) -> int:
     """``enclave-chat demo``: the reference enclave (INSECURE DEMO) on a free loopback port, the
     chat on it under the demo policy, and the enclave stopped when the chat closes."""
-    from enclave.app import Settings
     from enclave.server import BackgroundEnclave
 
     config = _config()
     if config is None:
         return 2
     _say("starting the reference enclave (INSECURE DEMO: simulated TEE, public demo keys)…")
-    with BackgroundEnclave(Settings()) as server:
+    with BackgroundEnclave(_demo_settings(no_history)) as server:
         app = build_app(url=server.url, policy="demo", provider="native", no_history=no_history,
                         config=replace(config, url=server.url, policy="demo"))
         return _run(app)

@@ -5,7 +5,7 @@ The file (docs/tui.md shows a full example)::
     [service]
     url = "https://chat.example.com"   # empty: the welcome screen opens
     policy = "default"                 # a built-in policy name or a path to a policy file
-    provider = "native"
+    provider = "native"                # native or tinfoil; left out: the policy's [service] provider
 
     [ui]
     theme = "textual-dark"             # any Textual theme; the choice made in the app is saved here
@@ -81,7 +81,8 @@ class ConfigError(Exception):
 class Config:
     url: str | None = None
     policy: str | None = None
-    provider: str = "native"
+    provider: str | None = None
+    """None: the policy's ``[service] provider`` decides."""
     theme: str = DEFAULT_THEME
     history: bool = True
     keys: Mapping[str, str] = field(default_factory=dict)
@@ -124,8 +125,8 @@ def parse_config(text: str, source: str = "<memory>") -> Config:
     for key, value in keys.items():
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{source}: [keys] {key} must be a non-empty string such as \"ctrl+r\"")
-    provider = _typed(service, "provider", str, f"{source} [service]") or "native"
-    if provider not in ("native", "tinfoil"):
+    provider = _typed(service, "provider", str, f"{source} [service]") or None
+    if provider not in (None, "native", "tinfoil"):
         raise ConfigError(f"{source}: [service] provider must be native or tinfoil")
     enabled = _typed(history, "enabled", bool, f"{source} [history]")
     return Config(
@@ -169,7 +170,7 @@ def load_config(config_dir: Path, environ: Mapping[str, str] | None = None) -> C
     for name, var in _ENV.items():
         if var in env:
             overrides[name] = _flag(env[var], var) if name == "history" else (env[var] or None)
-    if overrides.get("provider", "native") not in ("native", "tinfoil"):
+    if overrides.get("provider") not in (None, "native", "tinfoil"):
         raise ConfigError(f"ENCLAVE_CHAT_PROVIDER must be native or tinfoil, not {overrides['provider']!r}")
     if "theme" in overrides and overrides["theme"] is None:
         overrides["theme"] = DEFAULT_THEME

@@ -99,6 +99,8 @@ def summary_rows(result: AttestationResult, valid_until: dt.datetime | None) -> 
     if tcb:
         rows.append(("TCB", tcb))
     gpus = c.get("gpus")
+    if isinstance(gpus, dict):  # the GPU appraisal's claims: {"count": n, "gpus": [...]}
+        gpus = gpus.get("gpus")
     rows.append(("GPUs", f"{len(gpus)} attested" if isinstance(gpus, list | tuple) and gpus else "none attested"))
     measurement = _first(cpu, ("measurement",))
     if measurement:
@@ -121,6 +123,10 @@ def summary_rows(result: AttestationResult, valid_until: dt.datetime | None) -> 
     upstream = _get(c, "config", "upstream")
     if upstream:
         rows.append(("Prompts go to", short(upstream, 28)))
+    if result.kind == "tinfoil":
+        rows.append(("Transport", "EHBP: cannot detect a reply cut short"))
+    else:
+        rows.append(("Transport", "chunked OHTTP: a cut-short reply is detected"))
     rows.append(("Verified at" if result.verified else "Checked at", iso(result.at)))
     if valid_until is not None:
         rows.append(("Valid until", iso(valid_until)))
