@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 from enclave import INSECURE_DEMO_BANNER, attacks, demo_roots, inner, model
+from enclave.bodies import drain, read_bounded
 from enclave.gpu import SimulatedGpu, Tamper
 from enclave.release import demo_release
 from enclave.tee import SimulatedSnp, image_digest, launch_measurement
@@ -149,7 +150,7 @@ class Enclave:
 
     async def gateway(self, request: Request) -> Response:
         self.gateway_posts += 1
-        body = await _bounded_body(request)
+        body = await read_bounded(request, MAX_GATEWAY_BODY)
         if body is None:
             return PlainTextResponse("request too large", status_code=413)
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -158,7 +159,7 @@ class Enclave:
                 plaintext, context = ohttp.decapsulate_request(self.keys, body)
                 answer = await self._dispatch(plaintext)
                 whole = bhttp.encode_response(bhttp.Response(answer.status, answer.headers,
-                                                             answer.body + await _drain(answer)))
+                                                             answer.body + await drain(answer)))
                 return Response(context.encapsulate_response(whole), media_type=ohttp.RESPONSE_MEDIA_TYPE)
             if media == chunked.REQUEST_MEDIA_TYPE:
                 decoder = chunked.ChunkedRequestDecoder(self.keys)
@@ -215,21 +216,6 @@ class Enclave:
         ])
         app.state.enclave = self
         return app
-
-
-async def _bounded_body(request: Request) -> bytes | None:
-    out = bytearray()
-    async for piece in request.stream():
-        out += piece
-        if len(out) > MAX_GATEWAY_BODY:
-            return None
-    return bytes(out)
-
-
-async def _drain(answer: inner.InnerResponse) -> bytes:
-    if answer.stream is None:
-        return b""
-    return b"".join([piece async for piece in answer.stream])
 
 
 _ROGUE: list[Any] = []

@@ -20,6 +20,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
 
 from enclave import der
+from verifier.endorsements.amd import (
+    OID_BL_SPL,
+    OID_HWID,
+    OID_PRODUCT_NAME,
+    OID_SNP_SPL,
+    OID_STRUCT_VERSION,
+    OID_TEE_SPL,
+    OID_UCODE_SPL,
+)
 
 KEYS = Path(__file__).parent / "demo_keys"
 PRODUCT = "Genoa"
@@ -28,13 +37,6 @@ NOT_AFTER = dt.datetime(2050, 1, 1, tzinfo=dt.UTC)
 
 PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA384()), salt_length=48)
 
-OID_STRUCT_VERSION = "1.3.6.1.4.1.3704.1.1"
-OID_PRODUCT_NAME = "1.3.6.1.4.1.3704.1.2"
-OID_BL_SPL = "1.3.6.1.4.1.3704.1.3.1"
-OID_TEE_SPL = "1.3.6.1.4.1.3704.1.3.2"
-OID_SNP_SPL = "1.3.6.1.4.1.3704.1.3.3"
-OID_UCODE_SPL = "1.3.6.1.4.1.3704.1.3.8"
-OID_HWID = "1.3.6.1.4.1.3704.1.4"
 
 
 def amd_style_name(common_name: str) -> x509.Name:

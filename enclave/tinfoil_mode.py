@@ -40,6 +40,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 from enclave import demo_roots, inner
+from enclave.bodies import drain, read_bounded
 from verifier.channel import ehbp
 from verifier.errors import ChannelError
 
@@ -164,13 +165,13 @@ class TinfoilMode:
         path = request.url.path
         enc = request.headers.getlist(ehbp.ENCAPSULATED_KEY_HEADER)
         if not enc:
-            body = await _bounded(request)
+            body = await read_bounded(request, MAX_REQUEST_BODY)
             if body is None:
                 return PlainTextResponse("request too large", status_code=413)
             if body:
                 return PlainTextResponse("this demo accepts request bodies only EHBP-encrypted", status_code=400)
             answer = await inner.handle(self.enclave.backend, request.method, path, b"")
-            return Response(answer.body + await _drain(answer), status_code=answer.status,
+            return Response(answer.body + await drain(answer), status_code=answer.status,
                             headers={k.decode(): v.decode() for k, v in answer.headers})
         if len(enc) != 1:
             return PlainTextResponse("malformed encapsulated request", status_code=400)
@@ -210,21 +211,6 @@ async def _sealed(sealer: ehbp.ResponseSealer, answer: inner.InnerResponse) -> A
         async for piece in answer.stream:
             if piece:
                 yield sealer.seal_frame(piece)
-
-
-async def _bounded(request: Request) -> bytes | None:
-    out = bytearray()
-    async for piece in request.stream():
-        out += piece
-        if len(out) > MAX_REQUEST_BODY:
-            return None
-    return bytes(out)
-
-
-async def _drain(answer: inner.InnerResponse) -> bytes:
-    if answer.stream is None:
-        return b""
-    return b"".join([piece async for piece in answer.stream])
 
 
 def routes(mode: TinfoilMode) -> list[Route]:
