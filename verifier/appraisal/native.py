@@ -133,11 +133,15 @@ def appraise_native(data: bytes, *, nonce: bytes, policy: Policy, at: dt.datetim
     checks.extend(_gpu_checks(bundle, policy, at, nonce, fetcher, claims))
 
     if measurement is not None:
-        release = appraise_release(bundle.release, platform=bundle.cpu.platform,
-                                   measurement=measurement, policy=policy, log_http=log_http,
-                                   state_dir=state_dir, at=at)
-        checks.extend(release.checks)
-        claims["release"] = dict(release.claims)
+        try:
+            release = appraise_release(bundle.release, platform=bundle.cpu.platform,
+                                       measurement=measurement, policy=policy, log_http=log_http,
+                                       state_dir=state_dir, at=at)
+        except RecursionError:  # JSON nested inside the base64 envelope, parsed by plain json.loads
+            checks.append(failed("release.envelope", "The release statement nests too deeply to be read."))
+        else:
+            checks.extend(release.checks)
+            claims["release"] = dict(release.claims)
     else:
         checks.append(skipped("release.measurement", "No authentic measurement to compare with a release."))
     checks.append(upstream_check(dict(bundle.config), policy))
