@@ -68,11 +68,36 @@ def _read(path: Path, limit: int = MAX_RECORDED_BODY) -> bytes:
 def _json(path: Path) -> dict[str, Any]:
     try:
         doc = json.loads(_read(path, 1024 * 1024))
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InputError(f"{path} is not JSON") from None
     if not isinstance(doc, dict):
         raise InputError(f"{path} must hold a JSON object")
     return doc
+
+
+def _exchange(meta_path: Path, meta: dict[str, Any]) -> Exchange:
+    """One recorded exchange, checked so that replaying it cannot fail in any other way than
+    "not in the recording": a URL httpx parses, a status 100..599, headers that encode."""
+    try:
+        url, status, raw_headers = meta["url"], meta["status"], meta.get("headers", {})
+        if not isinstance(url, str) or type(status) is not int or not 100 <= status <= 599:
+            raise ValueError
+        httpx.URL(url)
+        if not isinstance(raw_headers, dict):
+            raise ValueError
+        headers: list[tuple[str, str]] = []
+        for name, values in raw_headers.items():
+            for value in values if isinstance(values, list) else [values]:
+                headers.append((str(name), str(value)))
+        if any(c in f"{n}{v}" for n, v in headers for c in "\r\n\0"):
+            raise ValueError
+        httpx.Headers(headers).raw  # noqa: B018  (encodes every name and value, or fails)
+        spki = meta.get("peer_spki_der_base64")
+        return Exchange(str(meta.get("method", "GET")).upper(), url, status, tuple(headers),
+                        _read(meta_path.parent / (meta_path.name.removesuffix(".json") + ".body")),
+                        base64.b64decode(spki) if isinstance(spki, str) else None)
+    except (KeyError, ValueError, TypeError, httpx.InvalidURL):
+        raise InputError(f"{meta_path} needs a url, a status 100..599 and text headers") from None
 
 
 def _provider_name(value: str) -> str:
@@ -93,19 +118,7 @@ def load_recording(directory: Path) -> Recording:
     if len(metas) > MAX_EXCHANGES:
         raise InputError(f"{responses} holds more than {MAX_EXCHANGES} exchanges")
     for meta_path in metas:
-        meta = _json(meta_path)
-        headers: list[tuple[str, str]] = []
-        for name, values in dict(meta.get("headers", {})).items():
-            for value in values if isinstance(values, list) else [values]:
-                headers.append((str(name), str(value)))
-        spki = meta.get("peer_spki_der_base64")
-        try:
-            exchanges.append(Exchange(
-                str(meta.get("method", "GET")).upper(), str(meta["url"]), int(meta["status"]),
-                tuple(headers), _read(meta_path.parent / (meta_path.name.removesuffix(".json") + ".body")),
-                base64.b64decode(spki) if isinstance(spki, str) else None))
-        except (KeyError, ValueError, TypeError):
-            raise InputError(f"{meta_path} lacks a url or status") from None
+        exchanges.append(_exchange(meta_path, _json(meta_path)))
     url = str(doc.get("url") or _service_url(exchanges, nonce) or "")
     if not url:
         raise InputError(f"{directory}/manifest.json names no service URL")
@@ -202,6 +215,13 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
 # -- recording ---------------------------------------------------------------------------------------
 
+def _bound(request: httpx.Request, body: bytearray) -> None:
+    """A recording keeps bodies whole in memory: one larger than a recording may hold is refused
+    as it arrives, not after."""
+    if len(body) > MAX_RECORDED_BODY:
+        raise httpx.RemoteProtocolError(f"the answer is larger than the {MAX_RECORDED_BODY} bytes a recording keeps", request=request)
+
+
 class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """Wraps a real transport and keeps every exchange (bodies read whole; for attestation,
     collateral and key fetches, not for chat streams, which the session sends elsewhere)."""
@@ -226,18 +246,36 @@ class RecordingTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self._sync.handle_request(request)
-        spki = peer_spki_der(response)
-        body = response.read()
-        extensions = self._keep(request, response, body, spki)
-        return httpx.Response(response.status_code, headers=response.headers, content=body,
-                              request=request, extensions=extensions)
+        try:
+            spki = peer_spki_der(response)
+            body = bytearray()
+            for piece in response.iter_bytes():
+                body += piece
+                _bound(request, body)
+        finally:
+            response.close()
+        return self._answer(request, response, bytes(body), spki)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self._async.handle_async_request(request)
-        spki = peer_spki_der(response)
-        body = await response.aread()
+        try:
+            spki = peer_spki_der(response)
+            body = bytearray()
+            async for piece in response.aiter_bytes():
+                body += piece
+                _bound(request, body)
+        finally:
+            await response.aclose()
+        return self._answer(request, response, bytes(body), spki)
+
+    def _answer(self, request: httpx.Request, response: httpx.Response, body: bytes,
+                spki: bytes | None) -> httpx.Response:
+        """The recorded answer, handed on: its body is already decoded, so it no longer carries a
+        content-encoding (or the length of the encoded body)."""
         extensions = self._keep(request, response, body, spki)
-        return httpx.Response(response.status_code, headers=response.headers, content=body,
+        headers = [(k, v) for k, v in response.headers.multi_items()
+                   if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        return httpx.Response(response.status_code, headers=headers, content=body,
                               request=request, extensions=extensions)
 
     def close(self) -> None:

@@ -69,6 +69,13 @@ class Provider(Protocol):
     async def attest(self, ctx: AttestContext) -> Attested: ...
 
 
+def one_line(text: str, limit: int = 300) -> str:
+    """Text a service chose, made safe to show as part of one line of an error: control
+    characters (newlines, terminal escapes) become ``?`` and it stops at ``limit`` characters."""
+    text = text[:limit]
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 def get_provider(name: str) -> Provider:
     if name == "native":
         from verifier.providers.native import NativeProvider
