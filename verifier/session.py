@@ -6,11 +6,14 @@ The rules (docs/protocol.md §Session), whatever the provider:
 - requests are sealed only to the key that the evidence binds (the provider's channel);
 - a verified session lasts ``min(expires, policy max_age)`` counted from the nonce's creation, then
   attests again before the next request;
-- a gateway answer that the key is not current causes at most one re-attestation and one retry.
+- a gateway answer that the key is not current causes at most one re-attestation and one retry;
+- an attestation that has not finished within ``attest_timeout`` seconds (all its fetches
+  together) is abandoned: per-read timeouts alone let a service that drips its answer hang it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import secrets
@@ -25,14 +28,24 @@ import httpx
 
 from verifier.appraisal.policy import Policy
 from verifier.endorsements.fetch import CollateralFetcher
-from verifier.errors import NotVerified, ProtocolError
-from verifier.providers.base import AttestContext, Channel, Event, StaleKeyConfig, get_provider
+from verifier.errors import NotVerified, ProtocolError, ServiceUnreachable
+from verifier.providers.base import (
+    AttestContext,
+    Channel,
+    Event,
+    StaleKeyConfig,
+    get_provider,
+    one_line,
+)
 from verifier.providers.sse import SseDeltas
 from verifier.recording import Manifest, RecordingTransport, write_recording
-from verifier.result import AttestationResult
+from verifier.result import AttestationResult, iso
 
 DEFAULT_MAX_AGE = 600
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+ATTEST_TIMEOUT = 180.0
+"""Seconds one attestation may take in all (evidence, keys, collateral, log): ``HTTP_TIMEOUT``
+bounds each read, not a service that keeps sending one byte just before each would time out."""
 MAX_JSON_ANSWER = 4 * 1024 * 1024
 
 
@@ -60,7 +73,8 @@ class Session:
     fetches transparency-log checkpoints directly from the log, never through the service (by
     default the session makes its own; ``fetch_logs=False`` fetches none); ``state_dir`` keeps the checkpoints
     accepted per log; ``save_evidence`` records every exchange of each attestation there;
-    ``clock`` and ``nonce_factory`` are injected by replays and tests.
+    ``clock`` and ``nonce_factory`` are injected by replays and tests; ``attest_timeout`` bounds
+    one whole attestation (:class:`ServiceUnreachable` past it).
     """
 
     def __init__(self, url: str, policy: Policy, *, provider: str = "native",
@@ -68,7 +82,8 @@ class Session:
                  log_http: httpx.Client | None = None, fetch_logs: bool = True,
                  state_dir: Path | None = None,
                  save_evidence: Path | None = None, clock: Callable[[], dt.datetime] = utcnow,
-                 nonce_factory: Callable[[], bytes] = new_nonce) -> None:
+                 nonce_factory: Callable[[], bytes] = new_nonce,
+                 attest_timeout: float = ATTEST_TIMEOUT) -> None:
         self.url = url.rstrip("/")
         self.policy = policy
         self.provider = get_provider(provider)
@@ -79,6 +94,7 @@ class Session:
         self.save_evidence = save_evidence
         self.clock = clock
         self.nonce_factory = nonce_factory
+        self.attest_timeout = attest_timeout
         self._own_http = http is None
         self.http = http or httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False)
         self.verified: Verified | None = None
@@ -114,10 +130,17 @@ class Session:
         self.attestations += 1
         nonce = self.nonce_factory()
         created = self.clock()
-        if self.save_evidence is not None:
-            result = await self._attest_recorded(nonce, created, self.save_evidence)
-        else:
-            result = await self._attest(self.http, self.fetcher, self.log_http, nonce, created)
+        try:
+            async with asyncio.timeout(self.attest_timeout) as deadline:
+                if self.save_evidence is not None:
+                    result = await self._attest_recorded(nonce, created, self.save_evidence)
+                else:
+                    result = await self._attest(self.http, self.fetcher, self.log_http, nonce, created)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            self.verified = None
+            raise ServiceUnreachable(f"{self.url} did not finish its attestation within {self.attest_timeout:g} seconds") from None
         self.last_result = result
         return result
 
@@ -155,6 +178,10 @@ class Session:
             result = await self.attest()
             if self.verified is None:
                 raise NotVerified(result.verdict(), result)
+            if self.clock() >= self.verified.valid_until:  # it lapsed while it was being appraised
+                lapsed = self.verified.valid_until
+                self.verified = None
+                raise NotVerified(f"the evidence lapsed at {iso(lapsed)}, before anything could be sent to it; nothing was sent", result)
         return self.verified
 
     # -- requests ----------------------------------------------------------------------------------
@@ -164,19 +191,24 @@ class Session:
             verified = await self.ready()
             stream = verified.channel.exchange(self.http, self.url, method, path, body)
             try:
-                first = await stream.__anext__()
-            except StaleKeyConfig:
-                if retried:
-                    raise
-                retried = True
-                self.verified = None
-                continue
-            except StopAsyncIteration:
-                raise ProtocolError("the gateway answered nothing") from None
-            yield first
-            async for event in stream:
-                yield event
-            return
+                try:
+                    first = await anext(stream)
+                except StaleKeyConfig:
+                    self.verified = None  # whatever comes next attests first
+                    if retried:
+                        raise
+                    retried = True
+                    continue
+                except StopAsyncIteration:
+                    raise ProtocolError("the gateway answered nothing") from None
+                yield first
+                async for event in stream:
+                    yield event
+                return
+            finally:  # a reader that stops early closes the exchange (and its connection) now
+                aclose = getattr(stream, "aclose", None)
+                if aclose is not None:
+                    await aclose()
 
     async def stream_chat(self, messages: Sequence[dict[str, Any]], *, model: str | None = None,
                           **options: Any) -> AsyncIterator[str]:
@@ -198,7 +230,7 @@ class Session:
             for delta in sse.feed(event):
                 yield delta
         if status != 200:
-            raise ProtocolError(f"the model answered HTTP {status}: {bytes(error).decode(errors='replace')[:300]}")
+            raise ProtocolError(f"the model answered HTTP {status}: {one_line(bytes(error).decode(errors='replace'), 300)}")
 
     async def request_json(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         status, data = 0, bytearray()
@@ -213,7 +245,7 @@ class Session:
             raise ProtocolError(f"{method} {path} answered HTTP {status}")
         try:
             return json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ProtocolError(f"{method} {path} did not answer JSON") from None
 
     async def models(self) -> list[str]:

@@ -35,8 +35,12 @@ KIND = "native"
 
 
 def is_loopback_host(host: str) -> bool:
+    """A loopback IP literal, or exactly ``localhost``. Names *under* ``.localhost`` are not taken
+    on trust: RFC 6761 asks resolvers to keep them on loopback, but a system resolver may send
+    them to DNS, where whoever answers can point them anywhere (a demo policy, whose roots' private
+    keys are public, would then accept a remote forger)."""
     host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -44,18 +48,38 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def url_host(url: str) -> str | None:
+    """The host ``url`` connects to, or None when it is not a plain absolute URL that both
+    ``urllib`` and ``httpx`` (which sends the requests) read the same way."""
+    try:
+        parsed = httpx.URL(url)
+        port = parsed.port
+        other = urllib.parse.urlsplit(url)
+        other_port = other.port
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return None
+    host = parsed.host.lower()
+    if not host or host != (other.hostname or "").lower() or port != other_port:
+        return None
+    if port is not None and not 1 <= port <= 65535:
+        return None
+    return host
+
+
 def check_service_url(url: str, policy: Policy) -> Check:
     """``service.url``: whether the policy accepts talking to this URL at all."""
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
     section = policy.section("service")
-    if parts.scheme not in ("http", "https") or not host:
-        return failed("service.url", f"{url!r} is not an http(s) URL.")
+    host = url_host(url)
+    scheme = urllib.parse.urlsplit(url).scheme.lower() if host else ""
+    if host is None or scheme not in ("http", "https"):
+        return failed("service.url", f"{url!r} is not an http(s) URL with a host and a valid port.")
+    if "@" in url.split("//", 1)[-1].split("/", 1)[0] or "?" in url or "#" in url:
+        return failed("service.url", f"{url!r} carries a user name, a query or a fragment; give the service's plain URL.")
     if section.get("loopback_only", bool, False) and not is_loopback_host(host):
-        return failed("service.url", f"Policy {policy.name!r} trusts INSECURE demo roots and only accepts loopback services; {host} is not loopback.")
-    if parts.scheme == "http" and not is_loopback_host(host) and not section.get("allow_plain_http", bool, False):
+        return failed("service.url", f"Policy {policy.name!r} trusts INSECURE demo roots and only accepts loopback services (a loopback IP address or localhost); {host} is not one.")
+    if scheme == "http" and not is_loopback_host(host) and not section.get("allow_plain_http", bool, False):
         return failed("service.url", f"{url} uses plain http to a remote host; use https (the attested channel does not hide which service you talk to).")
-    return passed("service.url", f"The policy accepts {parts.scheme}://{host}.")
+    return passed("service.url", f"The policy accepts {scheme}://{host}.")
 
 
 def upstream_check(config: dict[str, Any] | Any, policy: Policy) -> Check:
@@ -65,7 +89,7 @@ def upstream_check(config: dict[str, Any] | Any, policy: Policy) -> Check:
         return failed("config.upstream", "The attested configuration does not say where prompts go.")
     if upstream.startswith("builtin:"):
         return passed("config.upstream", f"Prompts stay inside the enclave ({upstream}).")
-    host = urllib.parse.urlsplit(upstream).hostname or ""
+    host = url_host(upstream) or ""
     if is_loopback_host(host):
         return passed("config.upstream", f"Prompts go to {upstream}, on the enclave's own loopback.")
     if policy.section("service").get("allow_remote_upstream", bool, False):

@@ -7,6 +7,7 @@ Sans-policy: this module fetches and carries bytes. What to trust is decided by
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import httpx
 from verifier.channel import bhttp, chunked, ohttp
 from verifier.channel.keyconfig import KeyConfig
 from verifier.errors import ParseError, ProtocolError, ServiceUnreachable, TruncatedResponse
-from verifier.providers.base import AttestContext, Attested, Event, StaleKeyConfig
+from verifier.providers.base import AttestContext, Attested, Event, StaleKeyConfig, one_line
 from verifier.result import Check
 
 ATTESTATION_PATH = "/.well-known/attestation"
@@ -25,6 +26,8 @@ GATEWAY_PATH = "/.well-known/ohttp-gateway"
 MAX_ATTESTATION_BYTES = 2 * 1024 * 1024
 MAX_KEYS_BYTES = 64 * 1024
 MAX_PROBLEM_BYTES = 64 * 1024
+PROBLEM_DEADLINE = 10.0
+"""Seconds to read an error answer from the gateway (its body only names the error)."""
 KIND = "native"
 
 
@@ -39,11 +42,35 @@ def unreachable(url: str, error: httpx.HTTPError) -> ServiceUnreachable:
     return ServiceUnreachable(f"{url} could not be reached ({type(error).__name__}: {error or 'no answer'})")
 
 
+IDENTITY = {"accept-encoding": "identity"}
+"""Asked of every native exchange: a compressed answer would be inflated before any size limit
+could see it (a few kilobytes of gzip is megabytes of zeros)."""
+
+
+def _check_encoding(url: str, response: httpx.Response) -> None:
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise ProtocolError(f"{url} answered with content-encoding {one_line(encoding, 32)!r} although asked for none")
+
+
+async def _raw(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body as sent. A transport that answers from memory (a replay, a recording) hands over
+    a response already read: its content is what there is."""
+    if response.is_stream_consumed:
+        yield response.content
+        return
+    async for piece in response.aiter_raw():
+        yield piece
+
+
 async def _get(http: httpx.AsyncClient, url: str, limit: int) -> Fetched:
+    """GET ``url`` as it stands (never redirected), reading at most ``limit`` bytes of the body as
+    sent (never inflated)."""
     try:
-        async with http.stream("GET", url) as response:
+        async with http.stream("GET", url, headers=IDENTITY, follow_redirects=False) as response:
+            _check_encoding(url, response)
             body = bytearray()
-            async for piece in response.aiter_bytes():
+            async for piece in _raw(response):
                 body += piece
                 if len(body) > limit:
                     raise ProtocolError(f"{url} answered more than {limit} bytes")
@@ -51,7 +78,7 @@ async def _get(http: httpx.AsyncClient, url: str, limit: int) -> Fetched:
     except (httpx.ConnectError, httpx.ConnectTimeout) as e:
         raise unreachable(url, e) from None
     except httpx.HTTPError as e:
-        raise ProtocolError(f"{url}: {type(e).__name__}: {e}") from None
+        raise ProtocolError(f"{url}: {type(e).__name__}: {one_line(str(e))}") from None
 
 
 async def fetch_attestation(http: httpx.AsyncClient, base: str, nonce: bytes) -> Fetched:
@@ -84,15 +111,16 @@ async def post_chunked(http: httpx.AsyncClient, base: str, key_config: KeyConfig
     inner = bhttp.ResponseDecoder()
     url = f"{base}{GATEWAY_PATH}"
     try:
-        async with http.stream("POST", url, content=body,
+        async with http.stream("POST", url, content=body, follow_redirects=False,
                                headers={"content-type": chunked.REQUEST_MEDIA_TYPE,
-                                        "accept": chunked.RESPONSE_MEDIA_TYPE}) as response:
+                                        "accept": chunked.RESPONSE_MEDIA_TYPE,
+                                        **IDENTITY}) as response:
             media = response.headers.get("content-type", "").split(";")[0].strip().lower()
             if response.status_code != 200 or media != chunked.RESPONSE_MEDIA_TYPE:
-                problem = await _read_limited(response, MAX_PROBLEM_BYTES)
+                problem = await _read_limited(response, MAX_PROBLEM_BYTES, PROBLEM_DEADLINE)
                 if response.status_code == 400 and ohttp.KEY_PROBLEM_TYPE.encode() in problem:
                     raise StaleKeyConfig("the gateway no longer holds the attested key")
-                raise ProtocolError(f"the gateway answered HTTP {response.status_code} ({media or 'no media type'}) instead of an encrypted response")
+                raise ProtocolError(f"the gateway answered HTTP {response.status_code} ({one_line(media, 64) or 'no media type'}) instead of an encrypted response")
             async for piece in response.aiter_raw():
                 for plaintext in decoder.feed(piece):
                     for event in _events(inner, plaintext):
@@ -124,12 +152,16 @@ def _events(decoder: bhttp.ResponseDecoder, data: bytes) -> list[Event]:
     return out
 
 
-async def _read_limited(response: httpx.Response, limit: int) -> bytes:
+async def _read_limited(response: httpx.Response, limit: int, deadline: float) -> bytes:
+    """What arrives of an error answer within ``limit`` bytes (as sent, never inflated) and
+    ``deadline`` seconds; it only decides which error to raise."""
     body = bytearray()
-    async for piece in response.aiter_bytes():
-        body += piece
-        if len(body) > limit:
-            break
+    with contextlib.suppress(TimeoutError, httpx.HTTPError):
+        async with asyncio.timeout(deadline):
+            async for piece in _raw(response):
+                body += piece
+                if len(body) > limit:
+                    break
     return bytes(body[:limit])
 
 
