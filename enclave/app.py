@@ -149,17 +149,22 @@ class Enclave:
         return Response(body, media_type=ohttp.KEYS_MEDIA_TYPE, headers={"cache-control": "no-store"})
 
     async def gateway(self, request: Request) -> Response:
+        """Every refusal is a problem document (RFC 9457); a request that opens but is not one the
+        backend can serve is answered inside the channel, so only its sender can read why."""
         self.gateway_posts += 1
         body = await read_bounded(request, MAX_GATEWAY_BODY)
         if body is None:
-            return PlainTextResponse("request too large", status_code=413)
+            return _problem(413, "the request is larger than 1 MiB")
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         try:
             if media == ohttp.REQUEST_MEDIA_TYPE:
                 plaintext, context = ohttp.decapsulate_request(self.keys, body)
                 answer = await self._dispatch(plaintext)
-                whole = bhttp.encode_response(bhttp.Response(answer.status, answer.headers,
-                                                             answer.body + await drain(answer)))
+                try:
+                    content = answer.body + await drain(answer)
+                except Exception:  # the backend failed mid-answer: say so, inside the channel
+                    answer, content = _inner_error(), _inner_error().body
+                whole = bhttp.encode_response(bhttp.Response(answer.status, answer.headers, content))
                 return Response(context.encapsulate_response(whole), media_type=ohttp.RESPONSE_MEDIA_TYPE)
             if media == chunked.REQUEST_MEDIA_TYPE:
                 decoder = chunked.ChunkedRequestDecoder(self.keys)
@@ -169,17 +174,28 @@ class Enclave:
                 return StreamingResponse(self._chunked_answer(server, answer),
                                          media_type=chunked.RESPONSE_MEDIA_TYPE)
         except ohttp.UnknownKeyConfig:
-            return JSONResponse({"type": ohttp.KEY_PROBLEM_TYPE,
-                                 "title": "the key configuration is not current; fetch it again"},
-                                status_code=400, media_type="application/problem+json")
-        except (ChannelError, ParseError):
-            return PlainTextResponse("the encapsulated request could not be opened", status_code=400)
-        return PlainTextResponse(f"unsupported media type {media!r}", status_code=415)
+            return _problem(400, "the key configuration is not current; fetch it again",
+                            ohttp.KEY_PROBLEM_TYPE)
+        except (ChannelError, ParseError, ValueError):
+            return _problem(400, "the encapsulated request could not be opened")
+        return _problem(415, f"unsupported media type {media[:64]!r}; send {ohttp.REQUEST_MEDIA_TYPE} or {chunked.REQUEST_MEDIA_TYPE}")
 
     async def _dispatch(self, plaintext: bytes) -> inner.InnerResponse:
+        """The decrypted request to the backend. ParseError: it is not Binary HTTP (the caller
+        answers 400); a backend that fails on it gets an inner 500, never an uncaught exception."""
         request = bhttp.decode_request(plaintext)
-        return await inner.handle(self.backend, request.method.decode(), request.path.decode(),
-                                  request.body)
+        try:
+            method, path = request.method.decode("ascii"), request.path.decode("ascii")
+        except UnicodeDecodeError:
+            return inner.InnerResponse(400, ((b"content-type", b"application/json"),),
+                                       b'{"error": {"message": "method and path must be ASCII"}}')
+        try:
+            return await inner.handle(self.backend, method, path, request.body)
+        except RecursionError:
+            return inner.InnerResponse(400, ((b"content-type", b"application/json"),),
+                                       b'{"error": {"message": "the body nests too deeply"}}')
+        except Exception:
+            return _inner_error()
 
     async def _chunked_answer(self, server: chunked.ChunkedResponseEncoder,
                               answer: inner.InnerResponse) -> AsyncIterator[bytes]:
@@ -189,11 +205,16 @@ class Enclave:
             yield server.encode_chunk(bhttp.encode_content_chunk(answer.body))
         if answer.stream is not None:
             sent = 0
-            async for piece in answer.stream:
-                if self.settings.attack == "truncate-stream" and sent >= 3:
-                    return
-                yield server.encode_chunk(bhttp.encode_content_chunk(piece))
-                sent += 1
+            try:
+                async for piece in answer.stream:
+                    if self.settings.attack == "truncate-stream" and sent >= 3:
+                        return
+                    yield server.encode_chunk(bhttp.encode_content_chunk(piece))
+                    sent += 1
+            except Exception:
+                # The backend failed mid-answer: end without the final chunk, so that the client
+                # shows what arrived as incomplete (TruncatedResponse), which it is.
+                return
         yield server.encode_final(bhttp.encode_response_end())
 
     async def index(self, request: Request) -> Response:
@@ -216,6 +237,17 @@ class Enclave:
         ])
         app.state.enclave = self
         return app
+
+
+def _problem(status: int, title: str, type_: str = "about:blank") -> Response:
+    """An RFC 9457 problem document: ``type`` (RFC 9458 §5.3 names the key problem), ``title``."""
+    return JSONResponse({"type": type_, "title": title, "status": status}, status_code=status,
+                        media_type="application/problem+json")
+
+
+def _inner_error() -> inner.InnerResponse:
+    return inner.InnerResponse(500, ((b"content-type", b"application/json"),),
+                               b'{"error": {"message": "the backend could not handle this request"}}')
 
 
 _ROGUE: list[Any] = []
