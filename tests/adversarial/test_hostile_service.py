@@ -8,7 +8,6 @@ import asyncio
 import datetime as dt
 import gzip
 import json
-import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -95,10 +94,8 @@ async def test_a_slow_drip_attestation_hits_the_overall_deadline(demo_policy: Po
 
     with serve(_attestation(drip())) as server:
         async with Session(server.url, demo_policy, attest_timeout=1.0) as session:
-            started = time.monotonic()
             with pytest.raises(ServiceUnreachable, match="did not finish its attestation within 1 seconds"):
-                await asyncio.wait_for(session.attest(), GUARD)
-            assert time.monotonic() - started < 10
+                await asyncio.wait_for(session.attest(), GUARD)  # GUARD only stops a hung test
             assert session.verified is None
 
 
