@@ -239,7 +239,7 @@ class _Collateral:
         try:
             doc_json = json.loads(body)
             data = base64.b64decode(doc_json["rim"], validate=True)
-        except (ValueError, KeyError, TypeError, binascii.Error):
+        except (ValueError, KeyError, TypeError, binascii.Error, RecursionError):
             return _RimOutcome("format", f"the RIM service's answer for {rim_id} is not JSON with a "
                                "base64 'rim' member", url)
         try:

@@ -111,7 +111,7 @@ def _repo_from_discovery(body: bytes, host: str) -> str | None:
             if any(isinstance(h, str) and h.lower() == host for h in hosts):
                 repo = entry.get("repo")
                 return repo if isinstance(repo, str) else None
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
     return None
 
@@ -120,7 +120,7 @@ async def _demo_release(http: httpx.AsyncClient, base: str) -> dict[str, Any] | 
     answer = await http_get(http, f"{base}{DEMO_RELEASE_PATH}", 1024 * 1024)
     try:
         doc = json.loads(answer.body) if answer.status == 200 else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return doc if isinstance(doc, dict) else None
 

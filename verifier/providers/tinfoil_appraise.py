@@ -263,7 +263,7 @@ def _extra_certificates(raw: bytes) -> list[bytes]:
         if not isinstance(items, list):
             return []
         return [base64.b64decode(c, validate=True) for c in items[:8] if isinstance(c, str)]
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, RecursionError):
         return []
 
 

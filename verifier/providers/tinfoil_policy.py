@@ -26,6 +26,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 
+from verifier.appraisal.native import is_loopback_host
 from verifier.appraisal.policy import Policy, Section
 from verifier.errors import PolicyError
 
@@ -43,7 +44,7 @@ _REPO = re.compile(r"\A[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\Z")
 def _url(value: str, key: str, *, allow_loopback_http: bool = True) -> str:
     parts = urllib.parse.urlsplit(value)
     host = (parts.hostname or "").lower()
-    loopback = host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost")
+    loopback = is_loopback_host(host)
     if parts.scheme == "https" and host:
         return value.rstrip("/")
     if parts.scheme == "http" and loopback and allow_loopback_http:

@@ -101,7 +101,7 @@ def read_tag(answer: Answer) -> tuple[str | None, str]:
     try:
         doc = json.loads(answer.body)
         tag = doc["tag_name"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None, f"{answer.url} did not answer a release with a tag_name"
     if not isinstance(tag, str) or not _TAG.match(tag):
         return None, f"{answer.url} names a malformed tag {str(tag)[:40]!r}"
@@ -129,7 +129,7 @@ def read_bundles(answer: Answer) -> tuple[list[bytes], str]:
             raise TypeError
         bundles = [json.dumps(a["bundle"]).encode() for a in items[:MAX_ATTESTATIONS]
                    if isinstance(a, dict) and isinstance(a.get("bundle"), dict)]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return [], f"{answer.url} is not GitHub's attestations document"
     if not bundles:
         return [], f"{answer.url} lists no attestation bundle"

@@ -73,7 +73,7 @@ def parse_envelope(data: bytes) -> Envelope:
         raise ParseError(f"larger than {MAX_ENVELOPE_BYTES} bytes", field="envelope")
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ParseError("is not JSON", field="envelope") from None
     if not isinstance(doc, dict):
         raise ParseError("must be a JSON object", field="envelope")

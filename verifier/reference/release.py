@@ -63,7 +63,7 @@ def tdx_launch_measurement(mrtd: bytes, rtmr0: bytes, rtmr1: bytes, rtmr2: bytes
 def parse_statement(data: bytes) -> ReleaseStatement:
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ParseError("is not JSON", field="release.statement") from None
     if not isinstance(doc, dict) or doc.get("_type") != STATEMENT_TYPE:
         raise ParseError(f"must be a JSON object with _type {STATEMENT_TYPE}", field="release.statement")

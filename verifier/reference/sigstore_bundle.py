@@ -173,7 +173,10 @@ def _log_keys(root: Mapping[str, Any]) -> list[NoteVerifier]:
 def _statement(payload_type: str, payload: bytes) -> tuple[tuple[Subject, ...], str | None, Any]:
     if payload_type != IN_TOTO_PAYLOAD_TYPE:
         raise ValueError(f"the DSSE payload type is {payload_type!r}, not {IN_TOTO_PAYLOAD_TYPE}")
-    doc = json.loads(payload)
+    try:
+        doc = json.loads(payload)
+    except RecursionError:
+        raise ValueError("the payload nests too deeply to be an in-toto statement") from None
     if not isinstance(doc, dict) or doc.get("_type") not in IN_TOTO_STATEMENT_TYPES:
         raise ValueError("the payload is not an in-toto statement")
     subjects = []
@@ -245,7 +248,7 @@ def appraise_bundle(bundle: bytes, *, trusted_root: bytes | None, repository: st
     try:
         doc = json.loads(bundle)
         root_doc = json.loads(trusted_root) if trusted_root is not None else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return stop("The bundle or the trusted root is not JSON (a .jsonl file holds one bundle per line: pass one line).")
     if not isinstance(doc, dict) or not isinstance(doc.get("verificationMaterial"), dict):
         return stop("This is not a Sigstore bundle (no verificationMaterial).")
