@@ -18,10 +18,27 @@ from pathlib import Path
 
 import httpx
 
-from verifier.errors import CollateralError, OfflineError
+from verifier.errors import CollateralError, OfflineError, VerifierError
 
 MAX_COLLATERAL_BYTES = 8 * 1024 * 1024
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+TOTAL_SECONDS = 60.0
+"""A whole answer must arrive within this, however slowly a server drips it (the per-read timeout
+alone would let one byte every 14 s go on for ever)."""
+
+
+def read_body(response: httpx.Response, *, limit: int, seconds: float, what: str,
+              error: type[VerifierError] = CollateralError) -> bytes:
+    """Read ``response`` whole, refusing more than ``limit`` bytes or more than ``seconds``."""
+    deadline = time.monotonic() + seconds
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > limit:
+            raise error(f"{what} answered more than {limit} bytes")
+        if time.monotonic() > deadline:
+            raise error(f"{what} did not finish answering within {seconds:.0f} s")
+    return bytes(body)
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,7 @@ class CollateralFetcher:
         self._client = client
         self._retries = retries_on_429
         self._sleep = sleep
+        self.total_seconds = TOTAL_SECONDS
 
     # -- cache -----------------------------------------------------------------------------------
     def _paths(self, url: str) -> tuple[Path, Path]:
@@ -118,23 +136,23 @@ class CollateralFetcher:
             delay = 1.0
             for attempt in range(self._retries + 1):
                 try:
-                    response = client.request(method, url, content=body, headers=headers)
+                    with client.stream(method, url, content=body, headers=headers) as response:
+                        if response.status_code == 429 and attempt < self._retries:
+                            retry_after = response.headers.get("retry-after", "")
+                            wait = float(retry_after) if retry_after.isdigit() else delay
+                            self._sleep(min(wait, 30.0))
+                            delay *= 2
+                            continue
+                        if response.status_code != 200:
+                            raise CollateralError(f"{url} answered HTTP {response.status_code}")
+                        data = read_body(response, limit=MAX_COLLATERAL_BYTES,
+                                         seconds=self.total_seconds, what=url)
+                        kept = {k.lower(): response.headers[k] for k in keep_headers
+                                if k in response.headers}
+                        return Fetched(url, data, kept, False)
                 except httpx.HTTPError as e:
                     raise CollateralError(f"could not fetch {url}: {e}") from None
-                if response.status_code == 429 and attempt < self._retries:
-                    retry_after = response.headers.get("retry-after", "")
-                    wait = float(retry_after) if retry_after.isdigit() else delay
-                    self._sleep(min(wait, 30.0))
-                    delay *= 2
-                    continue
-                break
-            if response.status_code != 200:
-                raise CollateralError(f"{url} answered HTTP {response.status_code}")
-            data = response.content
-            if len(data) > MAX_COLLATERAL_BYTES:
-                raise CollateralError(f"{url} answered more than {MAX_COLLATERAL_BYTES} bytes")
-            kept = {k.lower(): response.headers[k] for k in keep_headers if k in response.headers}
-            return Fetched(url, data, kept, False)
+            raise CollateralError(f"{url} kept answering HTTP 429 (too many requests)")
         finally:
             if self._client is None:
                 client.close()

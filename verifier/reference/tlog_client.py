@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from verifier.endorsements.fetch import TOTAL_SECONDS, read_body
 from verifier.errors import ProtocolError, ServiceUnreachable
 from verifier.reference.merkle import consistency_proof, inclusion_proof
 from verifier.reference.tiles import TILE_WIDTH, TileMissing, TileReader
@@ -60,12 +61,8 @@ class TlogClient:
                     raise TileMissing(f"the log has no {path}")
                 if response.status_code != 200:
                     raise ProtocolError(f"{target} answered HTTP {response.status_code}")
-                body = bytearray()
-                for chunk in response.iter_bytes():
-                    body += chunk
-                    if len(body) > limit:
-                        raise ProtocolError(f"{target} answered more than {limit} bytes")
-                return bytes(body)
+                return read_body(response, limit=limit, seconds=TOTAL_SECONDS, what=target,
+                                 error=ProtocolError)
         except httpx.TransportError as e:
             raise ServiceUnreachable(f"could not reach the transparency log at {self.url}: {e}") from None
 
