@@ -9,15 +9,23 @@ stderr. ``NO_COLOR`` is honoured.
 from __future__ import annotations
 
 import argparse
-import asyncio
+import dataclasses
 import datetime as dt
 import enum
 import json
+import logging
+import math
 import os
+import re
+import signal
+import stat
 import sys
-from collections.abc import Callable, Sequence
+import threading
+import urllib.parse
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from verifier.errors import (
     InputError,
@@ -27,12 +35,15 @@ from verifier.errors import (
     TruncatedResponse,
     VerifierError,
 )
-from verifier.result import AttestationResult, parse_time
+from verifier.result import AttestationResult, iso, parse_time
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    from verifier.appraisal.policy import Policy
     from verifier.reference.note import NoteSigner
+
+T = TypeVar("T")
 
 DEMO_TRANSPARENCY = "demo-transparency"
 """The reference deployment's log and witness state, under the user's data directory."""
@@ -56,15 +67,26 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+_WHITE = re.compile(r"\s+")
+
+
+def one_line(text: str) -> str:
+    """``text`` as one printable line: runs of white space (newlines too) become one space, and other
+    control characters are escaped, so that no message (whatever evidence or a server put in it)
+    spans lines or drives the terminal."""
+    text = _WHITE.sub(" ", text).strip()
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
 def fail(code: Exit, message: str) -> NoReturn:
-    say(_color("31", "error: ") + message)
+    say(_color("31", "error: ") + one_line(message))
     raise SystemExit(int(code))
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        fail(Exit.USAGE, message)
+        # One line, as every error (docs/cli.md); the usage is one --help away.
+        fail(Exit.USAGE, f"{message} (see `{self.prog} --help`)")
 
 
 def _time(text: str) -> dt.datetime:
@@ -76,9 +98,32 @@ def _time(text: str) -> dt.datetime:
 
 def _hex(text: str) -> bytes:
     try:
-        return bytes.fromhex(text)
+        value = bytes.fromhex(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not hex") from None
+    if not value:
+        raise argparse.ArgumentTypeError("is empty: give at least one byte of hex")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0 to 65535)")
+    return port
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (finite, at least 0)")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,9 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("serve", help="run the reference enclave (INSECURE DEMO: simulated TEE)")
     s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8700)
+    s.add_argument("--port", type=_port, default=8700)
     s.add_argument("--upstream", help="OpenAI-compatible base URL (…/v1) to forward prompts to")
-    s.add_argument("--token-delay", type=float, default=0.02, help="seconds between demo-model tokens")
+    s.add_argument("--token-delay", type=_seconds, default=0.02, help="seconds between demo-model tokens")
     s.add_argument("--attack", metavar="MODE",
                    help="misbehave on purpose, for tests (docs/protocol.md lists the modes)")
     s.add_argument("--no-log", action="store_true",
@@ -112,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     lsub = lg.add_subparsers(dest="log_command", parser_class=_Parser)
     ls = lsub.add_parser("serve", help="serve an append-only log (C2SP tlog-tiles) from a directory")
     ls.add_argument("--host", default="127.0.0.1")
-    ls.add_argument("--port", type=int, default=8470, help="0: a free port (the URL is printed)")
+    ls.add_argument("--port", type=_port, default=8470, help="0: a free port (the URL is printed)")
     ls.add_argument("--dir", type=Path, help="the log's directory (default: DATA/log)")
     ls.add_argument("--key", type=Path, help="the log's signer key file (default: DIR/log.skey; created if absent)")
     ls.add_argument("--origin", help="the log's origin (checkpoint first line), for a new key")
@@ -122,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="INSECURE: the committed demo log key, and by default the demo deployment's directory")
     lw = lsub.add_parser("witness", help="cosign checkpoints of known logs (C2SP tlog-witness)")
     lw.add_argument("--host", default="127.0.0.1")
-    lw.add_argument("--port", type=int, default=8471, help="0: a free port (the URL is printed)")
+    lw.add_argument("--port", type=_port, default=8471, help="0: a free port (the URL is printed)")
     lw.add_argument("--dir", type=Path, help="the witness's state directory (default: DATA/witness)")
     lw.add_argument("--key", type=Path, help="the witness's signer key file (default: DIR/witness.skey; created if absent)")
     lw.add_argument("--name", help="the witness's key name, for a new key")
@@ -203,49 +248,191 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- output ----------------------------------------------------------------------------------------
 
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON: bytes as lowercase hex, times as ISO-8601, enums by value,
+    dataclasses and mappings as objects, sets sorted, and NaN or infinity (which JSON has no
+    word for) as null. Whatever a claim holds, ``--json`` prints strict JSON."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, dt.datetime):
+        return iso(value)
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return jsonable(value.value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        items = [jsonable(v) for v in value]
+        try:
+            return sorted(items)
+        except TypeError:
+            return sorted(items, key=repr)
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+def print_json(doc: Mapping[str, Any]) -> None:
+    """Exactly one strict JSON object on stdout (``--json``)."""
+    sys.stdout.write(json.dumps(jsonable(doc), indent=2, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
 def report(result: AttestationResult, as_json: bool) -> Exit:
+    check_interrupt()
     if as_json:
-        print(json.dumps(result.to_json(), indent=2))
+        print_json(result.to_json())
     verdict = result.verdict()
-    say(_color("32" if result.verified else "31", verdict))
+    say(_color("32" if result.verified else "31", one_line(verdict)))
     if result.verified:
         return Exit.VERIFIED
     return Exit.NOT_VERIFIED
 
 
+# -- arguments that need more than a type ----------------------------------------------------------
+
+_CREDENTIALS = re.compile(r"(//)[^/@?#]*@")
+
+
+def service_url(url: str) -> str:
+    """Refuse (exit 2) a service URL that cannot be used at all: empty, with white space or control
+    characters, unparseable (a broken IPv6 literal, a port that is not a number from 0 to 65535),
+    with credentials (they would go to a service not yet verified), or with a query or fragment
+    (the URL is a base that paths are appended to). Whether the *policy* accepts it (an http(s)
+    scheme, a host, loopback for the demo policy) is the ``service.url`` check's (exit 1)."""
+    import httpx
+
+    if not url:
+        fail(Exit.USAGE, "the service URL is empty")
+    shown = _redact(url)
+    if any(c.isspace() or not c.isprintable() for c in url):
+        fail(Exit.USAGE, f"the service URL {shown!r} contains white space or control characters")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        _ = parts.port  # raises ValueError for a port that is not a number from 0 to 65535
+        if parts.scheme.lower() in ("http", "https"):
+            httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as e:
+        fail(Exit.USAGE, f"the service URL {shown!r} is malformed ({_redact(str(e))})")
+    if parts.username is not None or parts.password is not None:
+        fail(Exit.USAGE, f"the service URL {shown!r} carries credentials (user:password@); they would be "
+             "sent to a service not yet verified: remove them")
+    if parts.query or parts.fragment:
+        fail(Exit.USAGE, f"the service URL {shown!r} has a query or a fragment; give the service's base URL")
+    return url
+
+
+def _redact(text: str) -> str:
+    return _CREDENTIALS.sub(r"\1***@", text)
+
+
+def load_policy_arg(name_or_path: str | None) -> Policy:
+    """``--policy``: a built-in name or a file. A file is read bounded (a FIFO, a device or a huge
+    file must neither hang nor fill memory); an empty argument is a usage error, not the default."""
+    from enclave_chat.paths import resolve_policy
+    from verifier.appraisal.policy import MAX_POLICY_BYTES, parse_policy
+    from verifier.appraisal.policy_check import check_policy
+    from verifier.files import read_file
+
+    if name_or_path is None:
+        return resolve_policy(None)
+    if not name_or_path.strip():
+        fail(Exit.USAGE, "--policy is empty: give a policy file or a built-in name (default, demo, strict, tinfoil)")
+    path = Path(name_or_path)
+    if not path.exists():
+        return resolve_policy(name_or_path)  # a built-in name, or a missing file (PolicyError)
+    try:
+        data = read_file(path, MAX_POLICY_BYTES, "policy")
+    except InputError as e:
+        raise PolicyError(str(e)) from None
+    return check_policy(parse_policy(data, str(path)))
+
+
+KEY_FILE_LIMIT = 64 * 1024
+
+
+def key_file(path: Path, what: str) -> Path:
+    """A key file that exists must be a regular file of a sane size (a FIFO or a device would hang
+    or never end); one that does not exist is left to the caller (some create it)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return path
+    except OSError as e:
+        fail(Exit.USAGE, f"cannot use the {what} key {path}: {e.strerror or e}")
+    if stat.S_ISDIR(st.st_mode):
+        fail(Exit.USAGE, f"cannot use the {what} key {path}: it is a directory, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        fail(Exit.USAGE, f"cannot use the {what} key {path}: not a regular file")
+    if st.st_size > KEY_FILE_LIMIT:
+        fail(Exit.USAGE, f"cannot use the {what} key {path}: {st.st_size} bytes is too large for a key file")
+    return path
+
+
 # -- commands --------------------------------------------------------------------------------------
 
 def cmd_verify(args: argparse.Namespace) -> Exit:
-    from enclave_chat.paths import resolve_policy, user_dir
+    from enclave_chat.paths import user_dir
     from verifier.appraisal.policy_check import policy_provider
     from verifier.endorsements.fetch import CollateralFetcher
     from verifier.session import Session
 
-    policy = resolve_policy(args.policy)
+    if args.replay is not None:
+        if args.url is not None:
+            fail(Exit.USAGE, "give a URL or --replay DIR, not both")
+        if args.save_evidence is not None:
+            fail(Exit.USAGE, "--save-evidence records a live verification; a replay has nothing new to record")
+    else:
+        if not args.url:
+            fail(Exit.USAGE, "verify needs a URL (or --replay DIR)")
+        if args.at is not None:
+            fail(Exit.USAGE, "--at applies to --replay only: a live verification happens now")
+        service_url(args.url)
+    policy = load_policy_arg(args.policy)
     if args.replay is not None:
         from verifier.replay import replay
 
-        result = asyncio.run(replay(args.replay, policy=policy, provider=args.provider, at=args.at))
+        try:
+            result = run_async(replay(args.replay, policy=policy, provider=args.provider, at=args.at))
+        except ServiceUnreachable as e:
+            # A replay reaches nothing: an exchange it needs is missing from the recording.
+            raise InputError(f"{args.replay} is not a complete recording: {e}") from None
         return report(result, args.json)
-    if not args.url:
-        fail(Exit.USAGE, "verify needs a URL (or --replay DIR)")
+    if args.save_evidence is not None:
+        try:
+            args.save_evidence.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as e:
+            fail(Exit.USAGE, f"cannot save evidence in {args.save_evidence}: {e.strerror or e}")
     fetcher = CollateralFetcher(user_dir("cache") / "collateral", offline=args.offline)
 
     async def run() -> AttestationResult:
+        # --offline: no collateral fetch, and no transparency-log fetch either (the log's fresh
+        # checkpoint is then a skip); only the service itself is asked.
         async with Session(args.url, policy, provider=args.provider or policy_provider(policy), fetcher=fetcher,
-                           state_dir=user_dir("state"), save_evidence=args.save_evidence) as session:
+                           fetch_logs=not args.offline, state_dir=user_dir("state"),
+                           save_evidence=args.save_evidence) as session:
             return await session.attest()
 
-    return report(asyncio.run(run()), args.json)
+    return report(run_async(run()), args.json)
 
 
 def cmd_ask(args: argparse.Namespace) -> Exit:
-    from enclave_chat.paths import resolve_policy, user_dir
+    from enclave_chat.paths import user_dir
     from verifier.appraisal.policy_check import policy_provider
     from verifier.endorsements.fetch import CollateralFetcher
     from verifier.session import Session
 
-    policy = resolve_policy(args.policy)
+    service_url(args.url)
+    policy = load_policy_arg(args.policy)
     fetcher = CollateralFetcher(user_dir("cache") / "collateral")
     messages: list[dict[str, Any]] = []
     if args.system:
@@ -271,7 +458,7 @@ def cmd_ask(args: argparse.Namespace) -> Exit:
                 raise TruncatedResponse(f"the reply above is incomplete: {e}") from None
             sys.stdout.write("\n")
 
-    asyncio.run(run())
+    run_async(run())
     return Exit.VERIFIED
 
 
@@ -281,25 +468,26 @@ def cmd_evidence(args: argparse.Namespace) -> Exit:
 
         doc = inspect_file(args.file)
         if args.json:
-            print(json.dumps(doc, indent=2))
+            print_json(doc)
         else:
             for key, value in doc.items():
                 print(f"{key}: {value}")
         return Exit.VERIFIED
     if args.evidence_command != "verify":
         fail(Exit.USAGE, "use `evidence verify KIND FILE...` or `evidence inspect FILE`")
-    from enclave_chat.paths import resolve_policy, user_dir
-    from verifier.appraisal.offline import OfflineOptions, appraiser
+    from enclave_chat.paths import user_dir
+    from verifier.appraisal.offline import OfflineOptions, appraiser, refuse_unused
     from verifier.endorsements.fetch import CollateralFetcher
 
     appraise = appraiser(args.kind)
     opts = OfflineOptions(
-        files=tuple(args.files), policy=resolve_policy(args.policy),
+        files=tuple(args.files), policy=load_policy_arg(args.policy),
         at=args.at or dt.datetime.now(dt.UTC),
         fetcher=CollateralFetcher(user_dir("cache") / "collateral", offline=args.offline),
         certs=tuple(args.cert), crls=tuple(args.crl), collateral=args.collateral,
         rims=tuple(args.rim), ocsp=tuple(args.ocsp), nonce=args.nonce, report_data=args.report_data,
     )
+    refuse_unused(args.kind, opts)
     return report(appraise(opts), args.json)
 
 
@@ -346,6 +534,7 @@ def _signer(path: Path, name: str | None, what: str, *, witness: bool) -> NoteSi
     """The signer key in ``path``, created (named ``name``) when absent."""
     from enclave.transparency.services import load_or_create_signer
 
+    key_file(path, what)
     if not path.exists() and not name:
         fail(Exit.USAGE, f"{path} holds no {what} key yet; name the new one with "
              + ("--name NAME" if witness else "--origin NAME (the log's checkpoint origin, e.g. log.example.com/releases)"))
@@ -423,10 +612,12 @@ def _publisher_key(path: Path) -> Ed25519PrivateKey:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+    from verifier.files import read_file
+
     try:
-        key = load_pem_private_key(path.read_bytes(), password=None)
-    except OSError as e:
-        fail(Exit.USAGE, f"cannot read the publisher key {path}: {e.strerror or e}")
+        key = load_pem_private_key(read_file(path, KEY_FILE_LIMIT, "the publisher key"), password=None)
+    except InputError as e:
+        fail(Exit.USAGE, str(e))
     except (ValueError, TypeError) as e:
         fail(Exit.USAGE, f"{path} is not an unencrypted PEM private key: {e}")
     if not isinstance(key, Ed25519PrivateKey):
@@ -468,6 +659,7 @@ def cmd_release(args: argparse.Namespace) -> Exit:
         log_signer = demo_log_signer()
     else:
         key_path = args.log_key or directory / "log.skey"
+        key_file(key_path, "log")
         try:
             log_signer = load_signer(key_path)
         except OSError as e:
@@ -495,7 +687,7 @@ def cmd_release(args: argparse.Namespace) -> Exit:
         witness = parse_vkey(vkey)
         if not any(witness.matches(sig) for sig in signatures):
             say(_color("33", "warning: ") + f"witness {witness.name} has not cosigned the checkpoint")
-    text = json.dumps(release, indent=2) + "\n"
+    text = json.dumps(jsonable(release), indent=2, allow_nan=False) + "\n"
     if args.output is not None:
         try:
             args.output.write_text(text)
@@ -512,14 +704,20 @@ def cmd_release(args: argparse.Namespace) -> Exit:
 def cmd_chat(args: argparse.Namespace) -> Exit:
     from enclave_chat.tui_entry import run_chat
 
-    return Exit(run_chat(url=args.url, policy=args.policy, provider=args.provider,
-                         no_history=args.no_history))
+    if args.url is not None:
+        service_url(args.url)
+    if args.policy is not None:
+        load_policy_arg(args.policy)  # a broken policy is a one-line usage error, not a TUI screen
+    with default_sigint():
+        return Exit(run_chat(url=args.url, policy=args.policy, provider=args.provider,
+                             no_history=args.no_history))
 
 
 def cmd_demo(args: argparse.Namespace) -> Exit:
     from enclave_chat.tui_entry import run_demo
 
-    return Exit(run_demo(no_history=args.no_history))
+    with default_sigint():
+        return Exit(run_demo(no_history=args.no_history))
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], Exit]] = {
@@ -528,28 +726,198 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], Exit]] = {
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    command = args.command or "chat"
-    if command == "chat" and not hasattr(args, "url"):
-        args = build_parser().parse_args(["chat"])
+class Interrupted(KeyboardInterrupt):
+    """What Ctrl-C raises while :func:`main` runs. A subclass on purpose: CPython remembers a plain
+    :class:`KeyboardInterrupt` that passes through ``eval``'d code (``collections.namedtuple``, run
+    by many imports) and, even when it is caught, ends the process by SIGINT instead of with the
+    exit code 130 that the contract promises."""
+
+
+_INTERRUPT = threading.Event()
+"""Set at Ctrl-C. Raising is not enough: Python ignores an exception raised in a finaliser or a
+weakref callback (importlib runs some), so the command checks this too before it goes on."""
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    _INTERRUPT.set()
+    raise Interrupted
+
+
+def check_interrupt() -> None:
+    """Raise :class:`Interrupted` if Ctrl-C came, even if its exception was swallowed."""
+    if _INTERRUPT.is_set():
+        raise Interrupted
+
+
+@contextmanager
+def default_sigint() -> Iterator[None]:
+    """Python's own Ctrl-C handling, for the TUI (Textual runs its own event loop)."""
+    ours = (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is _on_sigint)
+    if ours:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        yield
+    finally:
+        if ours:
+            signal.signal(signal.SIGINT, _on_sigint)
+
+
+INTERRUPT_GRACE = 3.0
+"""Seconds a command has to wind down after Ctrl-C before it is ended outright."""
+
+
+def _end_interrupted() -> NoReturn:
+    """The last resort after Ctrl-C: the one line, then exit 130 at once."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
+    say("interrupted")
+    os._exit(int(Exit.INTERRUPTED))
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """:func:`asyncio.run`, with Ctrl-C handled by the event loop itself.
+
+    ``loop.add_signal_handler`` makes the signal wake the loop through its self-pipe, whichever
+    thread the kernel delivers it to (a plain handler runs only when the main thread next executes
+    Python, which a ``select`` waiting on a silent server may never do). The first Ctrl-C cancels
+    the command, which ends as :class:`Interrupted`; if it has not ended within
+    :data:`INTERRUPT_GRACE` seconds, or at a second Ctrl-C, the process exits 130 outright.
+    """
+    import asyncio
+
+    async def guarded() -> T:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        interrupts: list[float] = []
+
+        def on_sigint() -> None:
+            _INTERRUPT.set()
+            if interrupts:
+                _end_interrupted()
+            interrupts.append(loop.time())
+            if task is not None:
+                task.cancel()
+            loop.call_later(INTERRUPT_GRACE, _end_interrupted)
+
+        try:
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+            handled = True
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
+            handled = False
+        try:
+            if _INTERRUPT.is_set():
+                coro.close()  # never started: no "never awaited" warning
+                raise Interrupted
+            return await coro
+        except asyncio.CancelledError:
+            if interrupts:
+                raise Interrupted from None
+            raise
+        finally:
+            if handled:
+                loop.remove_signal_handler(signal.SIGINT)
+                if threading.current_thread() is threading.main_thread():
+                    signal.signal(signal.SIGINT, _on_sigint)
+
+    main_coro = guarded()
+    try:
+        return asyncio.run(main_coro)
+    finally:
+        # A Ctrl-C inside asyncio.run before either coroutine started must not leave a
+        # "never awaited" warning behind (close() is a no-op on a finished coroutine).
+        main_coro.close()
+        coro.close()
+
+
+OWN_PACKAGES = frozenset({"verifier", "enclave", "enclave_chat", "tui"})
+
+
+class _OwnWarnings(logging.Handler):
+    """Warnings of this program's own modules, one line each on stderr. Other libraries' logging
+    (sigstore's TUF notices, say) stays off the terminal: stderr carries the verdict and errors."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.split(".")[0] in OWN_PACKAGES:
+            say(_color("33", "warning: ") + one_line(record.getMessage()))
+
+
+@contextmanager
+def _process() -> Iterator[None]:
+    """Ctrl-C as :class:`Interrupted`, and logging as :class:`_OwnWarnings`, for one run of
+    :func:`main`; both are put back afterwards (tests call :func:`main` in-process)."""
+    _INTERRUPT.clear()
+    root = logging.getLogger()
+    handler = _OwnWarnings() if not root.handlers else None
+    if handler is not None:
+        root.addHandler(handler)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, _on_sigint)
+    unraisable = sys.unraisablehook
+
+    def quiet_when_interrupted(info: Any) -> None:
+        # Ctrl-C that lands in a finaliser or a weakref callback is "ignored" by Python with a
+        # traceback on stderr (and so is what it breaks there); _INTERRUPT has it already.
+        if _INTERRUPT.is_set() or isinstance(info.exc_value, KeyboardInterrupt):
+            return
+        unraisable(info)
+
+    sys.unraisablehook = quiet_when_interrupted
+    try:
+        yield
+    finally:
+        if not _INTERRUPT.is_set():  # else the process is ending: keep finalisers quiet to the end
+            sys.unraisablehook = unraisable
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        if handler is not None:
+            root.removeHandler(handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    with _process():
+        try:
+            code = _main(argv)
+            check_interrupt()
+            return code
+        except KeyboardInterrupt:
+            say("interrupted")
+            return int(Exit.INTERRUPTED)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        command = args.command or "chat"
+        if command == "chat" and not hasattr(args, "url"):
+            args = build_parser().parse_args(["chat"])
         return int(COMMANDS[command](args))
-    except KeyboardInterrupt:
-        say("interrupted")
-        return int(Exit.INTERRUPTED)
     except NotVerified as e:
-        say(_color("31", "refused: ") + str(e))
-        return int(Exit.NOT_VERIFIED)
+        return _error("refused: ", str(e), Exit.NOT_VERIFIED)
     except ServiceUnreachable as e:
-        say(_color("31", "unreachable: ") + str(e))
-        return int(Exit.UNREACHABLE)
+        return _error("unreachable: ", str(e), Exit.UNREACHABLE)
     except (InputError, PolicyError) as e:
-        say(_color("31", "error: ") + str(e))
-        return int(Exit.USAGE)
+        return _error("error: ", str(e), Exit.USAGE)
     except TruncatedResponse as e:
-        say(_color("31", "incomplete: ") + str(e))
-        return int(Exit.NOT_VERIFIED)
+        return _error("incomplete: ", str(e), Exit.NOT_VERIFIED)
     except VerifierError as e:
-        say(_color("31", "error: ") + str(e))
-        return int(Exit.NOT_VERIFIED)
+        return _error("error: ", str(e), Exit.NOT_VERIFIED)
+    except OSError as e:
+        # A file or directory the command had to use (a recording, an output file, a socket).
+        where = f" {e.filename}" if e.filename else ""
+        return _error("error: ", f"cannot use{where}: {e.strerror or e}", Exit.USAGE)
+    except Exception as e:  # the contract: one line, never a traceback
+        return _error("error: ", f"internal error ({type(e).__name__}: {e}); "
+                      "this is a bug in enclave-chat, please report it", Exit.NOT_VERIFIED)
+
+
+def _error(prefix: str, message: str, code: Exit) -> int:
+    check_interrupt()  # an error caused by Ctrl-C is reported as the interruption it is
+    say(_color("31", prefix) + one_line(message))
+    return int(code)

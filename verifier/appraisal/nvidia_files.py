@@ -30,16 +30,20 @@ from verifier.appraisal.offline import OfflineOptions, read_file
 from verifier.endorsements.nvidia_ocsp import decode_answer_file
 from verifier.errors import InputError
 from verifier.evidence.encoding import decode_evidence
-from verifier.evidence.nvidia import looks_binary
+from verifier.evidence.nvidia import NONCE_SIZE, looks_binary
 from verifier.result import AttestationResult
 
 KIND = "nvidia-gpu"
+SPDM_NONCE_SIZE = NONCE_SIZE
+"""An SPDM GET_MEASUREMENTS request carries a 32-byte nonce."""
 
 
 def appraise_files(opts: OfflineOptions) -> AttestationResult:
     """Appraise one saved GPU report (or an NRAS-shaped JSON list of them) with its collateral."""
-    if not opts.files:
-        raise InputError("nvidia-gpu needs a report file")
+    if len(opts.files) != 1:
+        raise InputError(f"nvidia-gpu takes one report file (an NRAS-shaped JSON file for several GPUs), not {len(opts.files)}")
+    if opts.nonce is not None and len(opts.nonce) != SPDM_NONCE_SIZE:
+        raise InputError(f"--nonce must be {SPDM_NONCE_SIZE} bytes ({2 * SPDM_NONCE_SIZE} hex digits) for SPDM evidence, not {len(opts.nonce)}")
     report_path = opts.files[0]
     data = read_file(report_path)
     evidence: dict[str, str] = {}
@@ -55,7 +59,7 @@ def appraise_files(opts: OfflineOptions) -> AttestationResult:
         appraisal = appraise_gpus(devices, policy=opts.policy, at=opts.at, expected_nonce=opts.nonce,
                                   fetcher=opts.fetcher, rims=rims, ocsp=ocsp)
     else:
-        report, _encoding = decode_evidence(data, looks_binary)
+        report, _encoding = decode_evidence(data, looks_binary, str(report_path))
         if not opts.certs:
             raise InputError("nvidia-gpu needs the device certificate chain (--cert FILE)")
         chain = b"".join(read_file(p) for p in opts.certs)
@@ -92,7 +96,7 @@ def _json_devices(data: bytes) -> list[tuple[str, bytes, bytes]] | None:
         return None
     try:
         doc: Any = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     if isinstance(doc, dict):
         doc = doc.get("evidence_list", [doc])

@@ -37,7 +37,7 @@ class OfflineOptions:
     report_data: bytes | None = None
 
 
-__all__ = ["APPRAISERS", "OfflineOptions", "appraiser", "read_file"]
+__all__ = ["APPRAISERS", "OPTIONS", "USES", "OfflineOptions", "appraiser", "read_file", "refuse_unused"]
 
 APPRAISERS: dict[str, str] = {
     "sev-snp": "verifier.appraisal.sev_snp_files:appraise_files",
@@ -47,7 +47,33 @@ APPRAISERS: dict[str, str] = {
 }
 
 
+OPTIONS: dict[str, str] = {"certs": "--cert", "crls": "--crl", "collateral": "--collateral", "rims": "--rim",
+                           "ocsp": "--ocsp", "nonce": "--nonce", "report_data": "--report-data"}
+"""The :class:`OfflineOptions` fields a kind may use, by their command-line names."""
+
+USES: dict[str, frozenset[str]] = {
+    "sev-snp": frozenset({"certs", "crls", "nonce", "report_data"}),
+    "tdx": frozenset({"collateral", "nonce", "report_data"}),
+    "nvidia-gpu": frozenset({"certs", "rims", "ocsp", "nonce"}),
+    "tinfoil": frozenset({"certs", "crls", "nonce"}),
+}
+"""Which options each kind reads. Any other is refused: an auditor who passes ``--crl`` to a kind
+that never reads one must not believe it was checked."""
+
+
+def refuse_unused(kind: str, opts: OfflineOptions) -> None:
+    """Raise :class:`InputError` naming each option given that ``kind`` would silently ignore."""
+    uses = USES.get(kind, frozenset(OPTIONS))
+    unused = [flag for name, flag in OPTIONS.items()
+              if name not in uses and getattr(opts, name) not in (None, ())]
+    if unused:
+        raise InputError(f"{kind} evidence does not use {', '.join(unused)} "
+                         f"(it takes {', '.join(OPTIONS[n] for n in OPTIONS if n in uses)})")
+
+
 def appraiser(kind: str) -> Callable[[OfflineOptions], AttestationResult]:
+    """The appraiser of ``kind``. It reads what it needs; the command line first refuses, with
+    :func:`refuse_unused`, any option this kind would ignore."""
     target = APPRAISERS.get(kind)
     if target is None:
         raise InputError(f"unknown evidence kind {kind!r}; known: {', '.join(APPRAISERS)}")

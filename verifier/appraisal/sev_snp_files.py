@@ -62,7 +62,7 @@ def _trustee_json(data: bytes, name: str) -> tuple[bytes, list[bytes]] | None:
         return None
     try:
         doc = json.loads(data)
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise InputError(f"{name} looks like JSON but is not valid JSON ({e})") from None
     report = doc.get("report") if isinstance(doc, dict) else None
     if not isinstance(report, list) or not all(isinstance(b, int) and 0 <= b <= 255 for b in report):
@@ -86,7 +86,7 @@ def appraise_files(opts: OfflineOptions) -> AttestationResult:
     if wrapped is not None:
         report, extra_certs = wrapped
     else:
-        report, _encoding = decode_evidence(data, is_snp_evidence)
+        report, _encoding = decode_evidence(data, is_snp_evidence, str(path))
     cert_blobs = [*extra_certs]
     for cert_path in opts.certs:
         blob = read_file(Path(cert_path))

@@ -79,7 +79,7 @@ def appraise_files(opts: OfflineOptions) -> AttestationResult:
     expected = opts.report_data if opts.report_data is not None else opts.nonce
     if expected is not None and len(expected) > 64:
         raise InputError(f"the expected REPORTDATA is {len(expected)} bytes; a TDX REPORTDATA has 64")
-    quote, _encoding = decode_evidence(read_file(opts.files[0]), binary_fits)
+    quote, _encoding = decode_evidence(read_file(opts.files[0]), binary_fits, str(opts.files[0]))
     coll = _collateral_from_dir(opts, quote) if opts.collateral is not None else None
     appraisal = appraise_tdx(quote, policy=opts.policy, at=opts.at, expected_report_data=expected,
                              collateral=coll, fetcher=None if opts.collateral is not None else opts.fetcher)

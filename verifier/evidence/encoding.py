@@ -21,32 +21,36 @@ _HEX_TEXT = re.compile(rb"\A[0-9a-fA-F\s]*\Z")
 _B64_TEXT = re.compile(rb"\A[A-Za-z0-9+/=_\-\s]*\Z")
 
 
-def decode_evidence(data: bytes, binary_fits: Callable[[bytes], bool]) -> tuple[bytes, str]:
+def decode_evidence(data: bytes, binary_fits: Callable[[bytes], bool],
+                    name: str = "the file") -> tuple[bytes, str]:
     """Return ``(raw bytes, "binary" | "hex" | "base64")``.
 
-    ``binary_fits`` answers whether ``data`` as it stands has the size and header of the format.
+    ``binary_fits`` answers whether ``data`` as it stands has the size and header of the format;
+    ``name`` (the file's path, say) is what an error message calls the input.
     """
     if len(data) > MAX_EVIDENCE_FILE:
-        raise InputError(f"the file is {len(data)} bytes, more than the {MAX_EVIDENCE_FILE} an evidence file may be")
+        raise InputError(f"{name} is {len(data)} bytes, more than the {MAX_EVIDENCE_FILE} an evidence file may be")
     if binary_fits(data):
         return data, "binary"
     text = data.strip()
     if not text:
-        raise InputError("the file is empty")
+        raise InputError(f"{name} is empty")
     if _HEX_TEXT.match(text):
         compact = b"".join(text.split())
         if len(compact) % 2:
-            raise InputError("hex text has an odd number of digits")
+            raise InputError(f"{name}: hex text has an odd number of digits")
         return bytes.fromhex(compact.decode("ascii")), "hex"
     if _B64_TEXT.match(text):
         compact = b"".join(text.split())
+        urlsafe = b"-" in compact or b"_" in compact
+        if urlsafe and (b"+" in compact or b"/" in compact):
+            raise InputError(f"{name}: the text mixes the standard and the URL-safe base64 alphabets")
         try:
-            if b"-" in compact or b"_" in compact:
-                return base64.urlsafe_b64decode(compact + b"=" * (-len(compact) % 4)), "base64"
-            return base64.b64decode(compact + b"=" * (-len(compact) % 4), validate=True), "base64"
+            padded = compact + b"=" * (-len(compact) % 4)
+            return base64.b64decode(padded, altchars=b"-_" if urlsafe else None, validate=True), "base64"
         except (binascii.Error, ValueError) as e:
-            raise InputError(f"the text is not valid base64 ({e})") from None
-    raise InputError("the file is neither the binary format, hex text nor base64")
+            raise InputError(f"{name}: the text is not valid base64 ({e})") from None
+    raise InputError(f"{name} is neither the binary format, hex text nor base64")
 
 
 def b64decode_field(value: object, field: str) -> bytes:

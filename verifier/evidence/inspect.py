@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from verifier.errors import InputError, ParseError
-from verifier.evidence import azure_hcl, bundle, nvidia, sev_snp, tdx
+from verifier.evidence import azure_hcl, azure_tdx, bundle, nvidia, sev_snp, tdx
 from verifier.evidence.encoding import MAX_EVIDENCE_FILE, decode_evidence
 from verifier.files import read_file
 
@@ -52,6 +52,18 @@ def _hcl(raw: bytes) -> dict[str, Any]:
             **plain(azure_hcl.parse_hcl_report(raw))}
 
 
+def _is_hcl_tdx(raw: bytes) -> bool:
+    """An Azure HCL report whose runtime data says it carries a TDREPORT (report type 4), which
+    :func:`azure_hcl.is_hcl_report` (the SEV-SNP form, same magic) would otherwise claim."""
+    at = azure_tdx.HCL_HEADER_SIZE + azure_tdx.HW_REPORT_SLOT + 8
+    return (azure_tdx.is_hcl_report(raw) and len(raw) >= at + 4
+            and int.from_bytes(raw[at:at + 4], "little") == azure_tdx.REPORT_TYPE_TDX)
+
+
+def _hcl_tdx(raw: bytes) -> dict[str, Any]:
+    return {**plain(azure_tdx.describe(azure_tdx.parse_hcl_tdx_report(raw)))}
+
+
 def _tdx(raw: bytes) -> dict[str, Any]:
     return {"format": "tdx quote", **plain(tdx.parse_quote(raw))}
 
@@ -76,27 +88,28 @@ def _bundle(raw: bytes) -> dict[str, Any]:
 
 _BINARY: tuple[tuple[Callable[[bytes], bool], Callable[[bytes], dict[str, Any]]], ...] = (
     (sev_snp.is_report_sized, _snp),
+    (_is_hcl_tdx, _hcl_tdx),
     (azure_hcl.is_hcl_report, _hcl),
     (tdx.looks_like_quote, _tdx),
     (nvidia.looks_binary, _nvidia),
 )
 
 
-def inspect_bytes(data: bytes) -> dict[str, Any]:
+def inspect_bytes(data: bytes, name: str = "the file") -> dict[str, Any]:
     if data.lstrip()[:1] == b"{":
         try:
             return _bundle(data)
         except ParseError as e:
-            raise InputError(f"a JSON file, but not an evidence bundle this version decodes ({e})") from None
-    raw, encoding = decode_evidence(data, lambda d: any(fits(d) for fits, _ in _BINARY))
+            raise InputError(f"{name} is JSON, but not an evidence bundle this version decodes ({e})") from None
+    raw, encoding = decode_evidence(data, lambda d: any(fits(d) for fits, _ in _BINARY), name)
     for fits, decode in _BINARY:
         if fits(raw):
             try:
                 return {"encoding": encoding, **decode(raw)}
             except ParseError as e:
-                raise InputError(f"looks like {decode.__name__.strip('_')} evidence but does not parse: {e}") from None
-    raise InputError(f"the {encoding} content is not any evidence format this version knows ({len(raw)} bytes)")
+                raise InputError(f"{name} looks like {decode.__name__.strip('_')} evidence but does not parse: {e}") from None
+    raise InputError(f"the {encoding} content of {name} is not any evidence format this version knows ({len(raw)} bytes)")
 
 
 def inspect_file(path: Path) -> dict[str, Any]:
-    return inspect_bytes(read_file(path, MAX_EVIDENCE_FILE))
+    return inspect_bytes(read_file(path, MAX_EVIDENCE_FILE), str(path))
