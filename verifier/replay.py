@@ -32,6 +32,7 @@ async def replay(directory: Path, *, policy: Policy, provider: str | None = None
     transport = ReplayTransport(recording.exchanges)
     with tempfile.TemporaryDirectory() as scratch, httpx.Client(transport=transport) as sync_http:
         fetcher = CollateralFetcher(Path(scratch) / "cache", client=sync_http)
+        fetcher.offline = False  # its only client is the recording: nothing can leave this machine
         async with httpx.AsyncClient(transport=transport) as http, Session(
                 recording.manifest.url, policy, provider=recorded, http=http, fetcher=fetcher,
                 log_http=sync_http, state_dir=None, clock=lambda: when,

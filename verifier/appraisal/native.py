@@ -74,7 +74,7 @@ def check_service_url(url: str, policy: Policy) -> Check:
     if host is None or scheme not in ("http", "https"):
         return failed("service.url", f"{url!r} is not an http(s) URL with a host and a valid port.")
     if "@" in url.split("//", 1)[-1].split("/", 1)[0] or "?" in url or "#" in url:
-        return failed("service.url", f"{url!r} carries a user name, a query or a fragment; give the service's plain URL.")
+        return failed("service.url", "The service URL carries a user name, a query or a fragment; give the service's plain URL (credentials are never sent or shown).")
     if section.get("loopback_only", bool, False) and not is_loopback_host(host):
         return failed("service.url", f"Policy {policy.name!r} trusts INSECURE demo roots and only accepts loopback services (a loopback IP address or localhost); {host} is not one.")
     if scheme == "http" and not is_loopback_host(host) and not section.get("allow_plain_http", bool, False):
