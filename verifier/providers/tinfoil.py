@@ -170,6 +170,9 @@ class TinfoilProvider:
         if tinfoil.release_source == "demo":
             release = await _demo_release(ctx.http, ctx.base_url)
             return Fetched(fetched.peer_spki, fetched.transport, demo_release=release, v3_seen=fetched.v3_seen)
+        if ctx.fetcher is not None and ctx.fetcher.offline:  # --offline: nothing but the service
+            offline = skipped("tinfoil.repository", "Fetching is off (--offline): the discovery document and the releases were not fetched, so the measurement cannot be matched to a release.")
+            return Fetched(fetched.peer_spki, fetched.transport, Repository(None, offline), None, None, None, fetched.v3_seen)
         repo = await resolve_repository(ctx.http, tinfoil, host)
         code: ReleaseFetch | None = None
         hardware: ReleaseFetch | None = None
