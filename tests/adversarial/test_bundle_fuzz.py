@@ -16,6 +16,7 @@ from tests.adversarial.bundles import SERVICE, base
 from verifier.appraisal.native import appraise_native
 from verifier.errors import ParseError, VerifierError
 from verifier.evidence.bundle import canonical_json, parse_bundle
+from verifier.reference.dsse import parse_envelope
 
 Path = tuple[str | int, ...]
 
@@ -43,7 +44,18 @@ def _bound(data: bytes) -> tuple[Any, ...] | None:
         return None
     return (b.nonce, b.key_config, b.cpu.platform, b.cpu.report,
             tuple((g.report, g.certificate_chain) for g in b.gpus), canonical_json(b.config),
-            (b.release or {}).get("envelope"))
+            _statement((b.release or {}).get("envelope")))
+
+
+def _statement(envelope: Any) -> Any:
+    """What a release envelope vouches for: the signed payload and its type. The envelope's JSON
+    around them (white space, member order) is not signed, and without a log proof (these bundles
+    carry none) it is not bound either, so an edit there that keeps the statement is no forgery."""
+    try:
+        parsed = parse_envelope(base64.b64decode(envelope, validate=True))
+    except (ParseError, ValueError, TypeError):
+        return envelope
+    return (parsed.payload_type, parsed.payload)
 
 
 ORIGINAL = _bound(base().bundle)
