@@ -277,17 +277,24 @@ class SpdmReport:
 # -- parsing -------------------------------------------------------------------------------------
 
 
-def parse_request(data: bytes) -> MeasurementRequest:
-    """GET_MEASUREMENTS request, SPDM 1.1 with a signature requested (DSP0274 §10.11, Table 41)."""
+def _header(data: bytes, where: str, code: int, name: str) -> Reader:
+    """SPDMVersion 1.1 and the expected RequestResponseCode (DSP0274 §9 message header); a reader
+    positioned after them."""
     r = Reader(data)
-    version = r.u8("request.SPDMVersion")
+    version = r.u8(f"{where}.SPDMVersion")
     if version != SPDM_VERSION_11:
         raise ParseError(f"is {version:#04x}, expected {SPDM_VERSION_11:#04x} (SPDM 1.1)",
-                         field="request.SPDMVersion")
-    code = r.u8("request.RequestResponseCode")
-    if code != GET_MEASUREMENTS:
-        raise ParseError(f"is {code:#04x}, expected {GET_MEASUREMENTS:#04x} (GET_MEASUREMENTS)",
-                         field="request.RequestResponseCode")
+                         field=f"{where}.SPDMVersion")
+    found = r.u8(f"{where}.RequestResponseCode")
+    if found != code:
+        raise ParseError(f"is {found:#04x}, expected {code:#04x} ({name})",
+                         field=f"{where}.RequestResponseCode")
+    return r
+
+
+def parse_request(data: bytes) -> MeasurementRequest:
+    """GET_MEASUREMENTS request, SPDM 1.1 with a signature requested (DSP0274 §10.11, Table 41)."""
+    r = _header(data, "request", GET_MEASUREMENTS, "GET_MEASUREMENTS")
     attributes = r.u8("request.Param1")
     if not attributes & ATTR_SIGNATURE_REQUESTED:
         raise ParseError("does not request a signature; an unsigned report proves nothing",
@@ -297,7 +304,7 @@ def parse_request(data: bytes) -> MeasurementRequest:
     slot = r.u8("request.SlotIDParam")
     if r.remaining:
         raise ParseError(f"has {r.remaining} bytes past the 37-byte request", field="request")
-    return MeasurementRequest(version, attributes, operation, nonce, slot)
+    return MeasurementRequest(SPDM_VERSION_11, attributes, operation, nonce, slot)
 
 
 def parse_opaque(data: bytes) -> OpaqueData:
@@ -343,15 +350,7 @@ def _parse_blocks(r: Reader, count: int) -> tuple[MeasurementBlock, ...]:
 
 def parse_response(data: bytes) -> MeasurementResponse:
     """MEASUREMENTS response with a P-384 signature (DSP0274 §10.11, Tables 43, 45, 46)."""
-    r = Reader(data)
-    version = r.u8("response.SPDMVersion")
-    if version != SPDM_VERSION_11:
-        raise ParseError(f"is {version:#04x}, expected {SPDM_VERSION_11:#04x} (SPDM 1.1)",
-                         field="response.SPDMVersion")
-    code = r.u8("response.RequestResponseCode")
-    if code != MEASUREMENTS:
-        raise ParseError(f"is {code:#04x}, expected {MEASUREMENTS:#04x} (MEASUREMENTS)",
-                         field="response.RequestResponseCode")
+    r = _header(data, "response", MEASUREMENTS, "MEASUREMENTS")
     param1 = r.u8("response.Param1")
     param2 = r.u8("response.Param2")
     count = r.u8("response.NumberOfBlocks")
@@ -371,7 +370,7 @@ def parse_response(data: bytes) -> MeasurementResponse:
     signature = r.take(SIGNATURE_SIZE, "response.Signature")
     if r.remaining:
         raise ParseError(f"{r.remaining} bytes follow the signature", field="response")
-    return MeasurementResponse(version, param1, param2, blocks, nonce, opaque, opaque_raw, signature)
+    return MeasurementResponse(SPDM_VERSION_11, param1, param2, blocks, nonce, opaque, opaque_raw, signature)
 
 
 def parse_report(data: bytes) -> SpdmReport:
