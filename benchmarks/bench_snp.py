@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from verifier.appraisal import sev_snp as appraisal
 from verifier.appraisal.policy import parse_policy
+from verifier.appraisal.sev_snp import rules as snp_rules
 from verifier.endorsements import amd
 from verifier.evidence.sev_snp import SIGNED_SIZE, parse_report
 
@@ -83,7 +84,7 @@ def measure() -> dict[str, float]:
     def cold() -> None:
         amd.VERIFIED.clear()
         amd._cached_blob.cache_clear()
-        appraisal._POLICY_CACHE.clear()
+        snp_rules._POLICY_CACHE.clear()
         full()
 
     assert full().authentic

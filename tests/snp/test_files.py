@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.vectors import vector
-from verifier.appraisal.offline import OfflineOptions, appraiser
+from verifier import kinds
+from verifier.appraisal.offline import OfflineOptions
 from verifier.appraisal.policy import parse_policy
-from verifier.appraisal.sev_snp_files import appraise_files, expected_report_data
+from verifier.appraisal.sev_snp.files import appraise_files, expected_report_data
 from verifier.endorsements.fetch import CollateralFetcher
 from verifier.errors import InputError
 from verifier.result import Status
@@ -32,7 +33,7 @@ def options(tmp_path: Path, report: str | Path, certs: tuple[str, ...] = (), crl
 
 
 def test_registry_maps_sev_snp_to_this_module() -> None:
-    assert appraiser("sev-snp") is appraise_files
+    assert kinds.load(kinds.get_kind("sev-snp").files or "") is appraise_files
 
 
 def test_go_sev_guest_binary(tmp_path: Path) -> None:
