@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.tdx.conftest import AUTHENTIC_AT, JAN_2026_AT, TINFOIL_COLLATERAL, policy
-from verifier.appraisal.offline import OfflineOptions, appraiser
-from verifier.appraisal.tdx_files import appraise_files, inspect
+from verifier import kinds
+from verifier.appraisal.offline import OfflineOptions
+from verifier.appraisal.tdx.files import appraise_files, inspect
 from verifier.endorsements.fetch import CollateralFetcher
 from verifier.errors import InputError, ParseError
 from verifier.evidence.tdx import parse_quote
@@ -36,7 +37,7 @@ def collateral_dir(vectors: Path, tmp_path: Path) -> Path:
 
 
 def test_registered_as_kind_tdx() -> None:
-    assert appraiser("tdx") is appraise_files
+    assert kinds.load(kinds.get_kind("tdx").files or "") is appraise_files
 
 
 def test_verified_with_collateral_dir_and_report_data(vectors: Path, tmp_path: Path, collateral_dir: Path) -> None:

@@ -1,0 +1,158 @@
+"""Validate a TDX quote against the ``[tdx]`` policy (go-sev-guest's ``validate``, for TDX).
+
+Trailing bytes, the TD's configuration (attributes, XFAM), Intel's TCB evaluation of the QE, the
+TDX module and the platform under the verified collateral, the measurements the policy expects,
+and REPORTDATA against the caller's expected value.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from verifier.appraisal.checks import expect_one_of
+from verifier.appraisal.tdx import checks as ids
+from verifier.appraisal.tdx.checks import Run
+from verifier.appraisal.tdx.rules import MEASUREMENTS
+from verifier.endorsements.intel_collateral import QeIdentity, TcbInfo
+from verifier.endorsements.intel_pck import PckExtensions
+from verifier.endorsements.intel_tcb import (
+    MODULE_MISMATCH,
+    NOT_SUPPORTED,
+    evaluate_qe,
+    evaluate_tcb,
+)
+from verifier.evidence.tdx import (
+    TD_ATTR_KNOWN,
+    TD_ATTR_MIGRATABLE,
+    TD_ATTR_SEPT_VE_DISABLE,
+    TD_ATTR_TUD_MASK,
+    TdxQuote,
+    Trailing,
+    trailing_kind,
+)
+from verifier.result import failed, iso, passed, skipped
+
+
+def trailing_bytes(run: Run, q: TdxQuote) -> None:
+    kind = trailing_kind(q.trailing)
+    n = len(q.trailing)
+    allowed = {"none": (Trailing.NONE,), "zero-padding": (Trailing.NONE, Trailing.ZERO_PADDING),
+               "any": tuple(Trailing)}[run.pol.trailing_bytes]
+    what = {Trailing.NONE: "no bytes follow the quote",
+            Trailing.ZERO_PADDING: f"{n} zero bytes of padding follow the quote (outside every signature)",
+            Trailing.OTHER: f"{n} bytes that are not zero follow the quote (outside every signature, ignored)"}[kind]
+    if kind in allowed:
+        run.add(passed(ids.QUOTE_TRAILING_BYTES, f"{what}; the policy allows {run.pol.trailing_bytes!r}"))
+    else:
+        run.add(failed(ids.QUOTE_TRAILING_BYTES, f"{what}; the policy allows only {run.pol.trailing_bytes!r} "
+                                                   "(set [tdx] trailing_bytes = \"any\" to accept them)"))
+
+
+def td_config(run: Run, q: TdxQuote) -> None:
+    """TD attributes and XFAM (TDX module ABI spec, TD_ATTRIBUTES; DESIGN.md default minimums)."""
+    attrs = q.body.td_attributes_int
+    tud = attrs & TD_ATTR_TUD_MASK
+    if not tud:
+        run.add(passed(ids.TD_DEBUG, "the TD is not under debug (TD_ATTRIBUTES bits 7:0 are zero)"))
+    elif run.pol.allow_debug:
+        run.add(passed(ids.TD_DEBUG, f"the TD is under debug (TUD bits {tud:#x}); the policy allows it"))
+    else:
+        run.add(failed(ids.TD_DEBUG, f"the TD is under debug (TD_ATTRIBUTES TUD bits {tud:#x}): the host can "
+                                       "read and write its memory; refused"))
+    sept = bool(attrs & TD_ATTR_SEPT_VE_DISABLE)
+    if sept:
+        run.add(passed(ids.TD_SEPT_VE_DISABLE, "SEPT_VE_DISABLE (bit 28) is set"))
+    elif run.pol.require_sept_ve_disable:
+        run.add(failed(ids.TD_SEPT_VE_DISABLE, "SEPT_VE_DISABLE (TD_ATTRIBUTES bit 28) is not set: the host "
+                                                 "can inject #VE on pending pages; the policy requires it"))
+    else:
+        run.add(passed(ids.TD_SEPT_VE_DISABLE, "SEPT_VE_DISABLE is not set; the policy does not require it"))
+    if not attrs & TD_ATTR_MIGRATABLE:
+        run.add(passed(ids.TD_MIGRATABLE, "the TD is not migratable (bit 29 clear)"))
+    elif run.pol.allow_migratable:
+        run.add(passed(ids.TD_MIGRATABLE, "the TD is migratable; the policy allows it"))
+    else:
+        run.add(failed(ids.TD_MIGRATABLE, "the TD is migratable (TD_ATTRIBUTES bit 29): a migration TD can "
+                                            "move it to another platform; the policy refuses it"))
+    reserved = attrs & ~TD_ATTR_KNOWN & 0xFFFF_FFFF_FFFF_FFFF
+    if reserved:
+        run.add(failed(ids.TD_ATTRIBUTES, f"reserved TD_ATTRIBUTES bits {reserved:#x} are set"))
+    else:
+        run.add(passed(ids.TD_ATTRIBUTES, f"TD_ATTRIBUTES {q.body.td_attributes.hex()}: no reserved bit set"))
+    run.add(expect_one_of(ids.TD_XFAM, "XFAM", q.body.xfam, run.pol.xfam or None, show=bytes.hex,
+                          unset="the policy sets no expected {name} (found {value})",
+                          fails="{name} {value} is not one the policy accepts"))
+
+
+def tcb(run: Run, q: TdxQuote, ext: PckExtensions | None, info: TcbInfo | None,
+         identity: QeIdentity | None, claims: dict[str, object]) -> None:
+    qe_status: str | None = None
+    qe_advisories: tuple[str, ...] = ()
+    if identity is None:
+        run.collateral_skip(ids.QE_IDENTITY, "no valid QE identity to compare the QE report with")
+    else:
+        qe = evaluate_qe(q.qe_report, identity)
+        if not qe.matches or qe.status == NOT_SUPPORTED:
+            run.add(failed(ids.QE_IDENTITY, f"the quoting enclave is not the one Intel's TD_QE identity "
+                                              f"names: {qe.reason}"))
+        else:
+            qe_status = qe.status
+            qe_advisories = qe.level.advisory_ids if qe.level else ()
+            run.add(passed(ids.QE_IDENTITY, f"the QE matches Intel's TD_QE identity; {qe.reason}"))
+        claims["qe_tcb_status"] = qe.status
+    if info is None or ext is None:
+        run.collateral_skip(ids.TCB_MODULE, "no valid TCB info to evaluate the TDX module with")
+        run.collateral_skip(ids.TCB_STATUS, "no valid TCB info to evaluate the TCB with")
+        return
+    ev = evaluate_tcb(q, ext, info, qe_status)
+    mod = ev.module
+    claims["tdx_module_identity"] = (mod.identity.id or "tdxModule") if mod.identity else None
+    claims["tdx_module_tcb_status"] = mod.status
+    if mod.status in (MODULE_MISMATCH, NOT_SUPPORTED):
+        run.add(failed(ids.TCB_MODULE, f"the TDX module is not one Intel's TCB info supports: {mod.reason}"))
+    else:
+        run.add(passed(ids.TCB_MODULE, mod.reason))
+    advisories = ev.advisory_ids + tuple(a for a in qe_advisories if a not in ev.advisory_ids)
+    claims["tcb_status"] = ev.status
+    claims["advisory_ids"] = list(advisories)
+    if ev.platform_level is not None:
+        claims["tcb_date"] = iso(ev.platform_level.tcb_date)
+    claims["tcb_evaluation_data_number"] = info.tcb_evaluation_data_number
+    adv = f"; advisories {', '.join(advisories)}" if advisories else ""
+    if ev.status in run.pol.accepted_tcb_status:
+        run.add(passed(ids.TCB_STATUS, f"TCB status {ev.status} is accepted ({ev.reason}){adv}"))
+    else:
+        shown = "no matching TCB level" if ev.status == NOT_SUPPORTED else ev.status
+        run.add(failed(ids.TCB_STATUS, f"TCB status {shown}: the policy accepts only "
+                                         f"{', '.join(run.pol.accepted_tcb_status)} ({ev.reason}){adv}"))
+
+
+def measurements(run: Run, q: TdxQuote) -> None:
+    body = q.body
+    values = {"mrseam": body.mrseam, "mrtd": body.mrtd, "rtmr0": body.rtmr0, "rtmr1": body.rtmr1,
+              "rtmr2": body.rtmr2, "rtmr3": body.rtmr3, "mrconfigid": body.mrconfigid,
+              "mrowner": body.mrowner, "mrownerconfig": body.mrownerconfig,
+              # TDX 1.0 bodies have no MRSERVICETD: no service TD is bound, as if all zero.
+              "mrservicetd": body.mrservicetd if body.mrservicetd is not None else bytes(48)}
+    for name in MEASUREMENTS:
+        run.add(expect_one_of(ids.TD_MEASUREMENTS[name], name.upper(), values[name],
+                              run.pol.expected.get(name, ()) or None, show=bytes.hex,
+                              fails="{name} is {value}, not one of the {count} value(s) the policy "
+                                    "accepts; if this TD is yours, add its {name} to the policy"))
+
+
+def report_data(run: Run, q: TdxQuote, expected: bytes | None) -> None:
+    if expected is None:
+        run.add(skipped(ids.REPORT_DATA, "no expected REPORTDATA (no nonce or session binding) was given: the "
+                                           "quote may be authentic but it is not bound to this session",
+                        required=run.pol.require_report_data))
+        return
+    if len(expected) > 64:
+        run.add(failed(ids.REPORT_DATA, f"the expected REPORTDATA is {len(expected)} bytes, more than 64"))
+        return
+    want = expected + bytes(64 - len(expected))
+    if hmac.compare_digest(want, q.body.report_data):
+        run.add(passed(ids.REPORT_DATA, "REPORTDATA equals the expected value"))
+    else:
+        run.add(failed(ids.REPORT_DATA, f"REPORTDATA is {q.body.report_data.hex()}, expected {want.hex()}: "
+                                          "the quote is not bound to this session (stale or replayed)"))
