@@ -363,3 +363,14 @@ def test_documented_check_order_is_the_order_emitted() -> None:
     emitted = list(dict.fromkeys(emitted))                        # K appears for driver and vbios
     assert [i for i in documented if i in emitted] == emitted
     assert set(documented) - set(emitted) == {"gpu.N.rim.input"}
+
+
+def test_unreadable_rims_make_one_rim_input_check() -> None:
+    """Check ids are unique in a result: every RIM that cannot be read is named in one check."""
+    report, chain = nv.h100()
+    a = appraise_gpu(report, chain, policy=DEFAULT, at=nv.T_GPU_OCSP, expected_nonce=nv.H100_NONCE,
+                     rims=[b"\0" * 10, b"not xml"])
+    inputs = [c for c in a.checks if c.id == "gpu.0.rim.input"]
+    assert len(inputs) == 1 and inputs[0].status is Status.FAIL
+    assert "2 RIMs given could not be read" in inputs[0].detail and "RIM #2" in inputs[0].detail
+    assert len({c.id for c in a.checks}) == len(a.checks)

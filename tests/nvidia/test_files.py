@@ -9,7 +9,8 @@ import pytest
 
 from tests.nvidia import nv
 from tests.vectors import vector
-from verifier.appraisal.offline import OfflineOptions, appraiser
+from verifier.appraisal.nvidia.files import appraise_files
+from verifier.appraisal.offline import OfflineOptions
 from verifier.appraisal.policy import parse_policy
 from verifier.endorsements.fetch import CollateralFetcher
 from verifier.errors import InputError
@@ -29,7 +30,7 @@ def test_matching_set_from_files_is_verified(tmp_path: Path) -> None:
     rims = tuple(vector(nv.GOOGLE + "rim/" + n) for n in ("NV_GPU_DRIVER_GH100_550.90.07.xml",
                                                          "NV_GPU_VBIOS_1010_0200_882_96009F0001.xml"))
     ocsp = tuple(sorted(vector(nv.GOOGLE + "ocsp").glob("*.dat")))
-    result = appraiser("nvidia-gpu")(_opts(tmp_path, [report], certs=(vector(nv.PYPI + "hopperCertChain.txt"),),
+    result = appraise_files(_opts(tmp_path, [report], certs=(vector(nv.PYPI + "hopperCertChain.txt"),),
                                            rims=rims, ocsp=ocsp, nonce=nv.H100_NONCE))
     assert result.verified and result.kind == "nvidia-gpu"
     doc = result.to_json()
@@ -48,13 +49,13 @@ def test_binary_and_base64_reports_read_the_same(tmp_path: Path) -> None:
     binary.write_bytes(raw)
     b64.write_bytes(base64.b64encode(raw))
     chain = (vector(nv.PYPI + "hopperCertChain.txt"),)
-    results = [appraiser("nvidia-gpu")(_opts(tmp_path, [p], certs=chain)) for p in (binary, b64)]
+    results = [appraise_files(_opts(tmp_path, [p], certs=chain)) for p in (binary, b64)]
     assert all(r.authentic for r in results)
     assert results[0].evidence["report"] == results[1].evidence["report"] == hashlib.sha256(raw).hexdigest()
 
 
 def test_offline_without_collateral_is_authentic_not_verified(tmp_path: Path) -> None:
-    result = appraiser("nvidia-gpu")(_opts(tmp_path, [vector(nv.PYPI + "hopperAttestationReport.txt")],
+    result = appraise_files(_opts(tmp_path, [vector(nv.PYPI + "hopperAttestationReport.txt")],
                                            certs=(vector(nv.PYPI + "hopperCertChain.txt"),), nonce=nv.H100_NONCE))
     assert result.authentic and not result.verified
     first = result.first_failure
@@ -62,7 +63,7 @@ def test_offline_without_collateral_is_authentic_not_verified(tmp_path: Path) ->
 
 
 def test_nras_shaped_json_is_several_devices(tmp_path: Path) -> None:
-    result = appraiser("nvidia-gpu")(_opts(tmp_path, [vector(nv.SDK + "serialized_test_evidence/multi_gpu_hopper.json")]))
+    result = appraise_files(_opts(tmp_path, [vector(nv.SDK + "serialized_test_evidence/multi_gpu_hopper.json")]))
     assert result.authentic
     assert {"gpu.count", "gpu.distinct", "gpu.mode", "gpu.3.signature"} <= {c.id for c in result.checks}
     assert "gpu.3.report" in result.evidence
@@ -71,7 +72,7 @@ def test_nras_shaped_json_is_several_devices(tmp_path: Path) -> None:
 def test_unparseable_report_is_a_failing_parse_check(tmp_path: Path) -> None:
     bad = tmp_path / "bad.hex"
     bad.write_text("11e001ff00")
-    result = appraiser("nvidia-gpu")(_opts(tmp_path, [bad], certs=(vector(nv.PYPI + "hopperCertChain.txt"),)))
+    result = appraise_files(_opts(tmp_path, [bad], certs=(vector(nv.PYPI + "hopperCertChain.txt"),)))
     assert not result.verified and result.first_failure is not None
     assert result.first_failure.id == "gpu.0.parse"
 
@@ -79,15 +80,15 @@ def test_unparseable_report_is_a_failing_parse_check(tmp_path: Path) -> None:
 def test_missing_chain_and_unreadable_files_are_usage_errors(tmp_path: Path) -> None:
     report = vector(nv.PYPI + "hopperAttestationReport.txt")
     with pytest.raises(InputError, match="--cert"):
-        appraiser("nvidia-gpu")(_opts(tmp_path, [report]))
+        appraise_files(_opts(tmp_path, [report]))
     with pytest.raises(InputError):
-        appraiser("nvidia-gpu")(_opts(tmp_path, [tmp_path / "absent"]))
+        appraise_files(_opts(tmp_path, [tmp_path / "absent"]))
     junk = tmp_path / "junk.ocsp"
     junk.write_bytes(b"not an answer")
     with pytest.raises(InputError, match="OCSP"):
-        appraiser("nvidia-gpu")(_opts(tmp_path, [report], certs=(vector(nv.PYPI + "hopperCertChain.txt"),),
+        appraise_files(_opts(tmp_path, [report], certs=(vector(nv.PYPI + "hopperCertChain.txt"),),
                                       ocsp=(junk,)))
     odd = tmp_path / "odd.hex"
     odd.write_text("abc")
     with pytest.raises(InputError, match="odd"):
-        appraiser("nvidia-gpu")(_opts(tmp_path, [odd], certs=(vector(nv.PYPI + "hopperCertChain.txt"),)))
+        appraise_files(_opts(tmp_path, [odd], certs=(vector(nv.PYPI + "hopperCertChain.txt"),)))

@@ -1,0 +1,131 @@
+"""Validate NVIDIA devices' evidence against the caller and the ``[gpu]`` policy (go-sev-guest's ``validate``).
+
+Per device: the SPDM nonce is the expected one, the declared architecture is the chain's, the
+measurements equal the verified RIMs' reference values. Across devices: how many there are
+(``[gpu] count`` is a minimum), that no device key stands for two devices, that all are in one mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from verifier.appraisal.checks import CheckCollector, expect_one_of
+from verifier.appraisal.nvidia import checks as ids
+from verifier.appraisal.nvidia.checks import gpu_id
+from verifier.appraisal.nvidia.rules import MAX_GPUS, GpuPolicy
+from verifier.appraisal.policy import Policy
+from verifier.evidence.nvidia import SpdmReport
+from verifier.reference.rim import Rim
+from verifier.result import Check, failed, passed, skipped
+
+
+def gpu_count_check(found: int, policy_or_rules: Policy | GpuPolicy) -> Check:
+    """``gpu.count``: ``found`` devices against the policy's ``[gpu] count`` (0 requires none)."""
+    rules = policy_or_rules if isinstance(policy_or_rules, GpuPolicy) else GpuPolicy.from_policy(policy_or_rules)
+    if found > MAX_GPUS:
+        return failed(ids.COUNT, f"{found} devices, more than the {MAX_GPUS} this verifier reads")
+    if rules.count == 0:
+        return passed(ids.COUNT, f"the policy requires no particular number of GPUs; {found} present",
+                      required=False)
+    if found == rules.count:
+        return passed(ids.COUNT, f"{found} devices, as the policy requires")
+    return failed(ids.COUNT, f"the policy requires {rules.count} devices, the evidence has {found}")
+
+
+def distinct_check(leaf_keys: Sequence[str | None]) -> Check:
+    """``gpu.distinct``: no two devices present the same device key (N reports prove N devices)."""
+    known = [k for k in leaf_keys if k is not None]
+    if len(set(known)) == len(known):
+        return passed(ids.DISTINCT, f"{len(known)} distinct device keys")
+    dupes = sorted({i for i, k in enumerate(leaf_keys) if k is not None and leaf_keys.count(k) > 1})
+    return failed(ids.DISTINCT, f"devices {dupes} present the same device key: one device "
+                  "cannot stand for several")
+
+
+def mode_check(modes: Sequence[str | None]) -> Check:
+    """``gpu.mode``: all devices in the same confidential-computing mode."""
+    n = len(modes)
+    known_modes = {m for m in modes if m is not None}
+    if n <= 1:
+        return passed(ids.MODE, "one device or none: nothing to compare", required=False)
+    if len(known_modes) <= 1 and None not in modes:
+        return passed(ids.MODE, f"all {n} devices are in mode {next(iter(known_modes))}")
+    return failed(ids.MODE, f"the devices are not all in one mode: {list(modes)}")
+
+
+def nonce_check(out: CheckCollector, n: int, report: SpdmReport, expected_nonce: bytes | None) -> None:
+    """``gpu.N.nonce``: the SPDM request nonce is the expected (client's) nonce."""
+    out.add(expect_one_of(
+        gpu_id(ids.NONCE, n), "nonce", report.nonce,
+        (expected_nonce,) if expected_nonce is not None else None, show=lambda b: b.hex()[:16],
+        unset=f"no expected nonce was given (the report's is {report.nonce.hex()}): authentic perhaps, "
+              "fresh unknown",
+        unset_required=True,
+        passes="the SPDM request nonce is the expected nonce",
+        fails="the SPDM request nonce {value}… is not the expected {allowed}…: stale or replayed evidence"))
+
+
+def arch_check(out: CheckCollector, n: int, arch: str | None, chain_arch: object) -> str:
+    """``gpu.N.arch``: the declared architecture is the chain's; the device's architecture."""
+    cid = gpu_id(ids.ARCH, n)
+    declared = arch.upper() if arch else None
+    if not isinstance(chain_arch, str):
+        out.add(failed(cid, "the leaf certificate names no known NVIDIA device (GH100, GB100, LS_10)"))
+    elif declared is None:
+        out.add(passed(cid, f"{chain_arch} (from the chain; none declared)", required=False))
+    elif declared == chain_arch:
+        out.add(passed(cid, f"declared {declared}, the chain says {chain_arch}"))
+    else:
+        out.add(failed(cid, f"declared {declared}, but the chain is a {chain_arch} device"))
+    return declared or (chain_arch if isinstance(chain_arch, str) else "HOPPER")
+
+
+def measurements_check(id: str, report: SpdmReport, verified: dict[str, Rim], kinds: tuple[str, ...],
+                        rim_required: bool, claims: dict[str, object]) -> Check:
+    if not verified:
+        claims["measurements"] = {"compared": 0}
+        return skipped(id, "no verified RIM to compare the measurements with", required=rim_required)
+    values = report.measurements()
+    owner: dict[int, str] = {}
+    conflicts: list[int] = []
+    for kind, rim in verified.items():
+        for idx in rim.active():
+            if idx in owner:
+                conflicts.append(idx)
+            owner[idx] = kind
+    differ: list[int] = []
+    missing: list[int] = []
+    equal = 0
+    for rim in verified.values():
+        for idx, ref in sorted(rim.active().items()):
+            got = values.get(idx + 1)
+            if got is None:
+                missing.append(idx)
+            elif got in ref.alternatives:
+                equal += 1
+            else:
+                differ.append(idx)
+    active = sum(len(r.active()) for r in verified.values())
+    claims["measurements"] = {"active": active, "equal": equal, "differ": sorted(differ),
+                              "missing": sorted(missing), "conflicts": sorted(set(conflicts)),
+                              "rims": sorted(verified)}
+    if conflicts:
+        return failed(id, f"indices {sorted(set(conflicts))} are active in both RIMs: the reference is "
+                      "ambiguous")
+    if differ or missing:
+        parts = []
+        if differ:
+            parts.append(f"{_indices(len(differ))} differ from the RIMs: {sorted(differ)}")
+        if missing:
+            parts.append(f"{_indices(len(missing))} active in a RIM are not in the report: {sorted(missing)}")
+        return failed(id, "; ".join(parts) + f" ({equal} of {active} equal)")
+    absent = [k for k in kinds if k not in verified]
+    if absent:
+        return skipped(id, f"{equal} active indices equal the {', '.join(sorted(verified))} RIM, but no "
+                       f"verified {', '.join(absent)} RIM covers the rest", required=rim_required)
+    return passed(id, f"{equal} active indices equal the signed reference values "
+                  f"({', '.join(f'{k} {len(verified[k].active())}' for k in kinds)})")
+
+
+def _indices(n: int) -> str:
+    return "1 index" if n == 1 else f"{n} indices"
