@@ -10,7 +10,13 @@ import datetime as dt
 import pytest
 
 from tests.nvidia import nv, pki
-from verifier.appraisal.nvidia import GpuAppraisal, appraise_gpu, appraise_gpus
+from verifier.appraisal.nvidia import (
+    GpuAppraisal,
+    GpuPolicy,
+    appraise_gpu,
+    appraise_gpus,
+    gpu_count_check,
+)
 from verifier.appraisal.policy import Policy, parse_policy
 from verifier.result import Status
 
@@ -309,14 +315,32 @@ def test_the_same_switch_four_times_is_not_four_switches() -> None:
     assert status(a, "gpu.distinct") is Status.FAIL
 
 
-def test_gpu_count_is_the_policys() -> None:
+def _count_policy(count: int) -> Policy:
+    return parse_policy(f'name = "t"\n[gpu]\ncount = {count}\nocsp = "off"\n'.encode())
+
+
+def test_gpu_count_is_the_policys_minimum() -> None:
     devices = nv.json_devices(nv.SDK + "serialized_test_evidence/multi_gpu_hopper.json")
     gpus = [(arch, r, c) for arch, r, c, _ in devices]
+    assert len(gpus) == 4
     nonce = bytes.fromhex(devices[0][3])
-    eight = parse_policy(b'name = "t"\n[gpu]\ncount = 8\nocsp = "off"\n')
-    four = parse_policy(b'name = "t"\n[gpu]\ncount = 4\nocsp = "off"\n')
-    assert status(appraise_gpus(gpus, policy=eight, at=nv.T_GPU_OCSP, expected_nonce=nonce), "gpu.count") is Status.FAIL
-    assert status(appraise_gpus(gpus, policy=four, at=nv.T_GPU_OCSP, expected_nonce=nonce), "gpu.count") is Status.PASS
+    for count, want in ((8, Status.FAIL), (5, Status.FAIL), (4, Status.PASS), (2, Status.PASS), (0, Status.PASS)):
+        a = appraise_gpus(gpus, policy=_count_policy(count), at=nv.T_GPU_OCSP, expected_nonce=nonce)
+        assert status(a, "gpu.count") is want, count
+        assert [c.id for c in a.checks].count("gpu.count") == 1
+
+
+@pytest.mark.parametrize(("found", "count", "want", "required"), [
+    (0, 0, Status.PASS, False), (3, 0, Status.PASS, False),      # 0: any number, none included
+    (0, 1, Status.FAIL, True), (1, 1, Status.PASS, True), (3, 1, Status.PASS, True),
+    (7, 8, Status.FAIL, True), (8, 8, Status.PASS, True), (65, 0, Status.FAIL, True),
+])
+def test_gpu_count_check_reads_count_as_a_minimum(found: int, count: int, want: Status, required: bool) -> None:
+    policy = _count_policy(count)
+    for given in (policy, GpuPolicy.from_policy(policy)):
+        check = gpu_count_check(found, given)
+        assert (check.id, check.status, check.required) == ("gpu.count", want, required)
+        assert str(found) in check.detail
 
 
 def test_mixed_modes_are_refused() -> None:

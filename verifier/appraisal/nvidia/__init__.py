@@ -24,7 +24,8 @@ id                              what passes                                     
 K is ``driver`` then ``vbios`` for GPUs, ``vbios`` alone for NVSwitches. (*) ``gpu.N.fwid`` is an
 authenticity check when it runs; reports from drivers that predate the FWID field skip it.
 For several devices (:func:`appraise_gpus`) the per-device checks come after ``gpu.count``,
-``gpu.distinct`` and before ``gpu.mode``.
+``gpu.distinct`` and before ``gpu.mode``. ``gpu.count`` (:func:`gpu_count_check`) reads the policy's
+``[gpu] count`` as a minimum: 0 accepts any number of devices, none included.
 
 The ids are the templates of :mod:`~verifier.appraisal.nvidia.checks` (``CATALOGUE`` in this order,
 ``gpu_id`` fills in N and K). The modules, in go-sev-guest's split: :mod:`~verifier.appraisal.nvidia.rules`
@@ -114,8 +115,8 @@ def appraise_gpus(gpus: Sequence[tuple[str, bytes, bytes]], *, policy: Policy, a
                   rims: Sequence[bytes] = (), ocsp: Sequence[bytes] = ()) -> GpuAppraisal:
     """Appraise ``(arch, report, certificate_chain)`` for each device, in bundle order.
 
-    Adds ``gpu.count`` (:func:`gpu_count_check`: as many devices as the policy's ``count``; 0
-    requires none), ``gpu.distinct`` (no two devices share a device key: N reports prove N devices) and
+    Adds ``gpu.count`` (:func:`gpu_count_check`: at least the policy's ``count`` devices; 0 accepts
+    any number), ``gpu.distinct`` (no two devices share a device key: N reports prove N devices) and
     ``gpu.mode`` (all devices in the same confidential-computing mode).
     """
     gpu_policy = GpuPolicy.from_policy(policy)

@@ -20,6 +20,7 @@ class GpuPolicy:
 
     anchors: GpuAnchors = VENDOR_ANCHORS
     count: int = 0
+    """The fewest devices the evidence must have; 0: any number, none included."""
     ocsp: str = "required"
     rim_ocsp: str = "required"
     rims: str = "required"

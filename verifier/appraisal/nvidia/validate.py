@@ -20,16 +20,21 @@ from verifier.result import Check, failed, passed, skipped
 
 
 def gpu_count_check(found: int, policy_or_rules: Policy | GpuPolicy) -> Check:
-    """``gpu.count``: ``found`` devices against the policy's ``[gpu] count`` (0 requires none)."""
+    """``gpu.count``: ``found`` devices against the policy's ``[gpu] count``, a minimum.
+
+    ``count = 0`` accepts any number, none included (a pass that is not required); otherwise at
+    least ``count`` devices pass. More than :data:`MAX_GPUS` devices always fail: this verifier
+    reads no more.
+    """
     rules = policy_or_rules if isinstance(policy_or_rules, GpuPolicy) else GpuPolicy.from_policy(policy_or_rules)
     if found > MAX_GPUS:
         return failed(ids.COUNT, f"{found} devices, more than the {MAX_GPUS} this verifier reads")
     if rules.count == 0:
         return passed(ids.COUNT, f"the policy requires no particular number of GPUs; {found} present",
                       required=False)
-    if found == rules.count:
-        return passed(ids.COUNT, f"{found} devices, as the policy requires")
-    return failed(ids.COUNT, f"the policy requires {rules.count} devices, the evidence has {found}")
+    if found >= rules.count:
+        return passed(ids.COUNT, f"{found} device(s), at least the {rules.count} the policy requires")
+    return failed(ids.COUNT, f"the policy requires at least {rules.count} device(s), the evidence has {found}")
 
 
 def distinct_check(leaf_keys: Sequence[str | None]) -> Check:
