@@ -31,7 +31,7 @@ from enclave.tee import SimulatedSnp, image_digest, launch_measurement
 from verifier.channel import bhttp, chunked, ohttp
 from verifier.channel.keyconfig import KeyPair, encode_ohttp_keys
 from verifier.errors import ChannelError, ParseError
-from verifier.evidence.bundle import encode_bundle, report_data_binding
+from verifier.providers.native.bundle import encode_bundle, report_data_binding
 
 MAX_GATEWAY_BODY = 1024 * 1024
 

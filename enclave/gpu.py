@@ -44,7 +44,7 @@ from cryptography.x509.oid import NameOID
 from enclave import demo_roots
 from verifier.endorsements.anchors import spki_sha256
 from verifier.endorsements.nvidia_chain import OID_TCG_DICE_TCB_INFO, encode_tcb_info
-from verifier.evidence.bundle import GpuEvidence
+from verifier.providers.native.bundle import GpuEvidence
 from verifier.evidence.nvidia import (
     REQUEST_SIZE,
     OpaqueField,

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from enclave import demo_roots
-from verifier.evidence.bundle import canonical_json
+from verifier.providers.native.bundle import canonical_json
 from verifier.evidence.sev_snp import (
     POLICY_RESERVED_ONE,
     POLICY_SMT,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from verifier.errors import InputError
-from verifier.evidence.inspect import inspect_bytes, inspect_file
+from verifier.inspection import inspect_bytes, inspect_file
 
 
 @pytest.mark.parametrize(("relative", "encoding", "fmt"), [

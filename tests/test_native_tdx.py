@@ -8,9 +8,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from verifier.appraisal.native import appraise_native
+from verifier.providers.native.appraisal import appraise_native
 from verifier.appraisal.policy import parse_policy
-from verifier.evidence.bundle import encode_bundle
+from verifier.providers.native.bundle import encode_bundle
 from verifier.evidence.encoding import b64encode
 from verifier.evidence.tdx import parse_quote
 from verifier.reference.dsse import format_ed25519_public, sign_envelope

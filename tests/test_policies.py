@@ -10,7 +10,7 @@ import pytest
 
 from enclave_chat.paths import policies_dir, resolve_policy
 from verifier.appraisal.policy import parse_policy
-from verifier.appraisal.policy_check import check_policy
+from verifier.policy_check import check_policy
 from verifier.errors import PolicyError
 
 ROOT = Path(__file__).resolve().parent.parent

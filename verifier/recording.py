@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import os
 import re
 import threading
 from collections.abc import Iterable
@@ -24,14 +23,16 @@ from typing import Any
 
 import httpx
 
-from verifier.errors import InputError
+from verifier.bounded_http import PEER_SPKI_EXTENSION, peer_spki_der
+from verifier.errors import InputError, ParseError
 from verifier.files import read_file
+from verifier.private_files import private_dir, write_private
+from verifier.providers.registry import DEFAULT, recorded_provider
 from verifier.result import iso, parse_time
+from verifier.strict_json import load_strict_json
 
 MAX_RECORDED_BODY = 8 * 1024 * 1024
 MAX_EXCHANGES = 512
-PEER_SPKI_EXTENSION = "enclave_chat.peer_spki_der"
-"""Response extension carrying the TLS peer's DER SubjectPublicKeyInfo (when known)."""
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,8 @@ def _read(path: Path, limit: int = MAX_RECORDED_BODY) -> bytes:
 
 def _json(path: Path) -> dict[str, Any]:
     try:
-        doc = json.loads(_read(path, 1024 * 1024))
-    except (ValueError, RecursionError):
+        doc = load_strict_json(_read(path, 1024 * 1024), str(path))
+    except ParseError:
         raise InputError(f"{path} is not JSON") from None
     if not isinstance(doc, dict):
         raise InputError(f"{path} must hold a JSON object")
@@ -100,11 +101,6 @@ def _exchange(meta_path: Path, meta: dict[str, Any]) -> Exchange:
         raise InputError(f"{meta_path} needs a url, a status 100..599 and text headers") from None
 
 
-def _provider_name(value: str) -> str:
-    """Recorded provider names: ``native``, or ``tinfoil`` for ``tinfoil_v3_cloud`` and friends."""
-    return "tinfoil" if value.startswith("tinfoil") else value
-
-
 def load_recording(directory: Path) -> Recording:
     doc = _json(directory / "manifest.json")
     try:
@@ -122,7 +118,7 @@ def load_recording(directory: Path) -> Recording:
     url = str(doc.get("url") or _service_url(exchanges, nonce) or "")
     if not url:
         raise InputError(f"{directory}/manifest.json names no service URL")
-    manifest = Manifest(_provider_name(str(doc.get("provider", "native"))), url, nonce, captured, doc)
+    manifest = Manifest(recorded_provider(str(doc.get("provider", DEFAULT))), url, nonce, captured, doc)
     return Recording(manifest, tuple(exchanges))
 
 
@@ -142,30 +138,6 @@ def _service_url(exchanges: Iterable[Exchange], nonce: bytes) -> str | None:
         if any(v.lower() == want for _, v in httpx.URL(e.url).params.multi_items()):
             return _origin(e.url)
     return _origin(listed[0].url) if listed else None
-
-
-def peer_spki_der(response: httpx.Response) -> bytes | None:
-    """The DER SubjectPublicKeyInfo of the TLS peer that sent ``response``, or None (plain http, or
-    not known). A replayed response carries it in :data:`PEER_SPKI_EXTENSION`; a live one is read
-    from the connection's TLS object, so call this while the response is still open."""
-    known = response.extensions.get(PEER_SPKI_EXTENSION)
-    if isinstance(known, bytes):
-        return known
-    stream = response.extensions.get("network_stream")
-    if stream is None:
-        return None
-    try:
-        ssl_object = stream.get_extra_info("ssl_object")
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-        if not der:
-            return None
-        from cryptography import x509
-        from cryptography.hazmat.primitives import serialization
-
-        key = x509.load_der_x509_certificate(der).public_key()
-        return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    except (AttributeError, ValueError, TypeError, OSError):
-        return None
 
 
 # -- replaying ---------------------------------------------------------------------------------------
@@ -290,20 +262,15 @@ def _slug(url: str) -> str:
     return re.sub(r"[^A-Za-z0-9.\-]", "_", f"{parts.host}{parts.path}")[:80]
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-
-
 def write_recording(directory: Path, manifest: Manifest, exchanges: Iterable[Exchange],
                     extra_files: dict[str, bytes] | None = None) -> None:
     """Write a recording (files 0600, directories 0700)."""
     responses = directory / "responses"
-    responses.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(directory)
+    private_dir(responses)
     doc = {"provider": manifest.provider, "url": manifest.url, "nonce_hex": manifest.nonce.hex(),
            "captured_at": iso(manifest.captured_at), **manifest.extra}
-    _write_private(directory / "manifest.json", json.dumps(doc, indent=2).encode())
+    write_private(directory / "manifest.json", json.dumps(doc, indent=2).encode())
     for i, e in enumerate(exchanges, start=1):
         stem = f"{i:04d}_{_slug(e.url)}"
         headers: dict[str, list[str]] = {}
@@ -312,7 +279,7 @@ def write_recording(directory: Path, manifest: Manifest, exchanges: Iterable[Exc
         meta: dict[str, Any] = {"method": e.method, "url": e.url, "status": e.status, "headers": headers}
         if e.peer_spki_der:
             meta["peer_spki_der_base64"] = base64.b64encode(e.peer_spki_der).decode()
-        _write_private(responses / f"{stem}.json", json.dumps(meta, indent=2).encode())
-        _write_private(responses / f"{stem}.body", e.body)
+        write_private(responses / f"{stem}.json", json.dumps(meta, indent=2).encode())
+        write_private(responses / f"{stem}.body", e.body)
     for name, data in (extra_files or {}).items():
-        _write_private(directory / name, data)
+        write_private(directory / name, data)

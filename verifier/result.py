@@ -6,6 +6,7 @@ A check is ``pass``, ``fail`` or ``skip``; ``skip`` means its input was absent a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping
@@ -99,6 +100,17 @@ class AttestationResult(Checked):
     checks: tuple[Check, ...]
     evidence: Mapping[str, str] = field(default_factory=dict)
     claims: Mapping[str, Any] = field(default_factory=dict)
+    provider: str | None = None
+    """The provider (wire profile) whose session produced this result; None for saved evidence."""
+    evidence_kind: str | None = None
+    """The registered evidence kind appraised (for a session, its CPU evidence's kind)."""
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for c in self.checks:
+            if c.id in seen:
+                raise ValueError(f"check {c.id!r} appears twice in one result")
+            seen.add(c.id)
 
     @property
     def first_failure(self) -> Check | None:
@@ -137,11 +149,12 @@ class AttestationResult(Checked):
             "evidence": dict(self.evidence),
             "checks": [c.to_json() for c in self.checks],
             "claims": dict(self.claims),
+            **({"provider": self.provider} if self.provider is not None else {}),
+            **({"evidence_kind": self.evidence_kind} if self.evidence_kind is not None else {}),
         }
 
     def with_checks(self, extra: Iterable[Check]) -> AttestationResult:
-        return AttestationResult(self.kind, self.at, self.nonce, self.policy,
-                                 (*self.checks, *extra), self.evidence, self.claims)
+        return dataclasses.replace(self, checks=(*self.checks, *extra))
 
 
 def utc(t: dt.datetime) -> dt.datetime:

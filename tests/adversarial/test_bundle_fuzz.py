@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.adversarial.bundles import SERVICE, base
-from verifier.appraisal.native import appraise_native
+from verifier.providers.native.appraisal import appraise_native
 from verifier.errors import ParseError, VerifierError
-from verifier.evidence.bundle import canonical_json, parse_bundle
+from verifier.providers.native.bundle import canonical_json, parse_bundle
 from verifier.reference.dsse import parse_envelope
 
 Path = tuple[str | int, ...]

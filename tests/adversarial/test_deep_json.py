@@ -19,7 +19,7 @@ def test_deep_json_is_a_parse_error(parse) -> None:  # type: ignore[no-untyped-d
 
 def test_names_under_localhost_are_not_loopback_for_tinfoil_urls() -> None:
     from verifier.appraisal.policy import parse_policy
-    from verifier.providers.tinfoil_policy import TinfoilPolicy
+    from verifier.providers.tinfoil.rules import TinfoilPolicy
 
     text = b'name = "t"\n[tinfoil]\ndiscovery = "http://evil.localhost/x"\n'
     with pytest.raises(PolicyError):

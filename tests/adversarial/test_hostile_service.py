@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from enclave.server import BackgroundEnclave
 from tests.adversarial.conftest import Proxy, open_request, sealed_stream, serve
-from verifier.appraisal.native import check_service_url
+from verifier.urls import check_service_url
 from verifier.appraisal.policy import Policy
 from verifier.channel import chunked, ohttp
 from verifier.errors import (

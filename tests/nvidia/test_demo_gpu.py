@@ -16,7 +16,7 @@ from verifier.appraisal.nvidia import GpuAppraisal, GpuPolicy, appraise_gpus
 from verifier.appraisal.policy import Policy, parse_policy
 from verifier.endorsements.nvidia_anchors import VENDOR_ANCHORS
 from verifier.endorsements.nvidia_chain import common_name, leaf_fwids, load_chain
-from verifier.evidence.bundle import (
+from verifier.providers.native.bundle import (
     GpuEvidence,
     encode_bundle,
     gpu_digest,

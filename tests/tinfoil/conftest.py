@@ -19,7 +19,7 @@ from enclave.app import Enclave, Settings
 from enclave.server import listening_socket, start_release_log
 from enclave_chat.paths import policies_dir, resolve_policy
 from verifier.appraisal.policy import Policy, parse_policy
-from verifier.appraisal.policy_check import check_policy
+from verifier.policy_check import check_policy
 
 CLOUD = "tinfoil/teep/tinfoil_v3_cloud_llama3-3-70b_20260629_021249"
 DIRECT = "tinfoil/teep/tinfoil_v3_direct_gemma4-31b_20260629_021304"

@@ -14,8 +14,8 @@ import pytest
 from verifier.channel import ehbp
 from verifier.errors import ChannelError, ProtocolError, TruncatedResponse
 from verifier.providers.base import Event, StaleKeyConfig
-from verifier.providers.tinfoil import EhbpChannel
-from verifier.recording import PEER_SPKI_EXTENSION
+from verifier.providers.tinfoil.provider import EhbpChannel
+from verifier.bounded_http import PEER_SPKI_EXTENSION
 
 PRIVATE, PUBLIC = ehbp.generate_key_pair()
 SPKI = b"0Y0\x13 the enclave's TLS key"

@@ -13,7 +13,7 @@ import pytest
 
 from tests.tinfoil.conftest import CLOUD, DIRECT, V2_BUNDLE
 from verifier.errors import ParseError
-from verifier.providers import tinfoil_doc as docs
+from verifier.providers.tinfoil import document as docs
 
 
 def attestation_body(vectors: Path, name: str) -> bytes:

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from tests.tinfoil.conftest import CLOUD, DIRECT
 from verifier.appraisal.policy import Policy
 from verifier.errors import ParseError
-from verifier.providers import tinfoil_doc as docs
-from verifier.providers.tinfoil_appraise import Fetched, appraise_document
+from verifier.providers.tinfoil import document as docs
+from verifier.providers.tinfoil.appraisal import Fetched, appraise_document
 
 pytestmark = pytest.mark.vectors
 AT = dt.datetime(2026, 6, 29, 2, 13, tzinfo=dt.UTC)

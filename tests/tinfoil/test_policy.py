@@ -8,9 +8,9 @@ import pytest
 
 from enclave_chat.paths import policies_dir, resolve_policy
 from verifier.appraisal.policy import parse_policy
-from verifier.appraisal.policy_check import check_policy
+from verifier.policy_check import check_policy
 from verifier.errors import PolicyError
-from verifier.providers.tinfoil_policy import TinfoilPolicy
+from verifier.providers.tinfoil.rules import TinfoilPolicy
 
 
 def test_the_tinfoil_policy_loads() -> None:

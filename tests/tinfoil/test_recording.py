@@ -31,9 +31,9 @@ from verifier.recording import (
     RecordingTransport,
     ReplayTransport,
     load_recording,
-    peer_spki_der,
     write_recording,
 )
+from verifier.bounded_http import peer_spki_der
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from verifier.appraisal.policy import Policy, Section
 from verifier.errors import (
@@ -48,8 +46,13 @@ from verifier.reference.release import (
     parse_statement,
     version_tuple,
 )
-from verifier.reference.tlog_client import TlogClient, is_loopback_url
 from verifier.result import Check, Status, failed, passed, skipped
+from verifier.urls import is_loopback_url
+
+if TYPE_CHECKING:
+    import httpx
+
+    from verifier.reference.tlog_client import TlogClient
 
 LOG_KEYS = ("origin", "key", "url", "url_from_bundle", "witnesses", "min_witnesses", "required",
             "fresh_checkpoint")
@@ -285,6 +288,8 @@ def _appraise_log(value: object, envelope: bytes, p: LogPolicy, *, log_http: htt
     elif log_http is None:
         checks.append(skipped("release.log.fresh_checkpoint", "The log's current checkpoint was not fetched (offline or replay).", required=p.fresh_required))
     else:
+        from verifier.reference.tlog_client import TlogClient  # httpx, only when a log is fetched
+
         try:
             client = TlogClient(url, log_http)
             fresh = open_checkpoint(client.checkpoint(), [p.key], origin=p.origin)

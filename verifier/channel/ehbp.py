@@ -45,7 +45,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from verifier.channel import hpke
-from verifier.errors import ChannelError, TruncatedResponse
+from verifier.errors import ChannelError, ParseError, TruncatedResponse
+from verifier.strict_json import load_strict_json
 
 SUITE: Final = hpke.Suite(hpke.KEM_X25519_SHA256, hpke.KDF_HKDF_SHA256, hpke.AEAD_AES_256_GCM)
 """The only suite EHBP uses (SPEC §3.2, §7.3)."""
@@ -174,9 +175,9 @@ class RecoveryToken:
     @classmethod
     def from_json(cls, text: str | bytes) -> RecoveryToken:
         try:
-            doc = json.loads(text)
+            doc = load_strict_json(text.encode() if isinstance(text, str) else text, "recovery token")
             secret, enc = doc["exportedSecret"], doc["requestEnc"]
-        except (ValueError, KeyError, TypeError):
+        except (ParseError, KeyError, TypeError):
             raise ChannelError("a recovery token is JSON with exportedSecret and requestEnc") from None
         if not isinstance(secret, str) or not isinstance(enc, str):
             raise ChannelError("a recovery token's fields are hex strings")

@@ -14,68 +14,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from verifier.endorsements.der import (
+    TAG_BIT_STRING,
+    TAG_IA5STRING,
+    TAG_INTEGER,
+    TAG_NULL,
+    TAG_OCTET_STRING,
+    TAG_OID,
+    TAG_SEQUENCE,
+    Tlv,
+    children,
+    read_tlv,
+)
 from verifier.errors import ParseError
 
-TAG_INTEGER = 0x02
-TAG_BIT_STRING = 0x03
-TAG_OCTET_STRING = 0x04
-TAG_NULL = 0x05
-TAG_OID = 0x06
-TAG_IA5STRING = 0x16
-TAG_SEQUENCE = 0x30
+__all__ = ["TAG_BIT_STRING", "TAG_IA5STRING", "TAG_INTEGER", "TAG_NULL", "TAG_OCTET_STRING", "TAG_OID",
+           "TAG_SEQUENCE", "Tlv", "children", "read_tlv"]
 
 # OIDs (DER content bytes) for RSASSA-PSS with SHA-384 (RFC 4055 §3.1, RFC 5754 §2)
 OID_RSASSA_PSS = bytes.fromhex("2a864886f70d01010a")  # 1.2.840.113549.1.1.10
 OID_SHA384 = bytes.fromhex("608648016503040202")  # 2.16.840.1.101.3.4.2.2
 OID_MGF1 = bytes.fromhex("2a864886f70d010108")  # 1.2.840.113549.1.1.8
-
-
-@dataclass(frozen=True)
-class Tlv:
-    """One DER element: its tag, and where its content and the whole element lie in the buffer."""
-
-    tag: int
-    start: int  # first byte of the element (the tag)
-    content: int  # first byte of the content
-    end: int  # one past the last content byte
-
-
-def read_tlv(data: bytes, pos: int, end: int | None = None, *, what: str = "DER") -> Tlv:
-    """Read the element at ``pos`` (X.690 §8.1); it must end at or before ``end``."""
-    limit = len(data) if end is None else end
-    if pos + 2 > limit:
-        raise ParseError("truncated element", field=what)
-    tag = data[pos]
-    if tag & 0x1F == 0x1F:
-        raise ParseError("multi-byte tags are not used here", field=what)
-    first = data[pos + 1]
-    cursor = pos + 2
-    if first < 0x80:
-        length = first
-    elif first == 0x80:
-        raise ParseError("indefinite length is not DER", field=what)
-    else:
-        count = first & 0x7F
-        if count > 4 or cursor + count > limit:
-            raise ParseError("length octets out of range", field=what)
-        length = int.from_bytes(data[cursor:cursor + count], "big")
-        if length < 0x80 or data[cursor] == 0:
-            raise ParseError("length is not minimally encoded", field=what)
-        cursor += count
-    if cursor + length > limit:
-        raise ParseError("element runs past its container", field=what)
-    return Tlv(tag, pos, cursor, cursor + length)
-
-
-def children(data: bytes, parent: Tlv, *, what: str = "DER") -> list[Tlv]:
-    """The elements directly inside a constructed element, which they must fill exactly."""
-    out: list[Tlv] = []
-    pos = parent.content
-    while pos < parent.end:
-        child = read_tlv(data, pos, parent.end, what=what)
-        out.append(child)
-        pos = child.end
-    return out
 
 
 def expect(tlv: Tlv, tag: int, what: str) -> Tlv:

@@ -15,30 +15,19 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
+from verifier import bounded_http
+from verifier.errors import CollateralError, OfflineError, ServiceUnreachable
+from verifier.private_files import write_private
 
-from verifier.errors import CollateralError, OfflineError, VerifierError
+if TYPE_CHECKING:
+    import httpx
 
 MAX_COLLATERAL_BYTES = 8 * 1024 * 1024
-DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
-TOTAL_SECONDS = 60.0
+TOTAL_SECONDS = bounded_http.TOTAL_SECONDS
 """A whole answer must arrive within this, however slowly a server drips it (the per-read timeout
 alone would let one byte every 14 s go on for ever)."""
-
-
-def read_body(response: httpx.Response, *, limit: int, seconds: float, what: str,
-              error: type[VerifierError] = CollateralError) -> bytes:
-    """Read ``response`` whole, refusing more than ``limit`` bytes or more than ``seconds``."""
-    deadline = time.monotonic() + seconds
-    body = bytearray()
-    for chunk in response.iter_bytes():
-        body += chunk
-        if len(body) > limit:
-            raise error(f"{what} answered more than {limit} bytes")
-        if time.monotonic() > deadline:
-            raise error(f"{what} did not finish answering within {seconds:.0f} s")
-    return bytes(body)
 
 
 @dataclass(frozen=True)
@@ -95,16 +84,11 @@ class CollateralFetcher:
         return Fetched(url, body, dict(meta.get("headers", {})), True)
 
     def store(self, fetched: Fetched) -> None:
-        self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         body_path, meta_path = self._paths(fetched.url)
         meta = {"url": fetched.url, "fetched": time.time(), "headers": dict(fetched.headers),
                 "sha256": hashlib.sha256(fetched.body).hexdigest()}
         for path, data in ((body_path, fetched.body), (meta_path, json.dumps(meta).encode())):
-            tmp = path.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
+            write_private(path, data)
 
     # -- network ---------------------------------------------------------------------------------
     def get(self, url: str, *, max_age: float | None = None,
@@ -131,28 +115,29 @@ class CollateralFetcher:
 
     def _send(self, method: str, url: str, body: bytes | None, headers: dict[str, str],
               keep_headers: tuple[str, ...]) -> Fetched:
-        client = self._client or httpx.Client(timeout=DEFAULT_TIMEOUT, follow_redirects=True)
+        import httpx
+
+        client = self._client or httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
         try:
             delay = 1.0
             for attempt in range(self._retries + 1):
-                try:
-                    with client.stream(method, url, content=body, headers=headers) as response:
-                        if response.status_code == 429 and attempt < self._retries:
-                            retry_after = response.headers.get("retry-after", "")
-                            wait = float(retry_after) if retry_after.isdigit() else delay
-                            self._sleep(min(wait, 30.0))
-                            delay *= 2
-                            continue
-                        if response.status_code != 200:
-                            raise CollateralError(f"{url} answered HTTP {response.status_code}")
-                        data = read_body(response, limit=MAX_COLLATERAL_BYTES,
-                                         seconds=self.total_seconds, what=url)
-                        kept = {k.lower(): response.headers[k] for k in keep_headers
-                                if k in response.headers}
-                        return Fetched(url, data, kept, False)
-                except httpx.HTTPError as e:
-                    raise CollateralError(f"could not fetch {url}: {e}") from None
+                answer = bounded_http.get(client, url, method=method, content=body, headers=headers,
+                                          limit=MAX_COLLATERAL_BYTES, seconds=self.total_seconds,
+                                          error=CollateralError)
+                if answer.status == 429 and attempt < self._retries:
+                    retry_after = answer.headers.get("retry-after", "")
+                    wait = float(retry_after) if retry_after.isdigit() else delay
+                    self._sleep(min(wait, 30.0))
+                    delay *= 2
+                    continue
+                if answer.status != 200:
+                    raise CollateralError(f"{url} answered HTTP {answer.status}")
+                kept = {k.lower(): answer.headers[k.lower()] for k in keep_headers
+                        if k.lower() in answer.headers}
+                return Fetched(url, answer.body, kept, False)
             raise CollateralError(f"{url} kept answering HTTP 429 (too many requests)")
+        except ServiceUnreachable as e:
+            raise CollateralError(f"could not fetch {url}: {e}") from None
         finally:
             if self._client is None:
                 client.close()

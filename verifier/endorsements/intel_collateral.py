@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import binascii
 import datetime as dt
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from verifier.endorsements.intel_pck import (
     verify_path,
 )
 from verifier.errors import ParseError
+from verifier.strict_json import member_spans
 
 MAX_COLLATERAL_JSON = 1024 * 1024
 MAX_CRL_BYTES = 4 * 1024 * 1024
@@ -78,23 +78,6 @@ class SignedBody:
     signature: bytes
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise ValueError(f"key {k!r} appears twice")
-        out[k] = v
-    return out
-
-
-_WS = re.compile(r"[ \t\n\r]*")
-
-
-def _skip_ws(text: str, pos: int) -> int:
-    match = _WS.match(text, pos)
-    return match.end() if match else pos
-
-
 def split_signed_body(body: bytes, key: str) -> SignedBody:
     """Cut ``{"<key>": {...}, "signature": "..."}`` into the exact bytes of ``{...}`` and the signature.
 
@@ -103,35 +86,20 @@ def split_signed_body(body: bytes, key: str) -> SignedBody:
     """
     if len(body) > MAX_COLLATERAL_JSON:
         raise ParseError(f"is larger than {MAX_COLLATERAL_JSON} bytes", field=key)
-    try:
-        text = body.decode("utf-8")
-        json.loads(text, object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise ParseError(f"is not valid JSON: {e}", field=key) from None
-    decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates)
-    spans: dict[str, tuple[int, int]] = {}
-    # The text is valid JSON (checked above), so this walk over the top-level members only needs
-    # to find where each value starts and ends.
-    pos = _skip_ws(text, 0)
-    if text[pos:pos + 1] != "{":
-        raise ParseError("is not a JSON object", field=key)
-    pos = _skip_ws(text, pos + 1)
-    while text[pos:pos + 1] != "}":
-        if text[pos:pos + 1] == ",":
-            pos = _skip_ws(text, pos + 1)
-        name, pos = decoder.raw_decode(text, pos)  # the member's name, a JSON string
-        pos = _skip_ws(text, _skip_ws(text, pos) + 1)  # past the ':'
-        _, end = decoder.raw_decode(text, pos)
-        spans[name] = (pos, end)
-        pos = _skip_ws(text, end)
+    try:  # UTF-8, no duplicate names anywhere, bounded depth; the exact bytes of each member
+        whole, spans = member_spans(body, key)
+    except ParseError as e:
+        reason = str(e.args[0]) if e.args else str(e)
+        raise ParseError(reason if reason.startswith("is not a JSON object") else f"is not valid JSON: {reason}",
+                         field=key) from None
     if set(spans) != {key, "signature"}:
         raise ParseError(f"must hold exactly {key!r} and 'signature', holds {sorted(spans)}", field=key)
     start, end = spans[key]
-    inner_text = text[start:end]
-    inner = json.loads(inner_text)
+    inner_text = body[start:end].decode("utf-8")
+    inner = whole[key] if isinstance(whole, dict) else None
     if not isinstance(inner, dict):
         raise ParseError("is not an object", field=key)
-    sig_value = json.loads(text[slice(*spans["signature"])])
+    sig_value = whole["signature"]
     if not isinstance(sig_value, str) or len(sig_value) != 128:
         raise ParseError("must be 128 hex digits (r || s)", field=f"{key}.signature")
     try:

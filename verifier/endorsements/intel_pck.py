@@ -20,6 +20,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
 
+from verifier.endorsements import der
 from verifier.endorsements.anchors import spki_sha256
 from verifier.endorsements.intel_anchors import (
     OID_CACHED_KEYS,
@@ -190,28 +191,8 @@ _SEQUENCE, _INTEGER, _OCTET_STRING, _OID, _ENUMERATED, _BOOLEAN = 0x30, 0x02, 0x
 
 
 def _tlvs(data: bytes, field: str) -> list[tuple[int, bytes]]:
-    """Split DER content into (tag, value) items; low tag numbers and definite lengths only."""
-    items: list[tuple[int, bytes]] = []
-    pos = 0
-    while pos < len(data):
-        if pos + 2 > len(data):
-            raise ParseError("truncated DER item", field=field)
-        tag = data[pos]
-        if tag & 0x1F == 0x1F:
-            raise ParseError("high-tag-number DER items are not used here", field=field)
-        length = data[pos + 1]
-        pos += 2
-        if length & 0x80:
-            n = length & 0x7F
-            if n == 0 or n > 3 or pos + n > len(data):
-                raise ParseError("bad DER length", field=field)
-            length = int.from_bytes(data[pos:pos + n], "big")
-            pos += n
-        if pos + length > len(data):
-            raise ParseError("DER item longer than its container", field=field)
-        items.append((tag, data[pos:pos + length]))
-        pos += length
-    return items
+    """Split DER content into (tag, value) items (the one strict reader, :mod:`.der`)."""
+    return der.items(data, what=field)
 
 
 def _decode_oid(value: bytes, field: str) -> str:

@@ -29,8 +29,9 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 
+from verifier.endorsements import der
 from verifier.endorsements.anchors import spki_sha256
-from verifier.errors import VerifierError
+from verifier.errors import ParseError, VerifierError
 from verifier.result import iso
 
 MAX_CHAIN_CERTS = 8
@@ -286,23 +287,13 @@ def _decode_oid(raw: bytes) -> str:
 
 
 def der_element(data: bytes, pos: int) -> tuple[int, int, int]:
-    """One DER TLV at ``pos`` (ITU-T X.690 §8.1, definite lengths only): (tag, value start, end)."""
-    if pos + 2 > len(data):
-        raise ValueError("truncated TLV header")
-    tag = data[pos]
-    if tag & 0x1F == 0x1F:
-        raise ValueError("multi-byte tags are not used here")
-    length = data[pos + 1]
-    pos += 2
-    if length & 0x80:
-        n = length & 0x7F
-        if n == 0 or n > 4 or pos + n > len(data):
-            raise ValueError("bad length")
-        length = int.from_bytes(data[pos:pos + n], "big")
-        pos += n
-    if pos + length > len(data):
-        raise ValueError("value runs past the end")
-    return tag, pos, pos + length
+    """One DER TLV at ``pos`` (the one strict reader, :mod:`.der`): (tag, value start, end).
+    A malformed element is a ValueError, as the callers expect."""
+    try:
+        tlv = der.read_tlv(data, pos)
+    except ParseError as e:
+        raise ValueError(str(e)) from None
+    return tlv.tag, tlv.content, tlv.end
 
 
 def der_children(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:

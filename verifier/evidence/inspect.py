@@ -1,22 +1,16 @@
-"""``enclave-chat evidence inspect FILE``: decode any supported evidence into plain, JSON-able fields.
+"""Decoders for ``enclave-chat evidence inspect FILE``: each vendor format as plain, JSON-able fields.
 
-Decoding only: nothing here says whether the evidence is authentic. Formats are recognised by
-structure: a native evidence bundle (JSON), an SEV-SNP report, an Azure HCL report carrying one, a
-TDX quote, or an NVIDIA SPDM measurement report; files may be binary, hex text or base64.
+Decoding only: nothing here says whether the evidence is authentic. The kind registry names each
+decoder with the test that recognises its format (:mod:`verifier.inspection` dispatches).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from verifier.errors import InputError, ParseError
-from verifier.evidence import azure_hcl, azure_tdx, bundle, nvidia, sev_snp, tdx
-from verifier.evidence.encoding import MAX_EVIDENCE_FILE, decode_evidence
-from verifier.files import read_file
+from verifier.evidence import azure_hcl, azure_tdx, nvidia, sev_snp, tdx
 
 
 def plain(value: Any) -> Any:
@@ -35,7 +29,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _snp(raw: bytes) -> dict[str, Any]:
+def snp_fields(raw: bytes) -> dict[str, Any]:
     report = sev_snp.parse_report(raw)
     out: dict[str, Any] = {"format": "sev-snp report", **plain(report)}
     out.update(product=report.product.value, signing_key=report.signing_key.name,
@@ -47,12 +41,12 @@ def _snp(raw: bytes) -> dict[str, Any]:
     return out
 
 
-def _hcl(raw: bytes) -> dict[str, Any]:
+def hcl_fields(raw: bytes) -> dict[str, Any]:
     return {"format": "azure hcl report (SEV-SNP inside; REPORT_DATA binds the HCL runtime data)",
             **plain(azure_hcl.parse_hcl_report(raw))}
 
 
-def _is_hcl_tdx(raw: bytes) -> bool:
+def is_hcl_tdx(raw: bytes) -> bool:
     """An Azure HCL report whose runtime data says it carries a TDREPORT (report type 4), which
     :func:`azure_hcl.is_hcl_report` (the SEV-SNP form, same magic) would otherwise claim."""
     at = azure_tdx.HCL_HEADER_SIZE + azure_tdx.HW_REPORT_SLOT + 8
@@ -60,56 +54,13 @@ def _is_hcl_tdx(raw: bytes) -> bool:
             and int.from_bytes(raw[at:at + 4], "little") == azure_tdx.REPORT_TYPE_TDX)
 
 
-def _hcl_tdx(raw: bytes) -> dict[str, Any]:
+def hcl_tdx_fields(raw: bytes) -> dict[str, Any]:
     return {**plain(azure_tdx.describe(azure_tdx.parse_hcl_tdx_report(raw)))}
 
 
-def _tdx(raw: bytes) -> dict[str, Any]:
+def tdx_fields(raw: bytes) -> dict[str, Any]:
     return {"format": "tdx quote", **plain(tdx.parse_quote(raw))}
 
 
-def _nvidia(raw: bytes) -> dict[str, Any]:
+def nvidia_fields(raw: bytes) -> dict[str, Any]:
     return {"format": "nvidia spdm measurement report", **plain(nvidia.parse_report(raw))}
-
-
-def _bundle(raw: bytes) -> dict[str, Any]:
-    b = bundle.parse_bundle(raw)
-    out: dict[str, Any] = {"format": "native evidence bundle", "version": b.version,
-                           "nonce": b.nonce.hex(), "key_config": b.key_config.hex(),
-                           "config": dict(b.config), "expires": b.expires.isoformat(),
-                           "release": dict(b.release or {}), "digests": b.digests(),
-                           "cpu": {"platform": b.cpu.platform,
-                                   "certificates": len(b.cpu.certificates)}}
-    if b.cpu.platform == "sev-snp":
-        out["cpu"]["report"] = _snp(b.cpu.report)
-    out["gpus"] = [{"arch": g.arch, "report": _nvidia(g.report)} for g in b.gpus]
-    return out
-
-
-_BINARY: tuple[tuple[Callable[[bytes], bool], Callable[[bytes], dict[str, Any]]], ...] = (
-    (sev_snp.is_report_sized, _snp),
-    (_is_hcl_tdx, _hcl_tdx),
-    (azure_hcl.is_hcl_report, _hcl),
-    (tdx.looks_like_quote, _tdx),
-    (nvidia.looks_binary, _nvidia),
-)
-
-
-def inspect_bytes(data: bytes, name: str = "the file") -> dict[str, Any]:
-    if data.lstrip()[:1] == b"{":
-        try:
-            return _bundle(data)
-        except ParseError as e:
-            raise InputError(f"{name} is JSON, but not an evidence bundle this version decodes ({e})") from None
-    raw, encoding = decode_evidence(data, lambda d: any(fits(d) for fits, _ in _BINARY), name)
-    for fits, decode in _BINARY:
-        if fits(raw):
-            try:
-                return {"encoding": encoding, **decode(raw)}
-            except ParseError as e:
-                raise InputError(f"{name} looks like {decode.__name__.strip('_')} evidence but does not parse: {e}") from None
-    raise InputError(f"the {encoding} content of {name} is not any evidence format this version knows ({len(raw)} bytes)")
-
-
-def inspect_file(path: Path) -> dict[str, Any]:
-    return inspect_bytes(read_file(path, MAX_EVIDENCE_FILE), str(path))

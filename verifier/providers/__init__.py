@@ -1,1 +1,3 @@
-"""Wire profiles: how evidence is fetched and requests are carried (``native``; ``tinfoil`` later)."""
+"""Wire profiles (providers): how evidence is fetched and requests are carried. Each provider is a
+package here; :mod:`verifier.providers.registry` names them; :mod:`verifier.providers.base` holds
+the types they share."""

@@ -8,18 +8,19 @@ the decrypted response as events: first ``(status, headers)``, then body bytes.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
+from verifier.errors import ChannelError
 
-from verifier.appraisal.policy import Policy
-from verifier.endorsements.fetch import CollateralFetcher
-from verifier.errors import ChannelError, ProtocolError
-from verifier.result import AttestationResult
+if TYPE_CHECKING:  # types only: naming a provider must not import httpx
+    import httpx
+
+    from verifier.appraisal.policy import Policy
+    from verifier.endorsements.fetch import CollateralFetcher
+    from verifier.result import AttestationResult
 
 Headers = tuple[tuple[bytes, bytes], ...]
 Event = bytes | tuple[int, Headers]
@@ -41,6 +42,8 @@ class AttestContext:
     fetcher: CollateralFetcher | None
     log_http: httpx.Client | None
     state_dir: Path | None
+    progress: Callable[[str], None] | None = None
+    """Called with one plain sentence per step a provider wants the user to see (optional)."""
 
 
 class Channel(Protocol):
@@ -69,23 +72,22 @@ class Provider(Protocol):
     async def attest(self, ctx: AttestContext) -> Attested: ...
 
 
-def one_line(text: str, limit: int = 300) -> str:
-    """Text a service chose, made safe to show as part of one line of an error: control
-    characters (newlines, terminal escapes) become ``?`` and it stops at ``limit`` characters."""
-    text = text[:limit]
-    return "".join(c if c.isprintable() else "?" for c in text)
+@dataclass(frozen=True)
+class ProviderSpec:
+    """A provider as the registry knows it (:mod:`verifier.providers.registry`).
 
+    ``factory`` is a ``"module:Class"`` target that makes the :class:`Provider` (imported only when
+    a session uses it); ``table``/``rules`` name the policy table the provider reads and the
+    callable (``Policy -> object``) that checks it; ``truncation_detectable`` says whether its
+    transport can tell a reply cut short from a whole one (the UI and ``ask`` say so when not);
+    ``recorded_as`` are the prefixes of the ``provider`` values in recordings (ours, and other
+    tools' captures) that this provider replays; ``summary`` is one line for listings.
+    """
 
-def get_provider(name: str) -> Provider:
-    if name == "native":
-        from verifier.providers.native import NativeProvider
-
-        return NativeProvider()
-    if name == "tinfoil":
-        try:
-            module = importlib.import_module("verifier.providers.tinfoil")
-        except ModuleNotFoundError:
-            raise ProtocolError("the tinfoil provider is not in this build yet") from None
-        provider: Provider = module.TinfoilProvider()
-        return provider
-    raise ProtocolError(f"unknown provider {name!r}; known: native, tinfoil")
+    name: str
+    summary: str
+    factory: str
+    table: str | None = None
+    rules: str | None = None
+    truncation_detectable: bool = True
+    recorded_as: tuple[str, ...] = ()

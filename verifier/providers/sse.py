@@ -6,11 +6,11 @@ Each event's JSON gives ``choices[0].delta.content``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
-from verifier.errors import ProtocolError
-from verifier.providers.base import one_line
+from verifier.errors import ParseError, ProtocolError
+from verifier.strict_json import load_strict_json
+from verifier.text import one_line
 
 MAX_EVENT_BYTES = 1024 * 1024
 
@@ -55,8 +55,8 @@ class SseDeltas:
             self.done = True
             return ""
         try:
-            doc = json.loads(data)
-        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+            doc = load_strict_json(data, "server-sent event")
+        except ParseError:
             raise ProtocolError("a server-sent event does not hold JSON") from None
         if not isinstance(doc, dict):
             raise ProtocolError("a server-sent event is not an OpenAI chat completion chunk")

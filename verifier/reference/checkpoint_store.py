@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from verifier.errors import VerifierError
+from verifier.private_files import private_dir, write_private
 from verifier.reference.checkpoint import read_checkpoint
 from verifier.reference.note import MAX_NOTE_BYTES
 
@@ -27,24 +28,6 @@ def default_state_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_state_dir("enclave-chat"))
-
-
-def _private_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically, mode 0600, creating 0700 parent directories."""
-    _private_dir(path.parent)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
 
 
 class CheckpointStore:
@@ -71,8 +54,8 @@ class CheckpointStore:
         Under a lock, and only if it is larger than what another session may have stored since:
         the remembered tree never shrinks.
         """
-        _private_dir(self.state_dir)
-        _private_dir(self.directory)
+        private_dir(self.state_dir)
+        private_dir(self.directory)
         fd = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -83,7 +66,7 @@ class CheckpointStore:
                         return
                 except VerifierError:
                     pass
-            write_private(self.path(origin), checkpoint)
+            write_private(self.path(origin), checkpoint, sync=True)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from verifier.errors import ParseError
+from verifier.strict_json import load_strict_json
 
 MAX_ENVELOPE_BYTES = 1024 * 1024
 
@@ -72,8 +73,8 @@ def parse_envelope(data: bytes) -> Envelope:
     if len(data) > MAX_ENVELOPE_BYTES:
         raise ParseError(f"larger than {MAX_ENVELOPE_BYTES} bytes", field="envelope")
     try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        doc = load_strict_json(data, "envelope")
+    except ParseError:
         raise ParseError("is not JSON", field="envelope") from None
     if not isinstance(doc, dict):
         raise ParseError("must be a JSON object", field="envelope")

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from verifier import kinds
 from verifier.errors import ParseError
+from verifier.strict_json import load_strict_json
 
 PAYLOAD_TYPE = "application/vnd.enclave-chat.release+json"
 STATEMENT_TYPE = "https://enclave-chat.dev/release/v1"
@@ -35,20 +37,13 @@ class ReleaseStatement:
                "measurements": {k: list(v) for k, v in self.measurements.items()}}
         return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
 
-    def snp_measurements(self) -> tuple[bytes, ...]:
-        return tuple(bytes.fromhex(m) for m in self.measurements.get("sev-snp", ()))
-
-    def tdx_measurements(self) -> tuple[bytes, ...]:
-        """Each TDX entry as MRTD || RTMR0 || RTMR1 || RTMR2 (see :func:`tdx_launch_measurement`)."""
-        return tuple(b"".join(bytes.fromhex(m[k]) for k in TDX_REGISTERS)
-                     for m in self.measurements.get("tdx", ()))
-
     def measurements_for(self, platform: str) -> tuple[bytes, ...]:
-        if platform == "sev-snp":
-            return self.snp_measurements()
-        if platform == "tdx":
-            return self.tdx_measurements()
-        return ()
+        """The release's entries for ``platform`` as the bytes a launch measurement is compared as
+        (the kind registry names each platform's reader: :func:`snp_entry`, :func:`tdx_entry`)."""
+        reader = _entry_reader(platform)
+        if reader is None:
+            return ()
+        return tuple(reader(v) for v in self.measurements.get(platform, ()))
 
 
 TDX_REGISTERS = ("mrtd", "rtmr0", "rtmr1", "rtmr2")
@@ -60,10 +55,34 @@ def tdx_launch_measurement(mrtd: bytes, rtmr0: bytes, rtmr1: bytes, rtmr2: bytes
     return mrtd + rtmr0 + rtmr1 + rtmr2
 
 
+def snp_entry(value: Any) -> bytes:
+    """An SEV-SNP release entry: the launch MEASUREMENT as 96 lowercase hex digits."""
+    if not isinstance(value, str) or len(value) != 96 or not _HEX.match(value):
+        raise ParseError("must be 96 lowercase hex digits", field="release.measurements.sev-snp")
+    return bytes.fromhex(value)
+
+
+def tdx_entry(value: Any) -> bytes:
+    """A TDX release entry: MRTD, RTMR0, RTMR1 and RTMR2 as 96 lowercase hex digits each, compared
+    as their concatenation (:func:`tdx_launch_measurement`)."""
+    if not isinstance(value, dict) or not all(
+            isinstance(value.get(k), str) and len(value[k]) == 96 and _HEX.match(value[k])
+            for k in TDX_REGISTERS):
+        raise ParseError("each entry must give mrtd, rtmr0, rtmr1 and rtmr2 as 96 lowercase hex digits",
+                         field="release.measurements.tdx")
+    return b"".join(bytes.fromhex(value[k]) for k in TDX_REGISTERS)
+
+
+def _entry_reader(platform: str) -> Callable[[Any], bytes] | None:
+    """The registered reader of ``platform``'s release entries (None: a platform no kind reads)."""
+    kind = next((k for k in kinds.all_kinds() if k.name == platform and k.release_entry), None)
+    return kinds.callable_of(kind.release_entry) if kind is not None and kind.release_entry else None
+
+
 def parse_statement(data: bytes) -> ReleaseStatement:
     try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        doc = load_strict_json(data, "release.statement")
+    except ParseError:
         raise ParseError("is not JSON", field="release.statement") from None
     if not isinstance(doc, dict) or doc.get("_type") != STATEMENT_TYPE:
         raise ParseError(f"must be a JSON object with _type {STATEMENT_TYPE}", field="release.statement")
@@ -78,17 +97,10 @@ def parse_statement(data: bytes) -> ReleaseStatement:
     for platform, values in ms.items():
         if not isinstance(values, list) or len(values) > 64:
             raise ParseError("must be a list of at most 64", field=f"release.measurements.{platform}")
-        if platform == "sev-snp":
+        reader = _entry_reader(platform)
+        if reader is not None:
             for v in values:
-                if not isinstance(v, str) or len(v) != 96 or not _HEX.match(v):
-                    raise ParseError("must be 96 lowercase hex digits", field="release.measurements.sev-snp")
-        if platform == "tdx":
-            for v in values:
-                if not isinstance(v, dict) or not all(
-                        isinstance(v.get(k), str) and len(v[k]) == 96 and _HEX.match(v[k])
-                        for k in TDX_REGISTERS):
-                    raise ParseError("each entry must give mrtd, rtmr0, rtmr1 and rtmr2 as 96 lowercase hex digits",
-                                     field="release.measurements.tdx")
+                reader(v)
         out[platform] = tuple(values)
     return ReleaseStatement(image, version, out)
 

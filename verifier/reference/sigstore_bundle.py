@@ -40,12 +40,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from verifier.errors import InputError, VerifierError
+from verifier.errors import InputError, ParseError, VerifierError
 from verifier.files import read_file
 from verifier.reference.checkpoint import read_checkpoint
 from verifier.reference.merkle import leaf_hash, verify_inclusion
 from verifier.reference.note import NoteVerifier, ecdsa_verifier, ed25519_verifier, verify_note
 from verifier.result import AttestationResult, Check, PolicyRef, failed, passed, skipped
+from verifier.strict_json import load_strict_json
 
 KIND = "sigstore-release"
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
@@ -57,6 +58,8 @@ IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 IN_TOTO_STATEMENT_TYPES = ("https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1")
 MAX_BUNDLE_BYTES = 4 * 1024 * 1024
 MAX_ROOT_BYTES = 4 * 1024 * 1024
+SIGSTORE_DEPTH = 64
+"""Sigstore bundles and trusted roots nest a dozen levels; deeper input is refused, not recursed into."""
 _DIGEST = re.compile(r"\Asha256:([0-9a-f]{64})\Z")
 _REPOSITORY = re.compile(r"\A[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\Z")
 
@@ -174,9 +177,9 @@ def _statement(payload_type: str, payload: bytes) -> tuple[tuple[Subject, ...], 
     if payload_type != IN_TOTO_PAYLOAD_TYPE:
         raise ValueError(f"the DSSE payload type is {payload_type!r}, not {IN_TOTO_PAYLOAD_TYPE}")
     try:
-        doc = json.loads(payload)
-    except RecursionError:
-        raise ValueError("the payload nests too deeply to be an in-toto statement") from None
+        doc = load_strict_json(payload, "in-toto statement", max_depth=SIGSTORE_DEPTH)
+    except ParseError as e:
+        raise ValueError(f"the payload is not an in-toto statement ({e})") from None
     if not isinstance(doc, dict) or doc.get("_type") not in IN_TOTO_STATEMENT_TYPES:
         raise ValueError("the payload is not an in-toto statement")
     subjects = []
@@ -246,9 +249,10 @@ def appraise_bundle(bundle: bytes, *, trusted_root: bytes | None, repository: st
     if trusted_root is not None and len(trusted_root) > MAX_ROOT_BYTES:
         return stop(f"The trusted root is larger than {MAX_ROOT_BYTES} bytes.")
     try:
-        doc = json.loads(bundle)
-        root_doc = json.loads(trusted_root) if trusted_root is not None else None
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        doc = load_strict_json(bundle, "bundle", max_depth=SIGSTORE_DEPTH)
+        root_doc = (load_strict_json(trusted_root, "trusted root", max_depth=SIGSTORE_DEPTH)
+                    if trusted_root is not None else None)
+    except ParseError:
         return stop("The bundle or the trusted root is not JSON (a .jsonl file holds one bundle per line: pass one line).")
     if not isinstance(doc, dict) or not isinstance(doc.get("verificationMaterial"), dict):
         return stop("This is not a Sigstore bundle (no verificationMaterial).")

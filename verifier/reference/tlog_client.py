@@ -10,12 +10,11 @@ an unexpected answer :class:`~verifier.errors.ProtocolError`.
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
 
 import httpx
 
-from verifier.endorsements.fetch import TOTAL_SECONDS, read_body
+from verifier import bounded_http
 from verifier.errors import ProtocolError, ServiceUnreachable
 from verifier.reference.merkle import consistency_proof, inclusion_proof
 from verifier.reference.tiles import TILE_WIDTH, TileMissing, TileReader
@@ -23,23 +22,6 @@ from verifier.reference.tiles import TILE_WIDTH, TileMissing, TileReader
 MAX_CHECKPOINT_BYTES = 64 * 1024
 MAX_TILE_BYTES = TILE_WIDTH * 32
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-
-
-def is_loopback_url(url: str) -> bool:
-    """True for an ``http(s)`` URL whose host is ``localhost`` or a loopback address."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return False
-    if parts.scheme not in ("http", "https") or not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class TlogClient:
@@ -56,15 +38,15 @@ class TlogClient:
         """One resource, at most ``limit`` bytes; a 404 is :class:`TileMissing`."""
         target = self.url + path
         try:
-            with self._http.stream("GET", target, timeout=DEFAULT_TIMEOUT) as response:
-                if response.status_code == 404:
-                    raise TileMissing(f"the log has no {path}")
-                if response.status_code != 200:
-                    raise ProtocolError(f"{target} answered HTTP {response.status_code}")
-                return read_body(response, limit=limit, seconds=TOTAL_SECONDS, what=target,
-                                 error=ProtocolError)
-        except httpx.TransportError as e:
+            answer = bounded_http.get(self._http, target, limit=limit, timeout=DEFAULT_TIMEOUT,
+                                      network_unreachable=True)
+        except ServiceUnreachable as e:
             raise ServiceUnreachable(f"could not reach the transparency log at {self.url}: {e}") from None
+        if answer.status == 404:
+            raise TileMissing(f"the log has no {path}")
+        if answer.status != 200:
+            raise ProtocolError(f"{target} answered HTTP {answer.status}")
+        return answer.body
 
     def checkpoint(self) -> bytes:
         """The log's current signed checkpoint (C2SP tlog-tiles "Checkpoints"), unverified."""

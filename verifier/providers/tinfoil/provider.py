@@ -1,13 +1,13 @@
 """The ``tinfoil`` profile: Tinfoil's v3 attestation and EHBP, for ``--provider tinfoil``.
 
-Its HTTP exchanges (sans-policy: what to trust is :mod:`verifier.providers.tinfoil_appraise`'s):
+Its HTTP exchanges (sans-policy: what to trust is :mod:`verifier.providers.tinfoil.appraisal`'s):
 
 - ``GET {service}/.well-known/tinfoil-attestation?nonce=<64 hex>``: the v3 document (an older
   service answers v2, which is never verified), keeping the TLS peer's key for ``tinfoil.tls_key``;
 - for a host the policy's ``[tinfoil] repos`` does not name, the router's discovery document
   (``[tinfoil] discovery``) says which repository's releases it runs;
 - the repository's latest release, digest and Sigstore bundle, from GitHub (or the policy's proxy),
-  and for TDX the same for ``tinfoilsh/hardware-measurements`` (:mod:`verifier.providers.tinfoil_release`);
+  and for TDX the same for ``tinfoilsh/hardware-measurements`` (:mod:`verifier.providers.tinfoil.release`);
 - after a passing result, each request is an EHBP exchange (:class:`EhbpChannel`) with the attested
   HPKE key, over a TLS connection whose peer must hold the attested TLS key.
 
@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from verifier.bounded_http import IDENTITY, aget, araw, aread, check_encoding, peer_spki_der
 from verifier.channel import ehbp
 from verifier.errors import (
     ChannelError,
@@ -39,20 +40,22 @@ from verifier.errors import (
     ServiceUnreachable,
     TruncatedResponse,
 )
-from verifier.providers import tinfoil_doc as docs
 from verifier.providers.base import AttestContext, Attested, Event, StaleKeyConfig
-from verifier.providers.tinfoil_appraise import Fetched, Repository, appraise_document, host_of
-from verifier.providers.tinfoil_policy import TinfoilPolicy
-from verifier.providers.tinfoil_release import ReleaseFetch, fetch_release, http_get
-from verifier.providers.tinfoil_state import remember_v3, v3_seen
-from verifier.recording import peer_spki_der
+from verifier.providers.tinfoil import document as docs
+from verifier.providers.tinfoil.appraisal import Fetched, Repository, appraise_document, host_of
+from verifier.providers.tinfoil.release import ReleaseFetch, fetch_release, http_get
+from verifier.providers.tinfoil.rules import TinfoilPolicy
+from verifier.providers.tinfoil.state import remember_v3, v3_seen
 from verifier.result import AttestationResult, failed, passed, skipped
+from verifier.strict_json import load_strict_json
 
 ATTESTATION_PATH = "/.well-known/tinfoil-attestation"
 DEMO_RELEASE_PATH = "/.well-known/tinfoil-demo-release"
 """INSECURE DEMO: where the reference enclave's tinfoil mode serves its native release object."""
 MAX_DISCOVERY_BYTES = 2 * 1024 * 1024
 MAX_PROBLEM_BYTES = 64 * 1024
+PROBLEM_DEADLINE = 10.0
+"""Seconds to read an unencrypted error answer (its body only names the error)."""
 KIND = "tinfoil"
 log = logging.getLogger(__name__)
 
@@ -66,21 +69,10 @@ class DocumentAnswer:
 
 
 async def fetch_document(http: httpx.AsyncClient, base: str, nonce: bytes) -> DocumentAnswer:
-    """``GET /.well-known/tinfoil-attestation?nonce=<hex>``, keeping the TLS peer's key."""
+    """``GET /.well-known/tinfoil-attestation?nonce=<hex>`` (bounded), keeping the TLS peer's key."""
     url = f"{base}{ATTESTATION_PATH}?nonce={nonce.hex()}"
-    try:
-        async with http.stream("GET", url) as response:
-            spki = peer_spki_der(response)
-            body = bytearray()
-            async for piece in response.aiter_bytes():
-                body += piece
-                if len(body) > docs.MAX_DOCUMENT:
-                    raise ProtocolError(f"{url} answered more than {docs.MAX_DOCUMENT} bytes")
-            return DocumentAnswer(response.status_code, bytes(body), spki, httpx.URL(url).scheme)
-    except (httpx.ConnectError, httpx.ConnectTimeout) as e:
-        raise ServiceUnreachable(f"{url} could not be reached ({type(e).__name__}: {e or 'no answer'})") from None
-    except httpx.HTTPError as e:
-        raise ProtocolError(f"{url}: {type(e).__name__}: {e}") from None
+    answer = await aget(http, url, limit=docs.MAX_DOCUMENT)
+    return DocumentAnswer(answer.status, answer.body, answer.peer_spki, httpx.URL(url).scheme)
 
 
 async def resolve_repository(http: httpx.AsyncClient, policy: TinfoilPolicy, host: str) -> Repository:
@@ -104,14 +96,14 @@ async def resolve_repository(http: httpx.AsyncClient, policy: TinfoilPolicy, hos
 def _repo_from_discovery(body: bytes, host: str) -> str | None:
     """``models[*].enclaves`` lists the hosts of each model, with its ``repo`` (teep resolver.go)."""
     try:
-        models = json.loads(body)["models"]
+        models = load_strict_json(body, "discovery")["models"]
         for entry in models.values():
             enclaves = entry.get("enclaves") or {}
             hosts = enclaves.keys() if isinstance(enclaves, dict) else enclaves
             if any(isinstance(h, str) and h.lower() == host for h in hosts):
                 repo = entry.get("repo")
                 return repo if isinstance(repo, str) else None
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+    except (ParseError, KeyError, TypeError, AttributeError):
         return None
     return None
 
@@ -119,8 +111,8 @@ def _repo_from_discovery(body: bytes, host: str) -> str | None:
 async def _demo_release(http: httpx.AsyncClient, base: str) -> dict[str, Any] | None:
     answer = await http_get(http, f"{base}{DEMO_RELEASE_PATH}", 1024 * 1024)
     try:
-        doc = json.loads(answer.body) if answer.status == 200 else None
-    except (ValueError, RecursionError):
+        doc = load_strict_json(answer.body, "demo release") if answer.status == 200 else None
+    except ParseError:
         return None
     return doc if isinstance(doc, dict) else None
 
@@ -131,7 +123,7 @@ class TinfoilProvider:
     name = "tinfoil"
 
     async def attest(self, ctx: AttestContext) -> Attested:
-        from verifier.appraisal.native import check_service_url
+        from verifier.urls import check_service_url
 
         tinfoil = TinfoilPolicy.from_policy(ctx.policy)
         url_check = check_service_url(ctx.base_url, ctx.policy)
@@ -231,18 +223,21 @@ class EhbpChannel:
 
             content = chunks()
         try:
-            async with http.stream(method, url, content=content, headers=headers) as response:
+            async with http.stream(method, url, content=content, headers={**headers, **IDENTITY},
+                                   follow_redirects=False) as response:
+                check_encoding(url, response)
                 self._check_peer(response)
                 nonces = response.headers.get_list(ehbp.RESPONSE_NONCE_HEADER)
                 if sealer is None:
                     if nonces:
                         raise ChannelError("an answer to a bodyless request carries Ehbp-Response-Nonce: EHBP mode mismatch")
                     yield response.status_code, _headers(response)
-                    async for piece in response.aiter_bytes():
+                    async for piece in araw(response):
                         yield piece
                     return
                 if not nonces:
-                    problem = await _read_limited(response, MAX_PROBLEM_BYTES)
+                    problem = await aread(response, limit=MAX_PROBLEM_BYTES, seconds=PROBLEM_DEADLINE, what=url,
+                                          truncate=True)
                     if response.status_code == 422 and ehbp.KEY_CONFIG_PROBLEM_TYPE.encode() in problem:
                         raise StaleKeyConfig("the service no longer holds the attested HPKE key")
                     if 200 <= response.status_code < 300:
@@ -253,7 +248,7 @@ class EhbpChannel:
                     raise ChannelError("the answer carries Ehbp-Response-Nonce more than once")
                 opener = sealer.response_opener(nonces[0])
                 yield response.status_code, _headers(response)
-                async for piece in response.aiter_bytes():
+                async for piece in araw(response):
                     for plaintext in opener.feed(piece):
                         yield plaintext
                 opener.close()
@@ -266,12 +261,3 @@ class EhbpChannel:
 def _headers(response: httpx.Response) -> tuple[tuple[bytes, bytes], ...]:
     return tuple((k.lower().encode(), v.encode()) for k, v in response.headers.multi_items()
                  if k.lower() not in ("content-length", "transfer-encoding"))
-
-
-async def _read_limited(response: httpx.Response, limit: int) -> bytes:
-    out = bytearray()
-    async for piece in response.aiter_bytes():
-        out += piece
-        if len(out) > limit:
-            break
-    return bytes(out[:limit])

@@ -19,6 +19,8 @@ import rfc8785
 
 from verifier.errors import ParseError
 from verifier.evidence.encoding import b64decode_field, b64encode
+from verifier.kinds import cpu_platforms
+from verifier.strict_json import load_strict_json
 
 BUNDLE_VERSION = 1
 MAX_BUNDLE_BYTES = 2 * 1024 * 1024
@@ -26,11 +28,6 @@ MAX_GPUS = 16
 MAX_CERTIFICATES = 8
 MAX_RIMS_PER_GPU = 4
 BINDING_LABEL = b"attested-ohttp/v1"
-PLATFORMS = ("sev-snp", "tdx")
-MAX_JSON_DEPTH = 32
-"""No member of a bundle nests deeper than a few levels; deeper input is refused, not recursed into."""
-MAX_SAFE_INTEGER = 2**53 - 1
-"""I-JSON (RFC 7493 §2.2) and RFC 8785 integers: beyond this a number has no one canonical form."""
 _NONCE_HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -89,74 +86,6 @@ def _str(value: object, field: str, limit: int = 4096) -> str:
     return value
 
 
-class _Refused(Exception):
-    """Raised by the JSON parser's hooks; becomes a ParseError naming the document."""
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _Refused(f"member {key[:64]!r} appears twice (parsers disagree on which one counts)")
-        out[key] = value
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    raise _Refused(f"{name} is not a JSON number (RFC 8259)")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise _Refused(f"the number {text[:32]} is out of range")
-    return value
-
-
-def _safe_int(text: str) -> int:
-    if len(text.lstrip("-")) > 16 or abs(value := int(text)) > MAX_SAFE_INTEGER:
-        raise _Refused(f"the integer {text[:32]} is beyond 2^53-1 (RFC 7493)")
-    return value
-
-
-def load_strict_json(data: bytes, field: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """Parse hostile JSON strictly (I-JSON, RFC 7493): UTF-8 without a byte order mark, no
-    duplicate member names, no NaN or Infinity, integers within 2^53-1, strings that are valid
-    Unicode, and at most ``max_depth`` levels of nesting. Any deviation is a :class:`ParseError`,
-    however deep the input nests (the parser's own RecursionError included)."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ParseError(f"is not UTF-8 ({e.reason} at byte {e.start})", field=field) from None
-    try:
-        doc = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant,
-                         parse_float=_finite_float, parse_int=_safe_int)
-    except _Refused as e:
-        raise ParseError(str(e), field=field) from None
-    except (ValueError, RecursionError) as e:
-        raise ParseError(f"is not JSON ({e})", field=field) from None
-    _check_tree(doc, field, max_depth)
-    return doc
-
-
-def _check_tree(doc: Any, field: str, max_depth: int) -> None:
-    """No deeper than ``max_depth``, and every string and member name encodes as UTF-8 (JSON
-    escapes can spell lone surrogates). Iterative: depth costs no stack."""
-    stack: list[tuple[Any, int]] = [(doc, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict | list):
-            if depth >= max_depth:
-                raise ParseError(f"nests deeper than {max_depth} levels", field=field)
-            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
-            stack.extend((item, depth + 1) for item in items)
-        elif isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ParseError("holds a string that is not valid Unicode (a lone surrogate)", field=field) from None
-
-
 def parse_bundle(data: bytes) -> EvidenceBundle:
     """Parse a version-1 bundle; any deviation is a :class:`ParseError` naming the field."""
     if len(data) > MAX_BUNDLE_BYTES:
@@ -172,8 +101,9 @@ def parse_bundle(data: bytes) -> EvidenceBundle:
     key_config = b64decode_field(doc.get("key_config"), "key_config")
     cpu_doc = _obj(doc.get("cpu"), "cpu")
     platform = _str(cpu_doc.get("platform"), "cpu.platform", 32)
-    if platform not in PLATFORMS:
-        raise ParseError(f"{platform!r} is not one of {', '.join(PLATFORMS)}", field="cpu.platform")
+    platforms = cpu_platforms()
+    if platform not in platforms:
+        raise ParseError(f"{platform!r} is not one of {', '.join(platforms)}", field="cpu.platform")
     certs = cpu_doc.get("certificates", [])
     if not isinstance(certs, list) or len(certs) > MAX_CERTIFICATES:
         raise ParseError(f"must be a list of at most {MAX_CERTIFICATES}", field="cpu.certificates")

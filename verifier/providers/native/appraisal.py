@@ -17,69 +17,21 @@ The checks run in a fixed order and a refusal names the first that failed:
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from verifier.appraisal.cpu import appraise_cpu
 from verifier.appraisal.policy import Policy
 from verifier.appraisal.release import appraise_release
 from verifier.endorsements.fetch import CollateralFetcher
 from verifier.errors import ParseError
-from verifier.evidence.bundle import EvidenceBundle, parse_bundle, report_data_binding
+from verifier.providers.native.bundle import EvidenceBundle, parse_bundle, report_data_binding
 from verifier.result import AttestationResult, Check, failed, passed, skipped
+from verifier.urls import check_service_url, is_loopback_host, url_host
 
 KIND = "native"
-
-
-def is_loopback_host(host: str) -> bool:
-    """A loopback IP literal, or exactly ``localhost``. Names *under* ``.localhost`` are not taken
-    on trust: RFC 6761 asks resolvers to keep them on loopback, but a system resolver may send
-    them to DNS, where whoever answers can point them anywhere (a demo policy, whose roots' private
-    keys are public, would then accept a remote forger)."""
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def url_host(url: str) -> str | None:
-    """The host ``url`` connects to, or None when it is not a plain absolute URL that both
-    ``urllib`` and ``httpx`` (which sends the requests) read the same way."""
-    try:
-        parsed = httpx.URL(url)
-        port = parsed.port
-        other = urllib.parse.urlsplit(url)
-        other_port = other.port
-    except (httpx.InvalidURL, ValueError, TypeError):
-        return None
-    host = parsed.host.lower()
-    if not host or host != (other.hostname or "").lower() or port != other_port:
-        return None
-    if port is not None and not 1 <= port <= 65535:
-        return None
-    return host
-
-
-def check_service_url(url: str, policy: Policy) -> Check:
-    """``service.url``: whether the policy accepts talking to this URL at all."""
-    section = policy.section("service")
-    host = url_host(url)
-    scheme = urllib.parse.urlsplit(url).scheme.lower() if host else ""
-    if host is None or scheme not in ("http", "https"):
-        return failed("service.url", f"{url!r} is not an http(s) URL with a host and a valid port.")
-    if "@" in url.split("//", 1)[-1].split("/", 1)[0] or "?" in url or "#" in url:
-        return failed("service.url", "The service URL carries a user name, a query or a fragment; give the service's plain URL (credentials are never sent or shown).")
-    if section.get("loopback_only", bool, False) and not is_loopback_host(host):
-        return failed("service.url", f"Policy {policy.name!r} trusts INSECURE demo roots and only accepts loopback services (a loopback IP address or localhost); {host} is not one.")
-    if scheme == "http" and not is_loopback_host(host) and not section.get("allow_plain_http", bool, False):
-        return failed("service.url", f"{url} uses plain http to a remote host; use https (the attested channel does not hide which service you talk to).")
-    return passed("service.url", f"The policy accepts {scheme}://{host}.")
 
 
 def upstream_check(config: dict[str, Any] | Any, policy: Policy) -> Check:
@@ -109,9 +61,11 @@ def appraise_native(data: bytes, *, nonce: bytes, policy: Policy, at: dt.datetim
     checks: list[Check] = [check_service_url(service_url, policy)]
     claims: dict[str, Any] = {"service": service_url}
     evidence: dict[str, str] = {}
+    cpu_kind: list[str] = []
 
     def result() -> AttestationResult:
-        return AttestationResult(KIND, at, nonce, policy.ref, tuple(checks), evidence, claims)
+        return AttestationResult(KIND, at, nonce, policy.ref, tuple(checks), evidence, claims,
+                                 provider=KIND, evidence_kind=cpu_kind[0] if cpu_kind else None)
 
     try:
         bundle = parse_bundle(data)
@@ -120,6 +74,7 @@ def appraise_native(data: bytes, *, nonce: bytes, policy: Policy, at: dt.datetim
         return result(), None
     checks.append(passed("bundle.parse", f"Version {bundle.version} bundle, {bundle.cpu.platform} CPU evidence, {len(bundle.gpus)} GPU(s)."))
     evidence.update(bundle.digests())
+    cpu_kind.append(bundle.cpu.platform)
     if bundle.nonce == nonce:
         checks.append(passed("bundle.nonce", "The evidence answers the nonce this client chose just now."))
     else:
@@ -132,27 +87,11 @@ def appraise_native(data: bytes, *, nonce: bytes, policy: Policy, at: dt.datetim
     claims["config"] = dict(bundle.config)
     expected = report_data_binding(nonce, bundle.key_config, bundle.gpus, bundle.config)
 
-    measurement: bytes | None = None
-    if bundle.cpu.platform == "sev-snp":
-        from verifier.appraisal.sev_snp import appraise_snp
-
-        snp = appraise_snp(bundle.cpu.report, bundle.cpu.certificates, policy=policy, at=at,
-                           expected_report_data=expected, fetcher=fetcher)
-        checks.extend(snp.checks)
-        claims["cpu"] = dict(snp.claims)
-        if snp.report is not None:
-            measurement = snp.report.measurement
-    else:
-        from verifier.appraisal.tdx import appraise_tdx
-        from verifier.reference.release import tdx_launch_measurement
-
-        tdx = appraise_tdx(bundle.cpu.report, policy=policy, at=at, expected_report_data=expected,
-                           fetcher=fetcher)
-        checks.extend(tdx.checks)
-        claims["cpu"] = dict(tdx.claims)
-        if tdx.quote is not None:
-            body = tdx.quote.body
-            measurement = tdx_launch_measurement(body.mrtd, body.rtmr0, body.rtmr1, body.rtmr2)
+    cpu = appraise_cpu(bundle.cpu.platform, bundle.cpu.report, bundle.cpu.certificates, policy=policy,
+                       at=at, expected_report_data=expected, fetcher=fetcher)
+    checks.extend(cpu.checks)
+    claims["cpu"] = dict(cpu.claims)
+    measurement = cpu.measurement
 
     checks.extend(_gpu_checks(bundle, policy, at, nonce, fetcher, claims))
 
@@ -175,22 +114,13 @@ def appraise_native(data: bytes, *, nonce: bytes, policy: Policy, at: dt.datetim
 
 def _gpu_checks(bundle: EvidenceBundle, policy: Policy, at: dt.datetime, nonce: bytes,
                 fetcher: CollateralFetcher | None, claims: dict[str, Any]) -> list[Check]:
-    required = policy.section("gpu").get("count", int, 0)
-    found = len(bundle.gpus)
-    out: list[Check] = []
-    if found < required:
-        out.append(failed("gpu.count", f"The policy requires {required} GPU(s) with evidence; the service attested {found}."))
-    else:
-        out.append(passed("gpu.count", f"{found} GPU(s) attested; the policy requires {required}."))
-    if found:
-        try:
-            from verifier.appraisal.nvidia import appraise_gpus
-        except ImportError:
-            out.append(failed("gpu.appraisal", "This build cannot appraise GPU evidence yet."))
-            return out
-        gpus = appraise_gpus([(g.arch, g.report, g.certificate_chain) for g in bundle.gpus],
-                             policy=policy, at=at, expected_nonce=nonce, fetcher=fetcher,
-                             rims=[r for g in bundle.gpus for r in g.rims])
-        out.extend(gpus.checks)
-        claims["gpus"] = gpus.claims
-    return out
+    """``gpu.count`` (the policy's ``[gpu] count`` is a minimum) and, for each GPU, ``gpu.*``."""
+    from verifier.appraisal.nvidia import appraise_gpus, gpu_count_check
+
+    if not bundle.gpus:
+        return [gpu_count_check(0, policy)]
+    gpus = appraise_gpus([(g.arch, g.report, g.certificate_chain) for g in bundle.gpus],
+                         policy=policy, at=at, expected_nonce=nonce, fetcher=fetcher,
+                         rims=[r for g in bundle.gpus for r in g.rims])
+    claims["gpus"] = gpus.claims
+    return list(gpus.checks)

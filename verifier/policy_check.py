@@ -1,35 +1,39 @@
 """Check a whole policy when it is loaded, so that a misspelt rule fails at once (exit 2), not
-halfway through an appraisal. Each table is read by the module that uses it."""
+halfway through an appraisal. The tables are those the registries name (each kind's and each
+provider's, read by the module that uses it) plus ``[service]`` and ``[release]``."""
 
 from __future__ import annotations
 
+from verifier import kinds
 from verifier.appraisal.policy import Policy
 from verifier.errors import PolicyError
+from verifier.providers import registry
 
-TABLES = ("service", "snp", "tdx", "gpu", "release", "tinfoil")
+COMMON_TABLES = ("service", "release")
 SERVICE_KEYS = ("loopback_only", "demo_roots", "max_age_seconds", "allow_remote_upstream",
                 "allow_plain_http", "provider")
-PROVIDERS = ("native", "tinfoil")
+RELEASE_KEYS = ("publisher_keys", "min_version", "images", "log")
+
+
+def policy_tables() -> tuple[str, ...]:
+    """Every table a policy may have."""
+    return (*COMMON_TABLES, *registry.policy_tables())
 
 
 def policy_provider(policy: Policy) -> str:
-    """The wire profile a policy is written for (``[service] provider``, default ``native``)."""
-    return policy.section("service").choice("provider", PROVIDERS, "native")
-RELEASE_KEYS = ("publisher_keys", "min_version", "images", "log")
+    """The wire profile a policy is written for (``[service] provider``, default the registry's)."""
+    return policy.section("service").choice("provider", registry.provider_names(), registry.DEFAULT)
 
 
 def check_policy(policy: Policy) -> Policy:
     """Raise :class:`PolicyError` for an unknown table or key, or a value of the wrong type."""
-    from verifier.appraisal.nvidia import GpuPolicy
     from verifier.appraisal.release import LogPolicy
-    from verifier.appraisal.sev_snp import SnpPolicy
-    from verifier.appraisal.tdx import TdxPolicy
     from verifier.errors import ParseError
-    from verifier.providers.tinfoil_policy import TinfoilPolicy
     from verifier.reference.dsse import load_ed25519_public
     from verifier.reference.release import version_tuple
 
-    unknown = sorted(set(policy.tables) - set(TABLES))
+    tables = registry.policy_tables()
+    unknown = sorted(set(policy.tables) - set(COMMON_TABLES) - set(tables))
     if unknown:
         raise PolicyError(f"policy {policy.name!r} has unknown tables: {', '.join(unknown)}")
     service = policy.section("service")
@@ -39,10 +43,9 @@ def check_policy(policy: Policy) -> Policy:
     for key in ("loopback_only", "demo_roots", "allow_remote_upstream", "allow_plain_http"):
         service.get(key, bool, False)
     policy_provider(policy)
-    SnpPolicy.from_policy(policy)
-    TdxPolicy.from_policy(policy)
-    GpuPolicy.from_policy(policy)
-    TinfoilPolicy.from_policy(policy)
+    for rules in tables.values():
+        if rules is not None:
+            kinds.callable_of(rules)(policy)
     release = policy.section("release")
     release.only(*RELEASE_KEYS)
     for key in release.str_list("publisher_keys"):

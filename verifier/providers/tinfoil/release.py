@@ -32,9 +32,12 @@ from typing import Any
 
 import httpx
 
-from verifier.providers.tinfoil_policy import TinfoilPolicy
+from verifier import bounded_http
+from verifier.errors import ParseError, VerifierError
+from verifier.providers.tinfoil.rules import TinfoilPolicy
 from verifier.reference.sigstore_bundle import appraise_bundle
 from verifier.result import Check, Status, failed, passed, skipped
+from verifier.strict_json import load_strict_json
 
 CODE_PREDICATE = "https://tinfoil.sh/predicate/snp-tdx-multiplatform/v1"
 HARDWARE_PREDICATE = "https://tinfoil.sh/predicate/hardware-measurements/v1"
@@ -66,17 +69,14 @@ class Answer:
 
 async def http_get(http: httpx.AsyncClient, url: str, limit: int, *, follow: bool = False,
                    headers: Mapping[str, str] | None = None) -> Answer:
-    """GET ``url`` with at most ``limit`` bytes of body; never raises for network trouble."""
+    """GET ``url`` through the one bounded GET (:func:`verifier.bounded_http.aget`: identity
+    coding, at most ``limit`` bytes, a total deadline); never raises for network trouble: an answer
+    that could not be had has no status and says why."""
     try:
-        async with http.stream("GET", url, headers=dict(headers or {}), follow_redirects=follow) as response:
-            body = bytearray()
-            async for piece in response.aiter_bytes():
-                body += piece
-                if len(body) > limit:
-                    return Answer(url, response.status_code, b"", f"answered more than {limit} bytes")
-            return Answer(url, response.status_code, bytes(body))
-    except httpx.HTTPError as e:
-        return Answer(url, None, b"", f"{type(e).__name__}: {e or 'no answer'}")
+        got = await bounded_http.aget(http, url, limit=limit, headers=headers, follow=follow)
+    except VerifierError as e:
+        return Answer(url, None, b"", str(e))
+    return Answer(url, got.status, got.body)
 
 
 # -- fetching ---------------------------------------------------------------------------------------
@@ -99,9 +99,9 @@ def read_tag(answer: Answer) -> tuple[str | None, str]:
     if answer.status != 200:
         return None, f"{answer.url} answered HTTP {answer.status}" + (f" ({answer.error})" if answer.error else "")
     try:
-        doc = json.loads(answer.body)
+        doc = load_strict_json(answer.body, "release")
         tag = doc["tag_name"]
-    except (ValueError, KeyError, TypeError, RecursionError):
+    except (ParseError, KeyError, TypeError):
         return None, f"{answer.url} did not answer a release with a tag_name"
     if not isinstance(tag, str) or not _TAG.match(tag):
         return None, f"{answer.url} names a malformed tag {str(tag)[:40]!r}"
@@ -123,13 +123,13 @@ def read_bundles(answer: Answer) -> tuple[list[bytes], str]:
     if answer.status != 200:
         return [], f"{answer.url} answered HTTP {answer.status}" + (f" ({answer.error})" if answer.error else "")
     try:
-        doc = json.loads(answer.body)
+        doc = load_strict_json(answer.body, "attestations", max_depth=64)
         items = doc["attestations"]
         if not isinstance(items, list):
             raise TypeError
         bundles = [json.dumps(a["bundle"]).encode() for a in items[:MAX_ATTESTATIONS]
                    if isinstance(a, dict) and isinstance(a.get("bundle"), dict)]
-    except (ValueError, KeyError, TypeError, RecursionError):
+    except (ParseError, KeyError, TypeError):
         return [], f"{answer.url} is not GitHub's attestations document"
     if not bundles:
         return [], f"{answer.url} lists no attestation bundle"

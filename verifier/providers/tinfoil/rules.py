@@ -26,9 +26,9 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 
-from verifier.appraisal.native import is_loopback_host
 from verifier.appraisal.policy import Policy, Section
 from verifier.errors import PolicyError
+from verifier.urls import is_loopback_host
 
 KEYS = ("repos", "discovery", "allowed_repos", "release_source", "release_proxy", "workflow",
         "hardware_repo", "tls_binding")

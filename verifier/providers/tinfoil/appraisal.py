@@ -41,7 +41,6 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import json
 import logging
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -58,9 +57,8 @@ from verifier.appraisal.policy import Policy
 from verifier.channel import ehbp
 from verifier.endorsements.fetch import CollateralFetcher
 from verifier.errors import ChannelError, ParseError, PolicyError
-from verifier.providers import tinfoil_doc as docs
-from verifier.providers.tinfoil_policy import TinfoilPolicy
-from verifier.providers.tinfoil_release import (
+from verifier.providers.tinfoil import document as docs
+from verifier.providers.tinfoil.release import (
     CODE_PREDICATE,
     HARDWARE_PREDICATE,
     ReleaseFetch,
@@ -69,7 +67,9 @@ from verifier.providers.tinfoil_release import (
     snp_measurement_check,
     tdx_measurement_check,
 )
+from verifier.providers.tinfoil.rules import TinfoilPolicy
 from verifier.result import AttestationResult, Check, Status, failed, passed, skipped
+from verifier.strict_json import load_strict_json
 
 KIND = "tinfoil"
 SWITCHED_TOPOLOGY_GPUS = 8
@@ -256,14 +256,14 @@ def _extra_certificates(raw: bytes) -> list[bytes]:
     reference enclave's demo mode uses to carry its demo VCEK chain, which no KDS serves; Tinfoil
     leaves the VCEK to AMD KDS. Whatever is given is still checked up to the policy's pinned ARK."""
     try:
-        doc = json.loads(raw)
+        doc = load_strict_json(raw, "document")
         cpu = doc.get("cpu", {})
         items = cpu.get("certificates", []) if isinstance(cpu, dict) else []
         items = items or doc.get("certificates", [])
         if not isinstance(items, list):
             return []
         return [base64.b64decode(c, validate=True) for c in items[:8] if isinstance(c, str)]
-    except (ValueError, TypeError, AttributeError, RecursionError):
+    except (ParseError, ValueError, TypeError, AttributeError):
         return []
 
 

@@ -18,9 +18,9 @@ import hashlib
 
 from verifier.appraisal.offline import OfflineOptions, read_file
 from verifier.errors import InputError, ParseError
-from verifier.providers import tinfoil_doc as docs
-from verifier.providers.tinfoil_appraise import Fetched, Repository, appraise_document
-from verifier.providers.tinfoil_policy import TinfoilPolicy
+from verifier.providers.tinfoil import document as docs
+from verifier.providers.tinfoil.appraisal import Fetched, Repository, appraise_document
+from verifier.providers.tinfoil.rules import TinfoilPolicy
 from verifier.result import AttestationResult, failed, passed, skipped
 
 

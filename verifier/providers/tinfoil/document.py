@@ -43,12 +43,15 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from verifier import strict_json
 from verifier.errors import ParseError
 
 FORMAT_V3 = "https://tinfoil.sh/predicate/attestation/v3"
 FORMAT_V2 = {"https://tinfoil.sh/predicate/sev-snp-guest/v2": "sev-snp",
              "https://tinfoil.sh/predicate/tdx-guest/v2": "tdx"}
 PLATFORMS = ("sev-snp", "tdx")
+DOCUMENT_DEPTH = 64
+"""Tinfoil documents nest a few levels; deeper input is refused, not recursed into."""
 MAX_DOCUMENT = 4 * 1024 * 1024
 MAX_REPORT = 256 * 1024
 MAX_DEVICES = 64
@@ -143,62 +146,12 @@ class CertificateNames:
 
 # -- JSON with byte spans ---------------------------------------------------------------------------
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
-_WS = " \t\n\r"
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate member {key!r}")
-        out[key] = value
-    return out
-
-
-_STRICT = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
-
-
 def member_spans(raw: bytes) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
     """The top-level object of ``raw`` and, per member, the byte span ``[start, end)`` of its value.
 
     Duplicate members (at any depth), NaN/Infinity and trailing garbage are refused: a document
     that different parsers could read differently is not one to hash or sign."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ParseError("is not UTF-8", field="document") from None
-    try:
-        doc = _STRICT.decode(text)
-    except ValueError as e:
-        raise ParseError(f"is not JSON ({e})", field="document") from None
-    if not isinstance(doc, dict):
-        raise ParseError("must be a JSON object", field="document")
-    spans: dict[str, tuple[int, int]] = {}
-    i = _skip(text, 0)
-    i = _skip(text, i + 1)  # past "{"
-    ascii_only = text.isascii()
-    while i < len(text) and text[i] != "}":
-        key, i = _DECODER.raw_decode(text, i)
-        i = _skip(text, i)
-        i = _skip(text, i + 1)  # past ":"
-        _, end = _DECODER.raw_decode(text, i)
-        start_b, end_b = (i, end) if ascii_only else (len(text[:i].encode()), len(text[:end].encode()))
-        spans[str(key)] = (start_b, end_b)
-        i = _skip(text, end)
-        if i < len(text) and text[i] == ",":
-            i = _skip(text, i + 1)
-    return doc, spans
-
-
-def _skip(text: str, i: int) -> int:
-    while i < len(text) and text[i] in _WS:
-        i += 1
-    return i
+    return strict_json.member_spans(raw, "document", max_depth=DOCUMENT_DEPTH)
 
 
 # -- field readers ------------------------------------------------------------------------------------

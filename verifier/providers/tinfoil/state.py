@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 from pathlib import Path
 
-from verifier.reference.checkpoint_store import write_private
+from verifier.private_files import private_dir, write_private
 from verifier.result import iso
 
 MAX_STATE_BYTES = 256
@@ -42,8 +41,7 @@ def remember_v3(state_dir: Path | None, host: str, at: dt.datetime) -> bool:
         return False
     if v3_seen(state_dir, host) is None:
         path = _path(state_dir, host)
-        for directory in (state_dir, state_dir / "tinfoil", path.parent):
-            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            os.chmod(directory, 0o700)
+        for directory in (state_dir, state_dir / "tinfoil"):
+            private_dir(directory)
         write_private(path, iso(at).encode())
     return True
