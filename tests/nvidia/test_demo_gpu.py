@@ -16,6 +16,7 @@ from verifier.appraisal.nvidia import GpuAppraisal, GpuPolicy, appraise_gpus
 from verifier.appraisal.policy import Policy, parse_policy
 from verifier.endorsements.nvidia_anchors import VENDOR_ANCHORS
 from verifier.endorsements.nvidia_chain import common_name, leaf_fwids, load_chain
+from verifier.evidence.nvidia import OpaqueField, parse_report
 from verifier.providers.native.bundle import (
     GpuEvidence,
     encode_bundle,
@@ -23,7 +24,6 @@ from verifier.providers.native.bundle import (
     parse_bundle,
     report_data_binding,
 )
-from verifier.evidence.nvidia import OpaqueField, parse_report
 from verifier.result import Status
 
 ROOT = Path(__file__).resolve().parents[2]
