@@ -13,8 +13,8 @@ from pathlib import Path
 import platformdirs
 
 from verifier.appraisal.policy import Policy, load_policy
-from verifier.appraisal.policy_check import check_policy
 from verifier.errors import PolicyError
+from verifier.policy_check import check_policy
 
 APP = "enclave-chat"
 KINDS = ("config", "data", "cache", "state")
@@ -37,6 +37,22 @@ def policies_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "policies"
 
 
+def builtin_policy_names() -> list[str]:
+    """The built-in policies' names (``--policy NAME``), ``default`` first, then by name."""
+    names = sorted(p.stem for p in policies_dir().glob("*.toml"))
+    return sorted(names, key=lambda n: (n != "default", n))
+
+
+DEMO_TRANSPARENCY = "demo-transparency"
+"""The reference deployment's log and witness state, under the user's data directory."""
+
+
+def demo_transparency_dir() -> Path:
+    """Where the reference deployment's log and witness keep their state across restarts, so that
+    a client that remembers the log's checkpoint sees it grow, never start over (a fork)."""
+    return user_dir("data", create=True) / DEMO_TRANSPARENCY
+
+
 def resolve_policy(name_or_path: str | None) -> Policy:
     """``None`` is the default policy; a bare name (``demo``, ``strict``) is a built-in one."""
     target = name_or_path or "default"
@@ -44,6 +60,6 @@ def resolve_policy(name_or_path: str | None) -> Policy:
     if path.suffix != ".toml" and os.sep not in target and not path.exists():
         path = policies_dir() / f"{target}.toml"
         if not path.is_file():
-            known = sorted(p.stem for p in policies_dir().glob("*.toml"))
-            raise PolicyError(f"no built-in policy named {target!r}; known: {', '.join(known)}")
+            known = ", ".join(builtin_policy_names())
+            raise PolicyError(f"no built-in policy named {target!r}; known: {known}")
     return check_policy(load_policy(path))
