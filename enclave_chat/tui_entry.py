@@ -7,7 +7,6 @@ This is the only place that joins ``tui`` with ``enclave``; ``tui`` itself never
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -15,21 +14,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from enclave_chat.paths import policies_dir, resolve_policy, user_dir
+from enclave_chat.output import say
+from enclave_chat.paths import builtin_policy_names, demo_transparency_dir, resolve_policy, user_dir
 from tui.config import Config, ConfigError, load_config
 from tui.history import History, HistoryError
 from tui.service import ChatService, SessionService, Target
-from verifier.appraisal.policy_check import policy_provider
 from verifier.errors import PolicyError
-
-
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def policy_names() -> list[str]:
-    names = sorted(p.stem for p in policies_dir().glob("*.toml"))
-    return sorted(names, key=lambda n: (n != "default", n))
+from verifier.policy_check import policy_provider
+from verifier.providers.registry import DEFAULT
 
 
 def _connect(*, keep_nothing: bool, scratch: list[Path]) -> Callable[[Target], ChatService]:
@@ -75,7 +67,7 @@ def build_app(*, url: str | None, policy: str | None, provider: str | None, no_h
     app = EnclaveChatApp(
         target=target, config=config, connect=_connect(keep_nothing=keep_nothing, scratch=scratch),
         history=history,
-        resolve_policy=resolve_policy, policy_names=policy_names(), launch_demo=launch_demo,
+        resolve_policy=resolve_policy, policy_names=builtin_policy_names(), launch_demo=launch_demo,
         export_dir=data / "exports", evidence_dir=data / "evidence",
         save_settings=not keep_nothing, error=error)
     app.scratch_dirs = scratch
@@ -86,7 +78,7 @@ def _config() -> Config | None:
     try:
         return load_config(user_dir("config"))
     except ConfigError as e:
-        _say(f"error: {e}")
+        say(f"error: {e}")
         return None
 
 
@@ -112,11 +104,10 @@ def _demo_settings(no_history: bool = False) -> Any:
     client that remembers its checkpoint sees one history across restarts (a fresh log each time
     would rightly look like a split view). With --no-history nothing is kept: a temporary log."""
     from enclave.app import Settings
-    from enclave_chat.cli import DEMO_TRANSPARENCY
 
     if no_history:
         return Settings()
-    return Settings(transparency_dir=user_dir("data", create=True) / DEMO_TRANSPARENCY)
+    return Settings(transparency_dir=demo_transparency_dir())
 
 
 class _DemoLauncher:
@@ -152,7 +143,7 @@ def run_chat(*, url: str | None = None, policy: str | None = None, provider: str
         app = build_app(url=url, policy=policy, provider=provider, no_history=no_history,
                         config=config, launch_demo=launcher)
     except PolicyError as e:
-        _say(f"error: {e}")
+        say(f"error: {e}")
         return 2
     try:
         return _run(app)
@@ -168,9 +159,9 @@ def run_demo(*, no_history: bool = False) -> int:
     config = _config()
     if config is None:
         return 2
-    _say("starting the reference enclave (INSECURE DEMO: simulated TEE, public demo keys)…")
+    say("starting the reference enclave (INSECURE DEMO: simulated TEE, public demo keys)…")
     with BackgroundEnclave(_demo_settings(no_history)) as server:
-        app = build_app(url=server.url, policy="demo", provider="native", no_history=no_history,
+        app = build_app(url=server.url, policy="demo", provider=DEFAULT, no_history=no_history,
                         config=replace(config, url=server.url, policy="demo"))
         return _run(app)
 

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from enclave_chat import cli as cli_module
+from enclave_chat.output import report
+from enclave_chat.process import Exit
 from tests.cli.conftest import Cli, Run, contract, strict_json
 from tests.vectors import REPO, vector
 from verifier.result import AttestationResult, PolicyRef, passed
@@ -65,9 +67,10 @@ def test_ctrl_c_inside_evald_code_still_exits_130(cli: Cli, tmp_path: Path) -> N
     run = run_patched(cli, tmp_path, """
 import signal
 from enclave_chat import cli
+from enclave_chat.process import Exit
 def command(args):
     eval("__import__('signal').raise_signal(__import__('signal').SIGINT)")
-    return cli.Exit.VERIFIED
+    return Exit.VERIFIED
 cli.COMMANDS["locate"] = command
 raise SystemExit(cli.main(["locate", "data"]))
 """)
@@ -128,7 +131,7 @@ def test_json_is_strict_whatever_a_claim_holds(capsys: pytest.CaptureFixture[str
               "ids": {3, 1, 2}, "nested": [{"b": bytearray(b"\x01")}, (1.5, -math.inf)], "path": Path("/x")}
     result = AttestationResult("test", at, b"\x01" * 32, PolicyRef("p", "0" * 64),
                                (passed("test.check", "fine", authenticity=True),), {"e": "0" * 64}, claims)
-    assert cli_module.report(result, True) == cli_module.Exit.VERIFIED
+    assert report(result, True) == Exit.VERIFIED
     out = capsys.readouterr().out
     doc = strict_json(out)
     assert doc["claims"] == {"raw": "00ff", "ratio": None, "big": None, "when": "2025-07-01T00:00:00Z",
@@ -136,7 +139,7 @@ def test_json_is_strict_whatever_a_claim_holds(capsys: pytest.CaptureFixture[str
 
 
 def test_an_unexpected_error_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    def broken(args: object) -> cli_module.Exit:
+    def broken(args: object) -> Exit:
         raise RuntimeError("boom\nwith a second line and \x1b[31m an escape")
 
     monkeypatch.setitem(cli_module.COMMANDS, "locate", broken)

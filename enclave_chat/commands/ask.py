@@ -1,0 +1,49 @@
+"""``enclave-chat ask URL PROMPT``: verify, then stream the decrypted reply to stdout."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from enclave_chat.arguments import load_policy_arg, service_url
+from enclave_chat.output import color, say
+from enclave_chat.process import Exit, run_async
+from verifier.errors import NotVerified, TruncatedResponse
+
+
+def cmd_ask(args: argparse.Namespace) -> Exit:
+    from enclave_chat.paths import user_dir
+    from verifier.endorsements.fetch import CollateralFetcher
+    from verifier.policy_check import policy_provider
+    from verifier.session import Session
+
+    service_url(args.url)
+    policy = load_policy_arg(args.policy)
+    fetcher = CollateralFetcher(user_dir("cache") / "collateral")
+    messages: list[dict[str, Any]] = []
+    if args.system:
+        messages.append({"role": "system", "content": args.system})
+    messages.append({"role": "user", "content": args.prompt})
+
+    async def run() -> None:
+        async with Session(args.url, policy, provider=args.provider or policy_provider(policy), fetcher=fetcher,
+                           state_dir=user_dir("state")) as session:
+            result = await session.attest()
+            if not result.verified:
+                raise NotVerified(result.verdict(), result)
+            say(color("32", f"verified ({policy.name}); sending the prompt encrypted to the attested key"))
+            if not session.truncation_detectable:
+                say("note: this provider's transport cannot detect a reply cut short; an incomplete reply would look whole")
+            try:
+                async for delta in session.stream_chat(messages, model=args.model):
+                    sys.stdout.write(delta)
+                    sys.stdout.flush()
+            except TruncatedResponse as e:
+                sys.stdout.write("\n")
+                sys.stdout.flush()
+                raise TruncatedResponse(f"the reply above is incomplete: {e}") from None
+            sys.stdout.write("\n")
+
+    run_async(run())
+    return Exit.VERIFIED

@@ -1,0 +1,35 @@
+"""``enclave-chat serve``: the reference enclave (INSECURE DEMO: simulated TEE), with its
+transparency log and witness unless ``--no-log``."""
+
+from __future__ import annotations
+
+import argparse
+
+from enclave_chat.output import fail
+from enclave_chat.process import Exit
+from verifier.errors import VerifierError
+
+
+def cmd_serve(args: argparse.Namespace) -> Exit:
+    from enclave.attacks import ATTACK_MODES, LOG_ATTACKS
+    from enclave.server import serve
+    from enclave.transparency.log import LogError
+    from enclave_chat.paths import demo_transparency_dir
+
+    if args.attack is not None and args.attack not in ATTACK_MODES:
+        fail(Exit.USAGE, f"unknown attack mode {args.attack!r}; known: {', '.join(ATTACK_MODES)}")
+    if args.attack in LOG_ATTACKS and args.no_log:
+        fail(Exit.USAGE, f"attack mode {args.attack!r} needs the transparency log; drop --no-log")
+    directory = None if args.no_log else demo_transparency_dir()
+    try:
+        serve(host=args.host, port=args.port, upstream=args.upstream,
+              token_delay=args.token_delay, attack=args.attack, transparency=not args.no_log,
+              transparency_dir=directory)
+    except OSError as e:
+        if e.filename:
+            fail(Exit.USAGE, f"cannot use {e.filename}: {e.strerror or e}")
+        fail(Exit.USAGE, f"cannot listen on {args.host}:{args.port}: {e.strerror or e}")
+    except (LogError, VerifierError, RuntimeError) as e:
+        fail(Exit.USAGE, f"the transparency log in {directory} cannot start ({e}); "
+             "to start it afresh, remove that directory and the clients' remembered checkpoint for it")
+    return Exit.VERIFIED
