@@ -9,16 +9,23 @@ The rules (docs/protocol.md §Session), whatever the provider:
 - a gateway answer that the key is not current causes at most one re-attestation and one retry;
 - an attestation that has not finished within ``attest_timeout`` seconds (all its fetches
   together) is abandoned: per-read timeouts alone let a service that drips its answer hang it.
+
+What a user interface needs of an attestation, the same for every provider: ``progress`` is called
+with one plain sentence per step as it goes; :attr:`Session.last_exchanges` holds every exchange
+the last attestation made (a bounded copy, taken as the bytes pass, changing nothing on the wire);
+:meth:`Session.save_last` writes them as a recording that ``verify --replay`` re-checks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import secrets
 import tempfile
-from collections.abc import AsyncIterator, Callable, Sequence
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -27,19 +34,23 @@ from typing import Any
 import httpx
 
 from verifier.appraisal.policy import Policy
+from verifier.bounded_http import araw, peer_spki_der, raw
 from verifier.endorsements.fetch import CollateralFetcher
-from verifier.errors import NotVerified, ProtocolError, ServiceUnreachable
-from verifier.providers.base import (
-    AttestContext,
-    Channel,
-    Event,
-    StaleKeyConfig,
-    get_provider,
-    one_line,
-)
+from verifier.errors import InputError, NotVerified, ParseError, ProtocolError, ServiceUnreachable
+from verifier.providers.base import AttestContext, Channel, Event, StaleKeyConfig
+from verifier.providers.registry import DEFAULT, get_provider
 from verifier.providers.sse import SseDeltas
-from verifier.recording import Manifest, RecordingTransport, write_recording
+from verifier.recording import (
+    MAX_EXCHANGES,
+    MAX_RECORDED_BODY,
+    Exchange,
+    Manifest,
+    RecordingTransport,
+    write_recording,
+)
 from verifier.result import AttestationResult, iso
+from verifier.strict_json import load_strict_json
+from verifier.text import one_line
 
 DEFAULT_MAX_AGE = 600
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
@@ -47,6 +58,11 @@ ATTEST_TIMEOUT = 180.0
 """Seconds one attestation may take in all (evidence, keys, collateral, log): ``HTTP_TIMEOUT``
 bounds each read, not a service that keeps sending one byte just before each would time out."""
 MAX_JSON_ANSWER = 4 * 1024 * 1024
+MAX_CAPTURED = 32 * 1024 * 1024
+"""Bytes of bodies one attestation's capture keeps in all (each body at most ``MAX_RECORDED_BODY``);
+past either, a body is kept cut short and the attestation cannot be saved as a recording."""
+
+Progress = Callable[[str], None]
 
 
 def utcnow() -> dt.datetime:
@@ -55,6 +71,135 @@ def utcnow() -> dt.datetime:
 
 def new_nonce() -> bytes:
     return secrets.token_bytes(32)
+
+
+class _Capture:
+    """The exchanges of one attestation, in the order their answers began; bodies are copied as
+    the provider reads them (what it did not read is not kept), within :data:`MAX_CAPTURED`."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self._lock = threading.Lock()
+        self._heads: list[tuple[str, str, int, tuple[tuple[str, str], ...], bytes | None]] = []
+        self._bodies: list[bytearray] = []
+        self.cut: set[int] = set()
+        self._kept = 0
+        self._first_done = False
+
+    def step(self, text: str) -> None:
+        if self.progress is not None:
+            try:
+                self.progress(text)
+            except Exception:  # a display callback never breaks an attestation
+                pass
+
+    def requested(self, request: httpx.Request) -> None:
+        if self._heads or self._bodies:
+            self.step(f"fetching {one_line(request.url.host + request.url.path, 80)}")
+
+    def began(self, request: httpx.Request, response: httpx.Response) -> int | None:
+        with self._lock:
+            if len(self._heads) >= MAX_EXCHANGES:
+                return None
+            self._heads.append((request.method, str(request.url), response.status_code,
+                                tuple(response.headers.multi_items()), peer_spki_der(response)))
+            self._bodies.append(bytearray())
+            return len(self._heads) - 1
+
+    def piece(self, index: int | None, data: bytes) -> None:
+        if index is None or index in self.cut:
+            return
+        with self._lock:
+            body = self._bodies[index]
+            room = min(MAX_RECORDED_BODY - len(body), MAX_CAPTURED - self._kept)
+            if len(data) > room:
+                self.cut.add(index)
+                data = data[:max(room, 0)]
+            body += data
+            self._kept += len(data)
+
+    def ended(self, index: int | None) -> None:
+        if index == 0 and not self._first_done:
+            self._first_done = True
+            self.step("appraising the evidence against the policy")
+
+    def exchanges(self) -> tuple[Exchange, ...]:
+        with self._lock:
+            return tuple(Exchange(method, url, status, headers, bytes(body), spki)
+                         for (method, url, status, headers, spki), body in zip(self._heads, self._bodies, strict=True))
+
+    def cut_urls(self) -> list[str]:
+        with self._lock:
+            return [self._heads[i][1] for i in sorted(self.cut)]
+
+
+class _AsyncTee(httpx.AsyncByteStream):
+    def __init__(self, response: httpx.Response, capture: _Capture, index: int | None) -> None:
+        self.response, self.capture, self.index = response, capture, index
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for piece in araw(self.response):
+            self.capture.piece(self.index, piece)
+            yield piece
+        self.capture.ended(self.index)
+
+    async def aclose(self) -> None:
+        await self.response.aclose()
+
+
+class _SyncTee(httpx.SyncByteStream):
+    def __init__(self, response: httpx.Response, capture: _Capture, index: int | None) -> None:
+        self.response, self.capture, self.index = response, capture, index
+
+    def __iter__(self) -> Iterator[bytes]:
+        for piece in raw(self.response):
+            self.capture.piece(self.index, piece)
+            yield piece
+        self.capture.ended(self.index)
+
+    def close(self) -> None:
+        self.response.close()
+
+
+def _answer(request: httpx.Request, response: httpx.Response,
+            stream: httpx.AsyncByteStream | httpx.SyncByteStream) -> httpx.Response:
+    """The inner answer handed on unchanged: status, headers (a content coding included: the
+    provider decides on it), the bytes as sent, and the connection's extensions (the TLS peer)."""
+    return httpx.Response(response.status_code, headers=response.headers.multi_items(),
+                          stream=stream, request=request, extensions=dict(response.extensions))
+
+
+class _AsyncCaptureTransport(httpx.AsyncBaseTransport):
+    """Sends each request through the caller's client (its transport, auth, cookies and hooks) and
+    copies what comes back into the capture; never follows a redirect."""
+
+    def __init__(self, client: httpx.AsyncClient, capture: _Capture) -> None:
+        self.client, self.capture = client, capture
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.capture.requested(request)
+        self.client.cookies.set_cookie_header(request)
+        response = await self.client.send(request, stream=True, follow_redirects=False)
+        index = self.capture.began(request, response)
+        return _answer(request, response, _AsyncTee(response, self.capture, index))
+
+    async def aclose(self) -> None:  # the caller's client stays open
+        pass
+
+
+class _SyncCaptureTransport(httpx.BaseTransport):
+    def __init__(self, client: httpx.Client, capture: _Capture) -> None:
+        self.client, self.capture = client, capture
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.capture.requested(request)
+        self.client.cookies.set_cookie_header(request)
+        response = self.client.send(request, stream=True, follow_redirects=False)
+        index = self.capture.began(request, response)
+        return _answer(request, response, _SyncTee(response, self.capture, index))
+
+    def close(self) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -75,21 +220,31 @@ class Session:
     accepted per log; ``save_evidence`` records every exchange of each attestation there;
     ``clock`` and ``nonce_factory`` are injected by replays and tests; ``attest_timeout`` bounds
     one whole attestation (:class:`ServiceUnreachable` past it).
+
+    ``progress`` (also an attribute; :meth:`attest` takes one for a single call) hears each step of
+    every attestation, those the session makes by itself before a request included.
+    ``collateral_dir``, when no ``fetcher`` is given, caches collateral there through the session's
+    own client, so that what is fetched is among :attr:`last_exchanges` too (a ``fetcher`` of the
+    caller's fetches through its own client, which the session does not see).
     """
 
-    def __init__(self, url: str, policy: Policy, *, provider: str = "native",
+    def __init__(self, url: str, policy: Policy, *, provider: str = DEFAULT,
                  http: httpx.AsyncClient | None = None, fetcher: CollateralFetcher | None = None,
                  log_http: httpx.Client | None = None, fetch_logs: bool = True,
                  state_dir: Path | None = None,
                  save_evidence: Path | None = None, clock: Callable[[], dt.datetime] = utcnow,
                  nonce_factory: Callable[[], bytes] = new_nonce,
-                 attest_timeout: float = ATTEST_TIMEOUT) -> None:
+                 attest_timeout: float = ATTEST_TIMEOUT, progress: Progress | None = None,
+                 collateral_dir: Path | None = None) -> None:
         self.url = url.rstrip("/")
         self.policy = policy
         self.provider = get_provider(provider)
         self.fetcher = fetcher
-        self._own_log_http = log_http is None and fetch_logs
+        self.collateral_dir = collateral_dir if fetcher is None else None
+        self._own_log_http = log_http is None and (fetch_logs or self.collateral_dir is not None)
         self.log_http = httpx.Client(timeout=HTTP_TIMEOUT) if self._own_log_http else log_http
+        self._fetch_logs = fetch_logs or log_http is not None
+        self.progress = progress
         self.state_dir = state_dir
         self.save_evidence = save_evidence
         self.clock = clock
@@ -100,6 +255,11 @@ class Session:
         self.verified: Verified | None = None
         self.last_result: AttestationResult | None = None
         self.attestations = 0
+        self.last_exchanges: tuple[Exchange, ...] = ()
+        """Every exchange of the last attestation, in order (bodies as sent; see :data:`MAX_CAPTURED`)."""
+        self._last_cut: list[str] = []
+        self._last_nonce: bytes | None = None
+        self._last_created: dt.datetime | None = None
 
     async def __aenter__(self) -> Session:
         return self
@@ -124,30 +284,46 @@ class Session:
         return self.verified is None or self.verified.channel.truncation_detectable
 
     # -- attestation -------------------------------------------------------------------------------
-    async def attest(self) -> AttestationResult:
-        """Fetch fresh evidence for a new nonce and appraise it. Never sends a prompt."""
+    async def attest(self, progress: Progress | None = None) -> AttestationResult:
+        """Fetch fresh evidence for a new nonce and appraise it. Never sends a prompt.
+
+        ``progress`` (else the session's own) is called with each step as it happens."""
         self.verified = None
         self.attestations += 1
         nonce = self.nonce_factory()
         created = self.clock()
+        capture = _Capture(progress or self.progress)
+        self.last_exchanges, self._last_cut = (), []
+        self._last_nonce, self._last_created = nonce, created
+        capture.step(f"fetching evidence for a fresh nonce from {one_line(self.url, 80)}")
         try:
             async with asyncio.timeout(self.attest_timeout) as deadline:
                 if self.save_evidence is not None:
-                    result = await self._attest_recorded(nonce, created, self.save_evidence)
+                    result = await self._attest_recorded(nonce, created, self.save_evidence, capture)
                 else:
-                    result = await self._attest(self.http, self.fetcher, self.log_http, nonce, created)
+                    result = await self._attest_captured(nonce, created, capture)
         except TimeoutError:
             if not deadline.expired():
                 raise
             self.verified = None
             raise ServiceUnreachable(f"{self.url} did not finish its attestation within {self.attest_timeout:g} seconds") from None
+        finally:
+            if self.save_evidence is None:
+                self.last_exchanges, self._last_cut = capture.exchanges(), capture.cut_urls()
         self.last_result = result
+        capture.step("the evidence satisfies the policy" if self.verified is not None
+                     else "the evidence does not satisfy the policy")
         return result
 
     async def _attest(self, http: httpx.AsyncClient, fetcher: CollateralFetcher | None,
-                      log_http: httpx.Client | None, nonce: bytes, created: dt.datetime) -> AttestationResult:
-        ctx = AttestContext(http, self.url, nonce, self.policy, created, fetcher, log_http, self.state_dir)
+                      log_http: httpx.Client | None, nonce: bytes, created: dt.datetime,
+                      progress: Progress | None = None) -> AttestationResult:
+        ctx = AttestContext(http, self.url, nonce, self.policy, created, fetcher, log_http,
+                            self.state_dir, progress)
         attested = await self.provider.attest(ctx)
+        if attested.result.provider is None:
+            attested = dataclasses.replace(
+                attested, result=dataclasses.replace(attested.result, provider=self.provider.name))
         if attested.result.verified and attested.channel is not None:
             lapse = created + self.max_age
             if attested.expires is not None:
@@ -155,20 +331,61 @@ class Session:
             self.verified = Verified(attested.result, attested.channel, lapse)
         return attested.result
 
-    async def _attest_recorded(self, nonce: bytes, created: dt.datetime, directory: Path) -> AttestationResult:
+    async def _attest_captured(self, nonce: bytes, created: dt.datetime,
+                               capture: _Capture) -> AttestationResult:
+        """Attest through clients that hand every request to the session's own (or the caller's)
+        clients unchanged and keep a copy of each answer as it is read."""
+        async with httpx.AsyncClient(transport=_AsyncCaptureTransport(self.http, capture),
+                                     headers=self.http.headers, timeout=self.http.timeout,
+                                     follow_redirects=False, trust_env=False) as http:
+            if self.log_http is None:
+                return await self._attest(http, self.fetcher, None, nonce, created, capture.step)
+            with httpx.Client(transport=_SyncCaptureTransport(self.log_http, capture),
+                              headers=self.log_http.headers, timeout=self.log_http.timeout,
+                              follow_redirects=False, trust_env=False) as sync_http:
+                fetcher = self.fetcher
+                if fetcher is None and self.collateral_dir is not None:
+                    fetcher = CollateralFetcher(self.collateral_dir, client=sync_http)
+                log_http = sync_http if self._fetch_logs else None
+                return await self._attest(http, fetcher, log_http, nonce, created, capture.step)
+
+    async def _attest_recorded(self, nonce: bytes, created: dt.datetime, directory: Path,
+                               capture: _Capture) -> AttestationResult:
         """Attest through a recording transport, with a private collateral cache so that every
         piece of collateral is fetched (and so recorded), then write the recording."""
         recorder = RecordingTransport()
-        with httpx.Client(transport=recorder, timeout=HTTP_TIMEOUT) as sync_http, \
-                tempfile.TemporaryDirectory() as cache:
-            async with httpx.AsyncClient(transport=recorder, timeout=HTTP_TIMEOUT) as http:
-                fetcher = CollateralFetcher(Path(cache), client=sync_http)
-                log_http = sync_http if self.log_http is not None else None
-                result = await self._attest(http, fetcher, log_http, nonce, created)
-        manifest = Manifest(self.provider.name, self.url, nonce, created)
-        write_recording(directory, manifest, recorder.exchanges,
+        try:
+            with httpx.Client(transport=recorder, timeout=HTTP_TIMEOUT) as sync_http, \
+                    tempfile.TemporaryDirectory() as cache:
+                async with httpx.AsyncClient(transport=recorder, timeout=HTTP_TIMEOUT) as http:
+                    fetcher = CollateralFetcher(Path(cache), client=sync_http)
+                    log_http = sync_http if self.log_http is not None and self._fetch_logs else None
+                    result = await self._attest(http, fetcher, log_http, nonce, created, capture.step)
+        finally:
+            self.last_exchanges = tuple(recorder.exchanges)
+        write_recording(directory, self._manifest(nonce, created), recorder.exchanges,
                         {"result.json": json.dumps(result.to_json(), indent=2).encode()})
         return result
+
+    def _manifest(self, nonce: bytes, created: dt.datetime) -> Manifest:
+        return Manifest(self.provider.name, self.url, nonce, created)
+
+    def save_last(self, directory: Path) -> Path:
+        """Write the last attestation as a recording (``manifest.json``, ``responses/``) plus
+        ``result.json``, which ``enclave-chat verify --replay DIR`` re-checks offline; files 0600,
+        folders 0700. Raises :class:`InputError` when there is nothing whole to save."""
+        result = self.last_result
+        if result is None or self._last_nonce is None or self._last_created is None \
+                or not self.last_exchanges:
+            raise InputError("no attestation has fetched anything yet; there is nothing to save")
+        if self._last_cut:
+            raise InputError(f"the answer of {one_line(self._last_cut[0], 120)} was larger than this "
+                             "session keeps, so the attestation cannot be saved whole")
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_recording(directory, self._manifest(self._last_nonce, self._last_created),
+                        self.last_exchanges,
+                        {"result.json": json.dumps(result.to_json(), indent=2).encode()})
+        return directory
 
     async def ready(self) -> Verified:
         """A current passing result, attesting again when there is none or it lapsed.
@@ -244,8 +461,8 @@ class Session:
         if status != 200:
             raise ProtocolError(f"{method} {path} answered HTTP {status}")
         try:
-            return json.loads(data)
-        except (ValueError, RecursionError):
+            return load_strict_json(bytes(data), f"{method} {path}")
+        except ParseError:
             raise ProtocolError(f"{method} {path} did not answer JSON") from None
 
     async def models(self) -> list[str]:
