@@ -13,7 +13,6 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-import json
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -52,6 +51,7 @@ from verifier.reference.rim import (
     verify_rim_signature,
 )
 from verifier.result import Check, failed, iso, passed, skipped
+from verifier.strict_json import load_strict_json
 
 if TYPE_CHECKING:
     from verifier.endorsements.fetch import CollateralFetcher
@@ -143,9 +143,9 @@ class Collateral:
         except CollateralError as e:
             return RimOutcome("absent", f"{rim_id} could not be fetched: {e}", url)
         try:
-            doc_json = json.loads(body)
+            doc_json = load_strict_json(body, "RIM service answer")
             data = base64.b64decode(doc_json["rim"], validate=True)
-        except (ValueError, KeyError, TypeError, binascii.Error, RecursionError):
+        except (ParseError, ValueError, KeyError, TypeError, binascii.Error):
             return RimOutcome("format", f"the RIM service's answer for {rim_id} is not JSON with a "
                                "base64 'rim' member", url)
         try:

@@ -21,17 +21,17 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
 from verifier.appraisal.nvidia import GpuAppraisal, appraise_gpu, appraise_gpus
 from verifier.appraisal.offline import OfflineOptions, read_file
 from verifier.endorsements.nvidia_ocsp import decode_answer_file
-from verifier.errors import InputError
+from verifier.errors import InputError, ParseError
 from verifier.evidence.encoding import decode_evidence
 from verifier.evidence.nvidia import NONCE_SIZE, looks_binary
 from verifier.result import AttestationResult
+from verifier.strict_json import load_strict_json
 
 KIND = "nvidia-gpu"
 SPDM_NONCE_SIZE = NONCE_SIZE
@@ -95,8 +95,8 @@ def _json_devices(data: bytes) -> list[tuple[str, bytes, bytes]] | None:
     if head not in (b"[", b"{"):
         return None
     try:
-        doc: Any = json.loads(data)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        doc: Any = load_strict_json(data, "evidence file")
+    except ParseError:
         return None
     if isinstance(doc, dict):
         doc = doc.get("evidence_list", [doc])

@@ -21,16 +21,16 @@ Neither given: the binding check is a required ``skip`` and the result is never 
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 from verifier.appraisal.offline import OfflineOptions, read_file
 from verifier.appraisal.sev_snp import appraise_snp
-from verifier.errors import InputError
+from verifier.errors import InputError, ParseError
 from verifier.evidence import azure_hcl
 from verifier.evidence.encoding import decode_evidence
 from verifier.evidence.sev_snp import is_report_sized
 from verifier.result import AttestationResult
+from verifier.strict_json import load_strict_json
 
 KIND = "sev-snp"
 REPORT_DATA_SIZE = 64
@@ -61,8 +61,8 @@ def _trustee_json(data: bytes, name: str) -> tuple[bytes, list[bytes]] | None:
     if not data.lstrip().startswith(b"{"):
         return None
     try:
-        doc = json.loads(data)
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        doc = load_strict_json(data, name, max_depth=8)
+    except ParseError as e:
         raise InputError(f"{name} looks like JSON but is not valid JSON ({e})") from None
     report = doc.get("report") if isinstance(doc, dict) else None
     if not isinstance(report, list) or not all(isinstance(b, int) and 0 <= b <= 255 for b in report):
