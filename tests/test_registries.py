@@ -63,7 +63,7 @@ def dummies() -> Iterator[None]:
 
 
 def _policy(text: str) -> Policy:
-    return check_policy(parse_policy(text.encode(), "test"))
+    return check_policy(parse_policy(f'name = "test"\n{text}'.encode(), "test"))
 
 
 def test_a_registered_provider_and_kind_are_command_line_choices(dummies: None) -> None:

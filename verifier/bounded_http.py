@@ -166,7 +166,7 @@ async def aget(http: httpx.AsyncClient, url: str, *, limit: int, seconds: float 
     except TimeoutError:
         raise _too_slow(url, seconds, error) from None
     except (httpx.ConnectError, httpx.ConnectTimeout) as e:
-        raise ServiceUnreachable(f"{url} could not be reached ({type(e).__name__}: {one_line(str(e)) or 'no answer'})") from None
+        raise ServiceUnreachable(f"{url} could not be reached ({type(e).__name__}: {one_line(str(e), 300) or 'no answer'})") from None
     except httpx.HTTPError as e:
         raise error(f"{url}: {type(e).__name__}: {one_line(str(e), 300)}") from None
 
@@ -190,6 +190,6 @@ def get(http: httpx.Client, url: str, *, limit: int, seconds: float = TOTAL_SECO
             body = read(response, limit=limit, seconds=seconds, what=url, error=error)
             return Answer(url, response.status_code, body, _headers(response))
     except unreachable as e:
-        raise ServiceUnreachable(f"{url} could not be reached ({type(e).__name__}: {one_line(str(e)) or 'no answer'})") from None
+        raise ServiceUnreachable(f"{url} could not be reached ({type(e).__name__}: {one_line(str(e), 300) or 'no answer'})") from None
     except httpx.HTTPError as e:
         raise error(f"{url}: {type(e).__name__}: {one_line(str(e), 300)}") from None

@@ -11,11 +11,11 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from verifier.bounded_http import PEER_SPKI_EXTENSION
 from verifier.channel import ehbp
 from verifier.errors import ChannelError, ProtocolError, TruncatedResponse
 from verifier.providers.base import Event, StaleKeyConfig
 from verifier.providers.tinfoil.provider import EhbpChannel
-from verifier.bounded_http import PEER_SPKI_EXTENSION
 
 PRIVATE, PUBLIC = ehbp.generate_key_pair()
 SPKI = b"0Y0\x13 the enclave's TLS key"

@@ -130,7 +130,10 @@ def _verify_path(certs: Sequence[x509.Certificate], roles: Sequence[str], names:
         raise ChainError(f"the chain holds {len(certs)} certificates, {len(roles)} expected "
                          f"({' <- '.join(roles)})")
     for cert, role, accepted in zip(certs, roles, names, strict=True):
-        cn = common_name(cert.subject)
+        try:  # cryptography decodes names lazily and raises TypeError/ValueError on a malformed one
+            cn = common_name(cert.subject)
+        except (TypeError, ValueError) as e:
+            raise ChainError(f"the {role} certificate's subject name is malformed ({e})") from None
         if cn not in accepted:
             raise ChainError(f"the {role} certificate is {cn!r}, not {' or '.join(map(repr, accepted))}")
         _check_p256_sha256(cert, role)
@@ -190,7 +193,7 @@ def verify_pck_chain(chain: PckChain, at: dt.datetime) -> None:
 _SEQUENCE, _INTEGER, _OCTET_STRING, _OID, _ENUMERATED, _BOOLEAN = 0x30, 0x02, 0x04, 0x06, 0x0A, 0x01
 
 
-def _tlvs(data: bytes, field: str) -> list[tuple[int, bytes]]:
+def _der_items(data: bytes, field: str) -> list[tuple[int, bytes]]:
     """Split DER content into (tag, value) items (the one strict reader, :mod:`.der`)."""
     return der.items(data, what=field)
 
@@ -213,10 +216,10 @@ def _decode_oid(value: bytes, field: str) -> str:
 def _pairs(data: bytes, field: str) -> dict[str, tuple[int, bytes]]:
     """A SEQUENCE OF SEQUENCE { OID, value } as {oid: (tag, value)}; a repeated OID is an error."""
     out: dict[str, tuple[int, bytes]] = {}
-    for tag, inner in _tlvs(data, field):
+    for tag, inner in _der_items(data, field):
         if tag != _SEQUENCE:
             raise ParseError("expected SEQUENCE { OID, value }", field=field)
-        parts = _tlvs(inner, field)
+        parts = _der_items(inner, field)
         if len(parts) != 2 or parts[0][0] != _OID:
             raise ParseError("expected SEQUENCE { OID, value }", field=field)
         oid = _decode_oid(parts[0][1], field)
@@ -269,7 +272,7 @@ class PckExtensions:
 
 def parse_sgx_extension(der: bytes) -> PckExtensions:
     """Decode the extension's DER value (a SEQUENCE of {OID, value} pairs)."""
-    top = _tlvs(der, "sgx_extension")
+    top = _der_items(der, "sgx_extension")
     if len(top) != 1 or top[0][0] != _SEQUENCE:
         raise ParseError("is not one SEQUENCE", field="sgx_extension")
     items = _pairs(top[0][1], "sgx_extension")

@@ -63,7 +63,7 @@ class SseDeltas:
         if "error" in doc:
             error = doc["error"]
             message = error.get("message") if isinstance(error, dict) else error
-            text = one_line(message) if isinstance(message, str) else "(no message)"
+            text = one_line(message, 300) if isinstance(message, str) else "(no message)"
             raise ProtocolError(f"the model reported an error: {text}")
         choices = doc.get("choices")
         choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
