@@ -8,11 +8,11 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from verifier.providers.native.appraisal import appraise_native
 from verifier.appraisal.policy import parse_policy
-from verifier.providers.native.bundle import encode_bundle
 from verifier.evidence.encoding import b64encode
 from verifier.evidence.tdx import parse_quote
+from verifier.providers.native.appraisal import appraise_native
+from verifier.providers.native.bundle import encode_bundle
 from verifier.reference.dsse import format_ed25519_public, sign_envelope
 from verifier.reference.release import PAYLOAD_TYPE, ReleaseStatement
 

@@ -10,8 +10,8 @@ import pytest
 
 from enclave_chat.paths import policies_dir, resolve_policy
 from verifier.appraisal.policy import parse_policy
-from verifier.policy_check import check_policy
 from verifier.errors import PolicyError
+from verifier.policy_check import check_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.adversarial.bundles import SERVICE, base
-from verifier.providers.native.appraisal import appraise_native
 from verifier.errors import ParseError, VerifierError
+from verifier.providers.native.appraisal import appraise_native
 from verifier.providers.native.bundle import canonical_json, parse_bundle
 from verifier.reference.dsse import parse_envelope
 

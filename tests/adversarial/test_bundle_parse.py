@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from tests.adversarial.bundles import SERVICE, base
-from verifier.providers.native.appraisal import appraise_native
 from verifier.errors import ParseError
+from verifier.providers.native.appraisal import appraise_native
 from verifier.providers.native.bundle import parse_bundle
-from verifier.strict_json import load_strict_json
 from verifier.result import AttestationResult
+from verifier.strict_json import load_strict_json
 
 
 def appraise(data: bytes) -> AttestationResult:

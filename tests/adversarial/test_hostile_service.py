@@ -24,7 +24,6 @@ from starlette.routing import Route
 
 from enclave.server import BackgroundEnclave
 from tests.adversarial.conftest import Proxy, open_request, sealed_stream, serve
-from verifier.urls import check_service_url
 from verifier.appraisal.policy import Policy
 from verifier.channel import chunked, ohttp
 from verifier.errors import (
@@ -36,6 +35,7 @@ from verifier.errors import (
 )
 from verifier.providers.base import StaleKeyConfig
 from verifier.session import Session
+from verifier.urls import check_service_url
 
 pytestmark = pytest.mark.e2e
 

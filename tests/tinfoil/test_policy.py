@@ -8,8 +8,8 @@ import pytest
 
 from enclave_chat.paths import policies_dir, resolve_policy
 from verifier.appraisal.policy import parse_policy
-from verifier.policy_check import check_policy
 from verifier.errors import PolicyError
+from verifier.policy_check import check_policy
 from verifier.providers.tinfoil.rules import TinfoilPolicy
 
 

@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from enclave.server import listening_socket
 from tests.tinfoil.conftest import DIRECT
+from verifier.bounded_http import peer_spki_der
 from verifier.recording import (
     Exchange,
     Manifest,
@@ -33,7 +34,6 @@ from verifier.recording import (
     load_recording,
     write_recording,
 )
-from verifier.bounded_http import peer_spki_der
 
 
 @pytest.fixture(scope="module")
