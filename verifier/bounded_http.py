@@ -52,6 +52,13 @@ def check_encoding(url: str, response: httpx.Response, error: type[VerifierError
         raise error(f"{url} answered with content-encoding {one_line(encoding, 32)!r} although asked for none")
 
 
+def _unreachable(url: str, e: Exception) -> ServiceUnreachable:
+    """:class:`ServiceUnreachable` for ``url``; ``reason`` keeps the transport's own words."""
+    error = ServiceUnreachable(f"{url} could not be reached ({type(e).__name__}: {one_line(str(e), 300) or 'no answer'})")
+    error.reason = one_line(str(e), 300)
+    return error
+
+
 def _too_large(what: str, limit: int, error: type[VerifierError]) -> VerifierError:
     return error(f"{what} answered more than {limit} bytes")
 
@@ -166,7 +173,7 @@ async def aget(http: httpx.AsyncClient, url: str, *, limit: int, seconds: float 
     except TimeoutError:
         raise _too_slow(url, seconds, error) from None
     except (httpx.ConnectError, httpx.ConnectTimeout) as e:
-        raise ServiceUnreachable(f"{url} could not be reached ({type(e).__name__}: {one_line(str(e), 300) or 'no answer'})") from None
+        raise _unreachable(url, e) from None
     except httpx.HTTPError as e:
         raise error(f"{url}: {type(e).__name__}: {one_line(str(e), 300)}") from None
 
@@ -190,6 +197,6 @@ def get(http: httpx.Client, url: str, *, limit: int, seconds: float = TOTAL_SECO
             body = read(response, limit=limit, seconds=seconds, what=url, error=error)
             return Answer(url, response.status_code, body, _headers(response))
     except unreachable as e:
-        raise ServiceUnreachable(f"{url} could not be reached ({type(e).__name__}: {one_line(str(e), 300) or 'no answer'})") from None
+        raise _unreachable(url, e) from None
     except httpx.HTTPError as e:
         raise error(f"{url}: {type(e).__name__}: {one_line(str(e), 300)}") from None

@@ -38,7 +38,10 @@ class OfflineError(CollateralError):
 
 
 class ServiceUnreachable(VerifierError):
-    """A service could not be reached at all (the CLI's exit code 3)."""
+    """A service could not be reached at all (the CLI's exit code 3). ``reason``: the transport's
+    own words, for a caller that words the error itself."""
+
+    reason: str = ""
 
 
 class ProtocolError(VerifierError):

@@ -123,7 +123,7 @@ class CollateralFetcher:
             for attempt in range(self._retries + 1):
                 answer = bounded_http.get(client, url, method=method, content=body, headers=headers,
                                           limit=MAX_COLLATERAL_BYTES, seconds=self.total_seconds,
-                                          error=CollateralError)
+                                          error=CollateralError, network_unreachable=True)
                 if answer.status == 429 and attempt < self._retries:
                     retry_after = answer.headers.get("retry-after", "")
                     wait = float(retry_after) if retry_after.isdigit() else delay
@@ -137,7 +137,7 @@ class CollateralFetcher:
                 return Fetched(url, answer.body, kept, False)
             raise CollateralError(f"{url} kept answering HTTP 429 (too many requests)")
         except ServiceUnreachable as e:
-            raise CollateralError(f"could not fetch {url}: {e}") from None
+            raise CollateralError(f"could not fetch {url}: {e.reason or e}") from None
         finally:
             if self._client is None:
                 client.close()
