@@ -66,3 +66,23 @@ def test_demo_root_fingerprints_appear_only_in_the_demo_policy() -> None:
         holders = {f for f in tracked if (ROOT / f).is_file()
                    and pin in (ROOT / f).read_text(errors="ignore")}
         assert holders == {"policies/demo.toml"}, pin
+
+
+@pytest.mark.parametrize(("table", "key"), [
+    ("tdx", "mrseam"), ("tdx", "mrtd"), ("tdx", "rtmr0"), ("tdx", "rtmr3"), ("tdx", "mrconfigid"), ("tdx", "mrowner"),
+    ("tdx", "mrownerconfig"), ("tdx", "xfam"), ("snp", "measurements"), ("snp", "host_data"),
+    ("snp", "id_key_digests"), ("snp", "author_key_digests"),
+])
+def test_an_empty_allow_list_is_a_policy_error(table: str, key: str) -> None:
+    """An empty list of the values evidence may have would allow nothing (in [snp]) or, as [tdx]
+    read it before, anything: either way not what its author meant (issue 12, finding 8)."""
+
+    policy = parse_policy(f'name = "t"\n[{table}]\n{key} = []\n'.encode(), "t")
+    with pytest.raises(PolicyError, match="an empty list allows nothing; remove the key"):
+        check_policy(policy)
+
+
+def test_an_empty_list_of_trusted_parties_still_means_none_trusted() -> None:
+
+    policy = parse_policy(b'name = "t"\n[snp]\nvlek_csp_ids = []\n[release]\npublisher_keys = []\n', "t")
+    assert check_policy(policy) is policy

@@ -47,6 +47,21 @@ class Section:
             raise PolicyError(f"policy [{self.name}] {key} must be a list of strings")
         return list(value)
 
+    def allow_list(self, key: str, what: str = "string") -> list[str] | None:
+        """A list of the values evidence may have (one string counts as a list of one); None when
+        the key is absent (any value). An empty list is a policy error: it would allow nothing,
+        which no one writes on purpose (docs/policies.md says which lists are allow-lists)."""
+        if key not in self.values:
+            return None
+        value = self.values[key]
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+            raise PolicyError(f"policy [{self.name}] {key} must be a {what} or a list of them")
+        if not items:
+            raise PolicyError(f"policy [{self.name}] {key} = []: an empty list allows nothing; "
+                              "remove the key to allow any value")
+        return list(items)
+
     def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
         value = self.get(key, str, default)
         if value not in choices:

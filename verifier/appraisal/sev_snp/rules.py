@@ -46,10 +46,11 @@ def _product(name: str, where: str) -> Product:
 
 
 def _hex_list(section: Section, key: str, size: int) -> frozenset[bytes] | None:
-    if key not in section.values:
+    items = section.allow_list(key, "hex string")
+    if items is None:
         return None
     out = set()
-    for item in section.str_list(key):
+    for item in items:
         text = item.strip().lower()
         try:
             value = bytes.fromhex(text)

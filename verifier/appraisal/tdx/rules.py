@@ -21,10 +21,8 @@ COLLATERAL_CHOICES = ("required", "if-available")
 
 # -- policy --------------------------------------------------------------------------------------
 def _hex_values(section: Section, key: str, size: int) -> tuple[bytes, ...]:
-    value = section.values.get(key, [])
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
-        raise PolicyError(f"policy [{section.name}] {key} must be a hex string or a list of them")
+    """An allow-list of hex values (empty: the key is absent, any value)."""
+    items = section.allow_list(key, "hex string") or []
     out = []
     for v in items:
         try:
