@@ -5,7 +5,7 @@ The file (docs/tui.md shows a full example)::
     [service]
     url = "https://chat.example.com"   # empty: the welcome screen opens
     policy = "default"                 # a built-in policy name or a path to a policy file
-    provider = "native"                # native or tinfoil; left out: the policy's [service] provider
+    provider = "..."                   # a registered provider; left out: the policy's [service] provider
 
     [ui]
     theme = "textual-dark"             # any Textual theme; the choice made in the app is saved here
@@ -29,6 +29,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from verifier.errors import InputError
+from verifier.private_files import write_private
+from verifier.providers.registry import provider_names
 
 CONFIG_FILE = "config.toml"
 DEFAULT_THEME = "textual-dark"
@@ -126,8 +130,8 @@ def parse_config(text: str, source: str = "<memory>") -> Config:
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{source}: [keys] {key} must be a non-empty string such as \"ctrl+r\"")
     provider = _typed(service, "provider", str, f"{source} [service]") or None
-    if provider not in (None, "native", "tinfoil"):
-        raise ConfigError(f"{source}: [service] provider must be native or tinfoil")
+    if provider is not None and provider not in provider_names():
+        raise ConfigError(f"{source}: [service] provider must be {_choices()}")
     enabled = _typed(history, "enabled", bool, f"{source} [history]")
     return Config(
         url=_typed(service, "url", str, f"{source} [service]") or None,
@@ -137,6 +141,12 @@ def parse_config(text: str, source: str = "<memory>") -> Config:
         history=True if enabled is None else enabled,
         keys={k: v.strip() for k, v in keys.items()},
     )
+
+
+def _choices() -> str:
+    """The registered providers, as a sentence says them: ``a, b or c``."""
+    names = list(provider_names())
+    return " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
 def _flag(text: str, name: str) -> bool:
@@ -170,8 +180,8 @@ def load_config(config_dir: Path, environ: Mapping[str, str] | None = None) -> C
     for name, var in _ENV.items():
         if var in env:
             overrides[name] = _flag(env[var], var) if name == "history" else (env[var] or None)
-    if overrides.get("provider") not in (None, "native", "tinfoil"):
-        raise ConfigError(f"ENCLAVE_CHAT_PROVIDER must be native or tinfoil, not {overrides['provider']!r}")
+    if overrides.get("provider") is not None and overrides["provider"] not in provider_names():
+        raise ConfigError(f"ENCLAVE_CHAT_PROVIDER must be {_choices()}, not {overrides['provider']!r}")
     if "theme" in overrides and overrides["theme"] is None:
         overrides["theme"] = DEFAULT_THEME
     return replace(config, path=path, **overrides)
@@ -209,9 +219,7 @@ def save_setting(path: Path, table: str, key: str, value: str | bool) -> None:
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: [{table}] must be a table")
     section[key] = value
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(dump_toml(doc))
-    os.replace(tmp, path)
+    try:
+        write_private(path, dump_toml(doc).encode("utf-8"))
+    except InputError as e:
+        raise ConfigError(f"cannot update {path}: {e}") from None
