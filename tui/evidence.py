@@ -1,139 +1,110 @@
-"""Decode the evidence bundle a service sent, for the details screen: facts only, no verdicts.
+"""The evidence an attestation fetched, decoded for the details screen: facts only, no verdicts.
 
-Every part is decoded on its own, so one malformed part is shown as such and the rest still is.
+Provider-agnostic: each exchange's body goes to the registry-driven decoder of every evidence
+format (:func:`verifier.inspection.inspect_bytes`); a body it does not know is shown as the JSON
+it is (read with the strict, depth-limited loader), as text, or by its size. Nothing here recurses
+on what a service sent: :func:`outline` walks iteratively and stops at :data:`MAX_DEPTH`.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
-from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
 
-from verifier.channel.keyconfig import parse_ohttp_keys
 from verifier.errors import VerifierError
-from verifier.evidence.bundle import EvidenceBundle, parse_bundle
-from verifier.evidence.sev_snp import parse_report
-from verifier.reference.dsse import parse_envelope
+from verifier.inspection import inspect_bytes
+from verifier.recording import Exchange
+from verifier.strict_json import load_strict_json
+from verifier.text import one_line
 
 Decoded = dict[str, Any]
 
+MAX_DEPTH = 24
+"""Levels of an outline shown; deeper parts are elided."""
+MAX_LINES = 400
+"""Lines of one decoded body shown."""
+MAX_VALUE = 120
+"""Characters of one value shown (long base64 and hex strings are cut, with their length)."""
+MAX_TEXT_LINES = 40
 
-def _safe(decode: Callable[[], Any]) -> Any:
+
+def decode_body(body: bytes, what: str = "the answer") -> Decoded | list[str]:
+    """The body decoded: a known evidence format's fields, else its JSON, else its text lines;
+    a body that is none of these is described by its size and first bytes."""
+    if not body:
+        return ["(empty)"]
     try:
-        return decode()
-    except (VerifierError, ValueError, KeyError, TypeError) as e:
-        return f"(cannot decode: {e})"
-
-
-def _snp(report: bytes) -> Decoded:
-    r = parse_report(report)
-    product = r.product
-    return {
-        "version": r.version,
-        "product": str(product.value if hasattr(product, "value") else product),
-        "guest_svn": r.guest_svn,
-        "vmpl": r.vmpl,
-        "policy": {"raw": f"0x{r.policy:016x}", **r.policy_flags()},
-        "platform_info": {"raw": f"0x{r.platform_info:016x}", **r.platform_flags()},
-        "measurement": r.measurement.hex(),
-        "report_data": r.report_data.hex(),
-        "host_data": r.host_data.hex(),
-        "chip_id": r.chip_id.hex(),
-        "signing_key": str(r.signing_key.name if hasattr(r.signing_key, "name") else r.signing_key),
-        "current_tcb": _tcb(r, "current"),
-        "reported_tcb": _tcb(r, "reported"),
-        "committed_tcb": _tcb(r, "committed"),
-        "launch_tcb": _tcb(r, "launch"),
-        "firmware": {"current": ".".join(map(str, r.firmware("current"))),
-                     "committed": ".".join(map(str, r.firmware("committed")))},
-    }
-
-
-def _tcb(report: Any, which: str) -> Decoded:
-    t = report.tcb(which)
-    out: Decoded = {"raw": f"0x{t.raw:016x}", **t.components()}
-    return out
-
-
-def _release(release: Any) -> Decoded:
-    out: Decoded = {}
-    envelope = release.get("envelope") if isinstance(release, dict) else None
-    if isinstance(envelope, str):
-        def statement() -> Any:
-            env = parse_envelope(base64.b64decode(envelope, validate=True))
-            payload: Any = json.loads(env.payload)
-            return {"payload_type": env.payload_type,
-                    "signatures": [s.keyid for s in env.signatures], "statement": payload}
-        out["envelope"] = _safe(statement)
-    elif envelope is not None:
-        out["envelope"] = _safe(lambda: {"statement": json.loads(parse_envelope(
-            json.dumps(envelope).encode()).payload)})
-    for key, value in (release or {}).items():
-        if key != "envelope":
-            out[key] = value
-    return out
-
-
-def _key_config(bundle: EvidenceBundle) -> Any:
-    configs = parse_ohttp_keys(bundle.key_config)
-    return {
-        "sha256": hashlib.sha256(bundle.key_config).hexdigest(),
-        "configs": [{"key_id": c.key_id, "kem": f"0x{c.kem_id:04x}",
-                     "public_key": c.public_key.hex(),
-                     "suites": [f"KDF 0x{s.kdf_id:04x} / AEAD 0x{s.aead_id:04x}" for s in c.suites]}
-                    for c in configs],
-    }
-
-
-def decode_evidence(raw: bytes) -> Decoded:
-    """The bundle's parts, decoded: nonce, expiry, key configuration, CPU report, GPUs, release,
-    configuration, and the SHA-256 of each binary part."""
+        return inspect_bytes(body, what)
+    except (VerifierError, ValueError, TypeError, KeyError, IndexError, OverflowError,
+            RecursionError):
+        pass
+    if body.lstrip()[:1] in (b"{", b"["):
+        try:
+            doc = load_strict_json(body, what)
+        except VerifierError as e:
+            return [f"JSON this version does not decode: {one_line(str(e), 200)} ({len(body)} bytes)"]
+        return doc if isinstance(doc, dict) else {"items": doc}
     try:
-        bundle = parse_bundle(raw)
-    except VerifierError as e:
-        return {"error": f"the evidence bundle does not parse: {e}", "bytes": len(raw)}
-    cpu: Decoded = {"platform": bundle.cpu.platform,
-                    "report_sha256": hashlib.sha256(bundle.cpu.report).hexdigest(),
-                    "certificates": [hashlib.sha256(c).hexdigest() for c in bundle.cpu.certificates]}
-    if bundle.cpu.platform == "sev-snp":
-        cpu["report"] = _safe(lambda: _snp(bundle.cpu.report))
-    return {
-        "version": bundle.version,
-        "nonce": bundle.nonce.hex(),
-        "expires": bundle.expires.isoformat(),
-        "bytes": len(raw),
-        "key_config": _safe(lambda: _key_config(bundle)),
-        "cpu": cpu,
-        "gpus": [{"arch": g.arch, "report_sha256": hashlib.sha256(g.report).hexdigest(),
-                  "report_bytes": len(g.report)} for g in bundle.gpus],
-        "release": _safe(lambda: _release(bundle.release)) if bundle.release is not None else None,
-        "config": dict(bundle.config),
-    }
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return [f"{len(body)} bytes of binary data, starting {body[:32].hex()}"]
+    lines = text.splitlines()
+    shown = [one_line(line, MAX_VALUE) for line in lines[:MAX_TEXT_LINES]]
+    if len(lines) > MAX_TEXT_LINES:
+        shown.append(f"… {len(lines) - MAX_TEXT_LINES} more lines")
+    return shown
 
 
-def outline(value: Any, indent: int = 0) -> list[str]:
-    """A plain indented ``key: value`` outline of nested dicts and lists."""
-    pad = "  " * indent
+def exchange_summary(e: Exchange) -> tuple[str, str]:
+    """``("GET https://…", "HTTP 200, 1234 bytes, sha256 …")`` for one exchange."""
+    return (f"{e.method} {one_line(e.url, 200)}",
+            f"HTTP {e.status}, {len(e.body)} bytes, sha256 {hashlib.sha256(e.body).hexdigest()}")
+
+
+def outline(value: Any, indent: int = 0, *, max_depth: int = MAX_DEPTH,
+            max_lines: int | None = None) -> list[str]:
+    """A plain indented ``key: value`` outline of nested dicts and lists, at most ``max_depth``
+    levels deep (deeper: ``…``) and ``max_lines`` lines. Iterative: depth costs no stack."""
     lines: list[str] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(item, dict | list) and item:
-                lines.append(f"{pad}{key}:")
-                lines.extend(outline(item, indent + 1))
-            else:
-                lines.append(f"{pad}{key}: {_scalar(item)}")
-    elif isinstance(value, list):
-        for item in value:
-            if isinstance(item, dict | list) and item:
-                lines.append(f"{pad}-")
-                lines.extend(outline(item, indent + 1))
-            else:
-                lines.append(f"{pad}- {_scalar(item)}")
-    else:
-        lines.append(f"{pad}{_scalar(value)}")
+    # Each entry: (label, value, depth); label None for the root and list items' "-".
+    stack: list[tuple[str | None, Any, int]] = [(None, value, 0)]
+    root = True
+    while stack:
+        if max_lines is not None and len(lines) >= max_lines:
+            lines.append("  " * indent + f"… (cut at {max_lines} lines)")
+            break
+        label, item, depth = stack.pop()
+        pad = "  " * (indent + depth)
+        container = isinstance(item, dict | list) and bool(item)
+        if root:
+            root = False
+            if not container:
+                lines.append(f"{pad}{_scalar(item)}")
+                continue
+            children = _children(item)
+            stack.extend((k, v, depth) for k, v in reversed(children))
+            continue
+        head = f"{pad}{label}:" if label is not None else f"{pad}-"
+        if not container:
+            lines.append(f"{head} {_scalar(item)}")
+            continue
+        if depth + 1 >= max_depth:
+            lines.append(f"{head} … ({_size(item)}, nested too deep to show)")
+            continue
+        lines.append(head)
+        stack.extend((k, v, depth + 1) for k, v in reversed(_children(item)))
     return lines
+
+
+def _children(item: dict[Any, Any] | list[Any]) -> list[tuple[str | None, Any]]:
+    if isinstance(item, dict):
+        return [(one_line(str(k), MAX_VALUE), v) for k, v in item.items()]
+    return [(None, v) for v in item]
+
+
+def _size(item: dict[Any, Any] | list[Any]) -> str:
+    return f"{len(item)} {'members' if isinstance(item, dict) else 'items'}"
 
 
 def _scalar(value: Any) -> str:
@@ -143,4 +114,22 @@ def _scalar(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, dict | list):
         return "(none)"
-    return str(value)
+    text = one_line(str(value))
+    if len(text) > MAX_VALUE:
+        return f"{text[:MAX_VALUE]}… ({len(text)} characters)"
+    return text
+
+
+def evidence_lines(exchanges: Iterable[Exchange]) -> list[str]:
+    """Every exchange's body, decoded, under its request line."""
+    lines: list[str] = []
+    for e in exchanges:
+        request, _ = exchange_summary(e)
+        lines.append(request)
+        decoded = decode_body(e.body, one_line(e.url, 120))
+        if isinstance(decoded, list):
+            lines.extend(f"  {line}" for line in decoded)
+        else:
+            lines.extend(outline(decoded, 1, max_lines=MAX_LINES))
+        lines.append("")
+    return lines

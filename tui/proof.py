@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from verifier.errors import VerifierError
+from verifier.providers.registry import get_spec
 from verifier.result import AttestationResult, Check, Status, iso
 
 DEMO_BANNER = ("INSECURE DEMO · simulated TEE under demo roots whose private keys are public · "
@@ -82,6 +84,20 @@ def _tcb_text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def transport_text(result: AttestationResult) -> str | None:
+    """What the channel of the result's provider can tell about a reply (the registry says
+    whether its transport detects truncation); None when the result names no known provider."""
+    try:
+        spec = get_spec(result.provider) if result.provider else None
+    except VerifierError:
+        spec = None
+    if spec is None:
+        return None
+    if spec.truncation_detectable:
+        return f"{spec.name}: a reply cut short is detected"
+    return f"{spec.name}: cannot detect a reply cut short"
+
+
 def summary_rows(result: AttestationResult, valid_until: dt.datetime | None) -> list[tuple[str, str]]:
     """Label and value for each fact the issue asks the panel to show, as far as the result has it."""
     c = result.claims
@@ -123,10 +139,9 @@ def summary_rows(result: AttestationResult, valid_until: dt.datetime | None) -> 
     upstream = _get(c, "config", "upstream")
     if upstream:
         rows.append(("Prompts go to", short(upstream, 28)))
-    if result.kind == "tinfoil":
-        rows.append(("Transport", "EHBP: cannot detect a reply cut short"))
-    else:
-        rows.append(("Transport", "chunked OHTTP: a cut-short reply is detected"))
+    transport = transport_text(result)
+    if transport:
+        rows.append(("Transport", transport))
     rows.append(("Verified at" if result.verified else "Checked at", iso(result.at)))
     if valid_until is not None:
         rows.append(("Valid until", iso(valid_until)))

@@ -15,7 +15,8 @@ from typing import Any
 
 from tui.service import Progress, Target
 from verifier.appraisal.policy import Policy, load_policy
-from verifier.errors import NotVerified, ServiceUnreachable, TruncatedResponse
+from verifier.errors import InputError, NotVerified, ServiceUnreachable, TruncatedResponse
+from verifier.providers.registry import DEFAULT
 from verifier.recording import Exchange
 from verifier.result import AttestationResult, Check, PolicyRef, failed, passed
 
@@ -58,8 +59,8 @@ def fixed_result(*, refused: bool = False, at: dt.datetime = AT, nonce: bytes = 
         "release": {"image": "sha256:" + "5e6f7a8b" * 8, "version": "0.1.0"},
         "key_config_sha256": "c0ffee00" * 8,
     }
-    return AttestationResult("native", at, nonce, PolicyRef("demo", "d3m0" * 16),
-                             _checks(refused), {"bundle": "ab" * 32}, claims)
+    return AttestationResult(DEFAULT, at, nonce, PolicyRef("demo", "d3m0" * 16),
+                             _checks(refused), {"bundle": "ab" * 32}, claims, provider=DEFAULT)
 
 
 @dataclass
@@ -74,14 +75,20 @@ class FakeService:
     hold: asyncio.Event | None = None
     """When set, the reply waits on this event after its first delta (to test cancelling)."""
     models_list: Sequence[str] = ("enclave-demo-1", "enclave-demo-2")
-    evidence: bytes | None = None
     exchanges: list[Exchange] = field(default_factory=list)
+    """What :attr:`last_exchanges` answers after an attestation (fixed: nothing is fetched)."""
+    last_exchanges: list[Exchange] = field(default_factory=list)
+    saved: list[Path] = field(default_factory=list)
     last_result: AttestationResult | None = None
     attestations: int = 0
     sent: list[list[dict[str, Any]]] = field(default_factory=list)
     closed: bool = False
     valid_for: dt.timedelta = dt.timedelta(minutes=10)
     delta_delay: float = 0.0
+
+    @property
+    def truncation_detectable(self) -> bool:
+        return True
 
     @property
     def valid_until(self) -> dt.datetime | None:
@@ -97,9 +104,17 @@ class FakeService:
                 progress(step)
             await asyncio.sleep(0)
         if self.unreachable:
+            self.last_exchanges = []
             raise ServiceUnreachable(f"{self.target.url} could not be reached (ConnectError: connection refused)")
+        self.last_exchanges = list(self.exchanges)
         self.last_result = fixed_result(refused=self.refuse)
         return self.last_result
+
+    def save_last(self, directory: Path) -> Path:
+        if self.last_result is None or not self.last_exchanges:
+            raise InputError("there is nothing to save")
+        self.saved.append(directory)
+        return directory
 
     async def stream_chat(self, messages: Sequence[dict[str, Any]], *,
                           model: str | None = None) -> AsyncIterator[str]:

@@ -56,12 +56,14 @@ async def test_a_verified_exchange_with_the_reference_enclave(enclave: Backgroun
         reply = screen.query_one(AssistantMessage)
         assert reply.state == "complete"
         assert "built-in demo model" in reply.text and "What is SEV-SNP?" in reply.text
-        # The details screen decodes the evidence the service really sent.
+        # The details screen decodes the evidence the service really sent (the registry's
+        # decoder of a native bundle), and lists every exchange of the attestation.
         await pilot.press("f2")
         await settle(pilot)
         assert isinstance(app.screen, DetailsScreen)
         evidence = str(app.screen.query_one("#details-evidence").render())
-        assert "measurement:" in evidence and "sev-snp" in evidence and "key_id:" in evidence
+        assert "measurement:" in evidence and "sev-snp" in evidence and "key_config:" in evidence
+        assert "GET " in evidence and "/.well-known/attestation" in evidence
     stored = history.load(history.conversations()[0].id)
     assert stored is not None and [m.role for m in stored.messages] == ["user", "assistant"]
     attestation = history.attestation_json(stored.messages[0].attestation_id or 0)

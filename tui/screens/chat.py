@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import sqlite3
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -177,8 +178,13 @@ class ChatScreen(Screen[None]):
         """Attest with a fresh nonce; the status line and panel show each step as it happens."""
         self._set_state(phase=Phase.VERIFYING, steps=(), message="", note="")
 
+        loop_thread = threading.get_ident()
+
         def progress(step: str) -> None:
-            self._set_state(steps=(*self.state.steps, step))
+            if threading.get_ident() == loop_thread:
+                self._set_state(steps=(*self.state.steps, step))
+            else:  # a provider's synchronous fetch, run in a thread
+                self.app.call_from_thread(progress, step)
 
         try:
             result = await self.service.attest(progress)
@@ -237,9 +243,7 @@ class ChatScreen(Screen[None]):
         self.verify()
 
     def action_details(self) -> None:
-        self.app.push_screen(DetailsScreen(self.state, self.service.evidence,
-                                           self.service.target.provider,
-                                           self.chat_app.evidence_dir, self.service.exchanges))
+        self.app.push_screen(DetailsScreen(self.state, self.service, self.chat_app.evidence_dir))
 
     # -- sending -----------------------------------------------------------------------------------
     def _api_messages(self) -> list[dict[str, str]]:

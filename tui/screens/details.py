@@ -1,11 +1,11 @@
-"""The full attestation result: every check with its sentence, the claims, the decoded evidence,
-the JSON exactly as ``enclave-chat verify --json`` prints it, and "save evidence"."""
+"""The full attestation result: every check with its sentence, the claims, every exchange the
+attestation made with its body decoded, the JSON exactly as ``enclave-chat verify --json`` prints
+it, and "save evidence". The same for every provider: the session keeps the exchanges and writes
+the recording; the evidence is decoded by the registry's decoders (:mod:`tui.evidence`)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -16,12 +16,12 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Static, TabbedContent, TabPane
 
-from tui.evidence import decode_evidence, outline
+from tui.evidence import evidence_lines, exchange_summary, outline
 from tui.proof import MARK, ProofState, summary_rows
 from tui.screens.base import demo_banner
 from tui.screens.dialogs import PathScreen
-from tui.service import captured_stamp, save_evidence
-from verifier.recording import Exchange
+from tui.service import ChatService, captured_stamp
+from verifier.errors import VerifierError
 from verifier.result import AttestationResult, Status
 
 
@@ -66,13 +66,12 @@ class DetailsScreen(Screen[None]):
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
 
-    def __init__(self, state: ProofState, evidence: bytes | None, provider: str,
-                 evidence_dir: Path | None, exchanges: Sequence[Exchange] = ()) -> None:
+    def __init__(self, state: ProofState, service: ChatService, evidence_dir: Path | None) -> None:
         super().__init__()
         self.state = state
-        self.evidence = evidence
-        self.exchanges = list(exchanges)
-        self.provider = provider
+        self.service = service
+        self.exchanges = list(service.last_exchanges)
+        """The exchanges of the attestation on view (taken when the screen opened)."""
         self.evidence_dir = evidence_dir
 
     def compose(self) -> ComposeResult:
@@ -109,29 +108,27 @@ class DetailsScreen(Screen[None]):
 
     def _evidence(self) -> Text:
         text = Text()
-        if self.exchanges:
-            text.append("What the attestation fetched\n", style="bold")
-            for e in self.exchanges:
-                text.append(f"  GET {e.url}\n")
-                text.append(f"      HTTP {e.status}, {len(e.body)} bytes, "
-                            f"sha256 {hashlib.sha256(e.body).hexdigest()}\n", style="dim")
-            text.append("\n")
-        if self.provider != "native" and self.exchanges:
-            text.append(f"The {self.provider} evidence is listed above; the Checks and Claims tabs "
-                        "show what the verifier made of it.")
-        elif self.evidence is None:
-            text.append("No evidence bundle was received in this attestation (the service was "
-                        "refused before any was fetched, or could not be reached).")
-        else:
-            text.append("The evidence bundle as the service sent it, decoded\n", style="bold")
-            text.append("\n".join(outline(decode_evidence(self.evidence))))
+        if not self.exchanges:
+            text.append("Nothing was received in this attestation (the service was refused before "
+                        "anything was fetched, or could not be reached).")
+            return text
+        text.append("What the attestation fetched\n", style="bold")
+        for e in self.exchanges:
+            request, answer = exchange_summary(e)
+            text.append(f"  {request}\n")
+            text.append(f"      {answer}\n", style="dim")
+        text.append("\nWhat each answer holds, decoded\n", style="bold")
+        text.append("\n".join(evidence_lines(self.exchanges)))
         return text
 
     def action_save_evidence(self) -> None:
         result = self.state.result
-        exchanges = self.exchanges
-        if result is None or not exchanges:
+        if result is None or not self.exchanges:
             self.notify("There is no evidence to save.", severity="warning")
+            return
+        if self.service.last_result is not result:
+            self.notify("The service was attested again since this screen opened; open the "
+                        "details again to save the newer attestation.", severity="warning")
             return
         base = self.evidence_dir or Path.cwd()
         default = base / f"evidence-{captured_stamp(result.at)}"
@@ -140,9 +137,8 @@ class DetailsScreen(Screen[None]):
             if path is None:
                 return
             try:
-                save_evidence(path, url=self.state.url, provider=self.provider,
-                              exchanges=exchanges, result=result)
-            except (OSError, ValueError) as e:
+                self.service.save_last(path)
+            except (OSError, ValueError, VerifierError) as e:
                 self.notify(f"Could not save the evidence: {e}", severity="error")
                 return
             self.notify(f"Saved to {path}; `enclave-chat verify --replay {path}` re-checks it.",
