@@ -3,6 +3,9 @@
 Flow: the screen verifies in a worker as soon as it opens (input disabled meanwhile); a passing
 result enables the input; a refusal shows the failing check and keeps the input disabled. Sending
 is only offered while the last result is verified, and the Session refuses on its own anyway.
+
+The proof state is a reactive (:attr:`ChatScreen.state`): whatever sets it, its watcher updates
+the status line, the proof panel, the refusal view and whether the input is enabled.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Label
@@ -79,11 +83,15 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+n", "new_chat", "New chat", id="new_chat", priority=True),
     ]
 
+    state: reactive[ProofState] = reactive(ProofState, init=False)
+    """What the proof widgets show and whether the input is enabled (see :meth:`watch_state`)."""
+
     def __init__(self, service: ChatService) -> None:
         super().__init__()
         self.service = service
         target = service.target
-        self.state = ProofState(url=target.url, policy=target.policy.name, demo=target.policy.demo)
+        self.set_reactive(ChatScreen.state, ProofState(url=target.url, policy=target.policy.name,
+                                                       demo=target.policy.demo))
         self.messages: list[Message] = []
         self.model: str | None = None
         self.system_prompt: str = ""
@@ -140,7 +148,10 @@ class ChatScreen(Screen[None]):
     # -- verification ------------------------------------------------------------------------------
     def _set_state(self, **changes: Any) -> None:
         self.state = dataclasses.replace(self.state, **changes)
-        self._render_state()
+
+    def watch_state(self, state: ProofState) -> None:
+        if self.is_mounted:
+            self._render_state()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey out what cannot apply now (the footer shows it dimmed); hide nothing."""
