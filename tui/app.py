@@ -3,6 +3,9 @@
 Everything that touches the outside world is passed in (``enclave_chat.tui_entry`` builds it):
 how to connect to a service, the history store (None: nothing is kept), how to load a policy by
 name, how to start the demo enclave, and where exports and saved evidence go.
+
+The app imports the screens; the screens reach the app only through
+:class:`tui.screens.base.ChatApp`, which this class satisfies.
 """
 
 from __future__ import annotations

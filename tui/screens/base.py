@@ -1,13 +1,51 @@
-"""What every screen shares: the INSECURE DEMO banner while a demo-roots policy is in force."""
+"""What every screen shares: the INSECURE DEMO banner while a demo-roots policy is in force, and
+:class:`ChatApp`, the part of the app the screens use.
+
+Screens reach the app only through :class:`ChatApp` (a Protocol), so that ``tui.app`` imports the
+screens and no screen imports ``tui.app``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, cast
 
 from textual.app import App
 from textual.widget import Widget
 
 from tui.widgets.proof import DemoBanner
+
+if TYPE_CHECKING:
+    from tui.config import Config
+    from tui.history import History
+    from tui.service import Target
+    from verifier.appraisal.policy import Policy
+
+
+class ChatApp(Protocol):
+    """What the screens need of the app (:class:`tui.app.EnclaveChatApp` is one)."""
+
+    config: Config
+    history: History | None
+    policy_names: tuple[str, ...]
+    launch_demo: Callable[[], str] | None
+    export_dir: Path | None
+    evidence_dir: Path | None
+    clock: Callable[[], dt.datetime]
+
+    @property
+    def demo(self) -> bool: ...
+
+    def load_policy(self, name: str) -> Policy: ...
+
+    def open_target(self, target: Target) -> None: ...
+
+
+def chat_app(app: App[object]) -> ChatApp:
+    """The app as the screens use it."""
+    return cast("ChatApp", app)
 
 
 def demo_banner(app: App[object]) -> Iterator[Widget]:

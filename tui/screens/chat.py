@@ -16,7 +16,7 @@ import datetime as dt
 import sqlite3
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -35,7 +35,7 @@ from tui.export import Turn, write_export
 from tui.history import HistoryError, StoredConversation
 from tui.messages import ConversationChosen, PromptSubmitted
 from tui.proof import Phase, ProofState
-from tui.screens.base import demo_banner, key_label
+from tui.screens.base import ChatApp, chat_app, demo_banner, key_label
 from tui.screens.details import DetailsScreen
 from tui.screens.dialogs import ModelPicker, PathScreen, SystemPromptScreen
 from tui.service import ChatService
@@ -57,9 +57,6 @@ from verifier.errors import (
     VerifierError,
 )
 from verifier.result import AttestationResult
-
-if TYPE_CHECKING:
-    from tui.app import EnclaveChatApp
 
 
 @dataclasses.dataclass
@@ -103,11 +100,8 @@ class ChatScreen(Screen[None]):
         self._reply: Worker[None] | None = None
 
     @property
-    def chat_app(self) -> EnclaveChatApp:
-        from tui.app import EnclaveChatApp
-
-        assert isinstance(self.app, EnclaveChatApp)
-        return self.app
+    def chat_app(self) -> ChatApp:
+        return chat_app(self.app)
 
     # -- layout ------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:

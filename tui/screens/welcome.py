@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -12,12 +12,9 @@ from textual.containers import Center, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
-from tui.screens.base import demo_banner
+from tui.screens.base import ChatApp, chat_app, demo_banner
 from tui.service import Target
 from verifier.errors import VerifierError
-
-if TYPE_CHECKING:
-    from tui.app import EnclaveChatApp
 
 INTRO = (
     "enclave-chat talks only to confidential AI services that prove, before each conversation, "
@@ -30,11 +27,8 @@ class WelcomeScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+d", "demo", "Try the demo", priority=True)]
 
     @property
-    def chat_app(self) -> EnclaveChatApp:
-        from tui.app import EnclaveChatApp
-
-        assert isinstance(self.app, EnclaveChatApp)
-        return self.app
+    def chat_app(self) -> ChatApp:
+        return chat_app(self.app)
 
     def compose(self) -> ComposeResult:
         yield from demo_banner(self.app)
