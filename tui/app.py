@@ -2,7 +2,8 @@
 
 Everything that touches the outside world is passed in (``enclave_chat.tui_entry`` builds it):
 how to connect to a service, the history store (None: nothing is kept), how to load a policy by
-name, how to start the demo enclave, and where exports and saved evidence go.
+name, how to start the demo enclave, where exports and saved evidence go, and the provider the
+command line chose (``provider``; None: the config's, else each policy's own).
 
 The app imports the screens; the screens reach the app only through
 :class:`tui.screens.base.ChatApp`, which this class satisfies.
@@ -58,9 +59,11 @@ class EnclaveChatApp(App[int]):
                  policy_names: Sequence[str] = (), launch_demo: Callable[[], str] | None = None,
                  export_dir: Path | None = None, evidence_dir: Path | None = None,
                  save_settings: bool = False, error: str | None = None,
-                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+                 clock: Callable[[], dt.datetime] = utcnow, provider: str | None = None) -> None:
         super().__init__()
         self.config = config or Config()
+        self.provider = provider or self.config.provider
+        """The provider for what the welcome screen opens (None: each policy's own)."""
         self.target = target
         self.connect = connect
         self.history = history

@@ -31,6 +31,8 @@ class ChatApp(Protocol):
     history: History | None
     policy_names: tuple[str, ...]
     launch_demo: Callable[[], str] | None
+    provider: str | None
+    """The provider the config or ``--provider`` chose (None: each policy's own)."""
     export_dir: Path | None
     evidence_dir: Path | None
     clock: Callable[[], dt.datetime]

@@ -1,4 +1,8 @@
-"""Shown when no service is configured: try the demo, or enter a URL and choose a policy."""
+"""Shown when no service is configured: try the demo, or enter a URL and choose a policy.
+
+The policy chosen also chooses the provider (its ``[service] provider``), unless the config or
+``--provider`` named one (:attr:`ChatApp.provider`).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,9 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from tui.screens.base import ChatApp, chat_app, demo_banner
 from tui.service import Target
+from verifier.appraisal.policy import Policy
 from verifier.errors import VerifierError
+from verifier.policy_check import policy_provider
 
 INTRO = (
     "enclave-chat talks only to confidential AI services that prove, before each conversation, "
@@ -29,6 +35,11 @@ class WelcomeScreen(Screen[None]):
     @property
     def chat_app(self) -> ChatApp:
         return chat_app(self.app)
+
+    def target(self, url: str, policy: Policy) -> Target:
+        """The service at ``url`` under ``policy``, spoken to by the provider the config or
+        ``--provider`` chose, else by the one the policy is written for."""
+        return Target(url, policy, self.chat_app.provider or policy_provider(policy))
 
     def compose(self) -> ComposeResult:
         yield from demo_banner(self.app)
@@ -71,7 +82,7 @@ class WelcomeScreen(Screen[None]):
         except VerifierError as e:
             self._error(str(e))
             return
-        self.chat_app.open_target(Target(url, policy))
+        self.chat_app.open_target(self.target(url, policy))
 
     @on(Button.Pressed, "#demo")
     def action_demo(self) -> None:
@@ -90,4 +101,5 @@ class WelcomeScreen(Screen[None]):
         except Exception as e:  # the demo could not start: say so, keep the screen usable
             self.app.call_from_thread(self._error, f"The demo could not start: {e}")
             return
-        self.app.call_from_thread(app.open_target, Target(url, policy))
+        # The demo enclave speaks the demo policy's own provider, whatever the config says.
+        self.app.call_from_thread(app.open_target, Target(url, policy, policy_provider(policy)))
