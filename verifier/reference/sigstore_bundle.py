@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from verifier.errors import InputError, ParseError, VerifierError
 from verifier.files import read_file
+from verifier.reference import sigstore_checks as ids
 from verifier.reference.checkpoint import read_checkpoint
 from verifier.reference.merkle import leaf_hash, verify_inclusion
 from verifier.reference.note import NoteVerifier, ecdsa_verifier, ed25519_verifier, verify_note
@@ -234,12 +235,12 @@ def appraise_bundle(bundle: bytes, *, trusted_root: bytes | None, repository: st
     except re.error as e:
         raise InputError(f"--workflow-ref {workflow_ref!r} is not a regular expression: {e}") from None
     checks: list[Check] = []
-    rest = ("sigstore.tlog.inclusion", "sigstore.tlog.checkpoint", "sigstore.signature",
-            "sigstore.identity.issuer", "sigstore.identity.repository", "sigstore.identity.workflow",
-            "sigstore.statement", "sigstore.digest", "sigstore.artifact")
+    rest = (ids.TLOG_INCLUSION, ids.TLOG_CHECKPOINT, ids.SIGNATURE,
+            ids.IDENTITY_ISSUER, ids.IDENTITY_REPOSITORY, ids.IDENTITY_WORKFLOW,
+            ids.STATEMENT, ids.DIGEST, ids.ARTIFACT)
 
     def stop(reason: str) -> BundleAppraisal:
-        checks.append(failed("sigstore.bundle", reason, authenticity=True))
+        checks.append(failed(ids.BUNDLE, reason, authenticity=True))
         checks.extend(skipped(i, "The bundle could not be read.") for i in rest)
         return BundleAppraisal(tuple(checks))
 
@@ -275,7 +276,7 @@ def appraise_bundle(bundle: bytes, *, trusted_root: bytes | None, repository: st
     cert = sig_bundle.signing_certificate
     dsse = doc.get("dsseEnvelope") if isinstance(doc.get("dsseEnvelope"), dict) else None
     kind = "DSSE envelope" if dsse else "message signature"
-    checks.append(passed("sigstore.bundle", f"Sigstore bundle ({doc.get('mediaType')}) with a {kind} and {len(entries)} log entry.", authenticity=True))
+    checks.append(passed(ids.BUNDLE, f"Sigstore bundle ({doc.get('mediaType')}) with a {kind} and {len(entries)} log entry.", authenticity=True))
     claims: dict[str, Any] = {"bundle_media_type": doc.get("mediaType")}
 
     # sigstore.tlog.inclusion / .checkpoint: the log entry, checked here as well as by sigstore.
@@ -296,9 +297,9 @@ def appraise_bundle(bundle: bytes, *, trusted_root: bytes | None, repository: st
         checkpoint_text = cp.get("envelope") if isinstance(cp, dict) else None
         verify_inclusion(leaf_hash(body), index, size, hashes, root_hash)
         claims["rekor_log_index"] = index
-        checks.append(passed("sigstore.tlog.inclusion", f"The log entry is leaf {index} of a tree of {size} (RFC 9162 inclusion proof).", authenticity=True))
+        checks.append(passed(ids.TLOG_INCLUSION, f"The log entry is leaf {index} of a tree of {size} (RFC 9162 inclusion proof).", authenticity=True))
     except (ValueError, VerifierError) as e:
-        checks.append(failed("sigstore.tlog.inclusion", f"The bundle's inclusion proof does not hold ({e}): the entry may not be in the log.", authenticity=True))
+        checks.append(failed(ids.TLOG_INCLUSION, f"The bundle's inclusion proof does not hold ({e}): the entry may not be in the log.", authenticity=True))
     try:
         if not isinstance(checkpoint_text, str):
             raise ValueError("the inclusion proof carries no checkpoint")
@@ -307,9 +308,9 @@ def appraise_bundle(bundle: bytes, *, trusted_root: bytes | None, repository: st
         verified = verify_note(note, keys)
         if checkpoint.size != size or checkpoint.root_hash != root_hash:
             raise ValueError("the checkpoint's size or root differs from the inclusion proof's")
-        checks.append(passed("sigstore.tlog.checkpoint", f"Checkpoint of {checkpoint.origin} at size {checkpoint.size}, signed by {verified[0].verifier.name} from the trusted root.", authenticity=True))
+        checks.append(passed(ids.TLOG_CHECKPOINT, f"Checkpoint of {checkpoint.origin} at size {checkpoint.size}, signed by {verified[0].verifier.name} from the trusted root.", authenticity=True))
     except (ValueError, VerifierError) as e:
-        checks.append(failed("sigstore.tlog.checkpoint", f"The log checkpoint is not signed by a log of the trusted root, or does not match the proof ({e}).", authenticity=True))
+        checks.append(failed(ids.TLOG_CHECKPOINT, f"The log checkpoint is not signed by a log of the trusted root, or does not match the proof ({e}).", authenticity=True))
 
     # sigstore.signature: the sigstore package's full verification, identity aside.
     payload_type: str | None = None
@@ -330,9 +331,9 @@ def appraise_bundle(bundle: bytes, *, trusted_root: bytes | None, repository: st
             message_digest = bytes(signature.message_digest.digest)
             verifier.verify_artifact(Hashed(algorithm=HashAlgorithm.SHA2_256, digest=message_digest),
                                      sig_bundle, _AcceptAnyIdentity())
-        checks.append(passed("sigstore.signature", "The signature, Fulcio certificate path, SCT and Rekor entry verify under the trusted root.", authenticity=True))
+        checks.append(passed(ids.SIGNATURE, "The signature, Fulcio certificate path, SCT and Rekor entry verify under the trusted root.", authenticity=True))
     except Exception as e:  # sigstore raises VerificationError and others; report, never crash
-        checks.append(failed("sigstore.signature", f"Sigstore verification failed: {e}", authenticity=True))
+        checks.append(failed(ids.SIGNATURE, f"Sigstore verification failed: {e}", authenticity=True))
 
     # sigstore.identity.*: read from the certificate's extensions.
     try:
@@ -343,20 +344,20 @@ def appraise_bundle(bundle: bytes, *, trusted_root: bytes | None, repository: st
     claims.update({k: v for k, v in ident.items() if v is not None})
     want_issuer = issuer or GITHUB_ISSUER
     if ident["issuer"] == want_issuer:
-        checks.append(passed("sigstore.identity.issuer", f"The OIDC issuer is {want_issuer}."))
+        checks.append(passed(ids.IDENTITY_ISSUER, f"The OIDC issuer is {want_issuer}."))
     else:
-        checks.append(failed("sigstore.identity.issuer", f"The certificate's OIDC issuer is {ident['issuer']!r}, expected {want_issuer!r}."))
+        checks.append(failed(ids.IDENTITY_ISSUER, f"The certificate's OIDC issuer is {ident['issuer']!r}, expected {want_issuer!r}."))
     if ident["source_repository_uri"] == want_repo:
-        checks.append(passed("sigstore.identity.repository", f"Signed by a workflow run of {want_repo}."))
+        checks.append(passed(ids.IDENTITY_REPOSITORY, f"Signed by a workflow run of {want_repo}."))
     else:
-        checks.append(failed("sigstore.identity.repository", f"The certificate's source repository is {ident['source_repository_uri']!r}, expected {want_repo!r}."))
+        checks.append(failed(ids.IDENTITY_REPOSITORY, f"The certificate's source repository is {ident['source_repository_uri']!r}, expected {want_repo!r}."))
     build = ident["build_config_uri"]
     if workflow_re is None:
-        checks.append(skipped("sigstore.identity.workflow", f"No --workflow-ref given; the workflow was {build!r}.", required=False))
+        checks.append(skipped(ids.IDENTITY_WORKFLOW, f"No --workflow-ref given; the workflow was {build!r}.", required=False))
     elif build is not None and (workflow_re.fullmatch(build) or workflow_re.fullmatch(build.rpartition("@")[2])):
-        checks.append(passed("sigstore.identity.workflow", f"The build workflow {build} matches {workflow_ref!r}."))
+        checks.append(passed(ids.IDENTITY_WORKFLOW, f"The build workflow {build} matches {workflow_ref!r}."))
     else:
-        checks.append(failed("sigstore.identity.workflow", f"The build workflow {build!r} does not match {workflow_ref!r}."))
+        checks.append(failed(ids.IDENTITY_WORKFLOW, f"The build workflow {build!r} does not match {workflow_ref!r}."))
 
     # sigstore.statement / .digest / .artifact: what was signed.
     subjects: tuple[Subject, ...] = ()
@@ -370,9 +371,9 @@ def appraise_bundle(bundle: bytes, *, trusted_root: bytes | None, repository: st
             subjects, predicate_type, predicate = _statement(str(payload_type), payload)
             claims["subjects"] = [{"name": s.name, "sha256": s.sha256} for s in subjects]
             claims["predicate_type"] = predicate_type
-            checks.append(passed("sigstore.statement", f"An in-toto statement about {len(subjects)} subject(s), predicate {predicate_type}."))
+            checks.append(passed(ids.STATEMENT, f"An in-toto statement about {len(subjects)} subject(s), predicate {predicate_type}."))
         except (ValueError, UnicodeDecodeError) as e:
-            checks.append(failed("sigstore.statement", f"The signed payload is not a usable in-toto statement ({e})."))
+            checks.append(failed(ids.STATEMENT, f"The signed payload is not a usable in-toto statement ({e})."))
         signed = {s.sha256 for s in subjects}
     else:
         if message_digest is None:
@@ -383,26 +384,26 @@ def appraise_bundle(bundle: bytes, *, trusted_root: bytes | None, repository: st
                 message_digest = b""
         signed = {message_digest.hex()} if message_digest else set()
         claims["message_digest"] = f"sha256:{message_digest.hex()}" if message_digest else None
-        checks.append(passed("sigstore.statement", f"A signature over one file's digest sha256:{message_digest.hex() if message_digest else '?'}.", required=False))
+        checks.append(passed(ids.STATEMENT, f"A signature over one file's digest sha256:{message_digest.hex() if message_digest else '?'}.", required=False))
     bound = False
     if want_digest is None:
-        checks.append(skipped("sigstore.digest", "No --digest given.", required=False))
+        checks.append(skipped(ids.DIGEST, "No --digest given.", required=False))
     elif want_digest in signed:
         bound = True
-        checks.append(passed("sigstore.digest", f"The bundle signs sha256:{want_digest}."))
+        checks.append(passed(ids.DIGEST, f"The bundle signs sha256:{want_digest}."))
     else:
-        checks.append(failed("sigstore.digest", f"The bundle does not sign sha256:{want_digest}; it signs {', '.join('sha256:' + s for s in sorted(signed)) or 'nothing usable'}."))
+        checks.append(failed(ids.DIGEST, f"The bundle does not sign sha256:{want_digest}; it signs {', '.join('sha256:' + s for s in sorted(signed)) or 'nothing usable'}."))
     if artifact is None:
         if dsse is None and not bound:
-            checks.append(skipped("sigstore.artifact", "This bundle signs a file, which was not given (pass the artifact or --digest): nothing is bound to it."))
+            checks.append(skipped(ids.ARTIFACT, "This bundle signs a file, which was not given (pass the artifact or --digest): nothing is bound to it."))
         else:
-            checks.append(skipped("sigstore.artifact", "No artifact given.", required=False))
+            checks.append(skipped(ids.ARTIFACT, "No artifact given.", required=False))
     else:
         have = hashlib.sha256(artifact).hexdigest()
         if have in signed:
-            checks.append(passed("sigstore.artifact", f"The artifact (sha256:{have}) is what the bundle signs."))
+            checks.append(passed(ids.ARTIFACT, f"The artifact (sha256:{have}) is what the bundle signs."))
         else:
-            checks.append(failed("sigstore.artifact", f"The artifact's digest sha256:{have} is not what the bundle signs: the artifact was modified or is another file."))
+            checks.append(failed(ids.ARTIFACT, f"The artifact's digest sha256:{have} is not what the bundle signs: the artifact was modified or is another file."))
     return BundleAppraisal(tuple(checks), payload_type, payload, subjects, predicate_type, predicate, claims)
 
 
