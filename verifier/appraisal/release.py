@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from verifier.appraisal import release_checks as ids
 from verifier.appraisal.policy import Policy, Section
 from verifier.errors import (
     ParseError,
@@ -86,7 +87,7 @@ def appraise_release(release: Mapping[str, Any] | None, *, platform: str, measur
     log_policy = LogPolicy.from_section(section, policy) if "log" in section.values else None
     checks: list[Check] = []
     if not isinstance(release, Mapping) or "envelope" not in release:
-        checks.append(failed("release.envelope", "The evidence carries no release statement, so the measured code cannot be matched to a published release."))
+        checks.append(failed(ids.ENVELOPE, "The evidence carries no release statement, so the measured code cannot be matched to a published release."))
         return ReleaseAppraisal(tuple(checks))
     try:
         raw = base64.b64decode(release["envelope"], validate=True)
@@ -95,37 +96,37 @@ def appraise_release(release: Mapping[str, Any] | None, *, platform: str, measur
             raise ParseError(f"payload type is {envelope.payload_type!r}, expected {PAYLOAD_TYPE}", field="envelope")
         statement = parse_statement(envelope.payload)
     except (ParseError, binascii.Error, ValueError, TypeError) as e:
-        checks.append(failed("release.envelope", f"The release statement cannot be read ({e})."))
+        checks.append(failed(ids.ENVELOPE, f"The release statement cannot be read ({e})."))
         return ReleaseAppraisal(tuple(checks))
-    checks.append(passed("release.envelope", f"Release statement for {statement.image} version {statement.version}."))
+    checks.append(passed(ids.ENVELOPE, f"Release statement for {statement.image} version {statement.version}."))
     claims: dict[str, Any] = {"image": statement.image, "version": statement.version}
     signer = verify_envelope(envelope, keys)
     if signer is None:
-        checks.append(failed("release.signature", f"The release statement is not signed by any of the {len(keys)} publisher keys the policy trusts."))
+        checks.append(failed(ids.SIGNATURE, f"The release statement is not signed by any of the {len(keys)} publisher keys the policy trusts."))
         return ReleaseAppraisal(tuple(checks), statement, claims)
-    checks.append(passed("release.signature", "The release statement is signed by a publisher key the policy trusts."))
+    checks.append(passed(ids.SIGNATURE, "The release statement is signed by a publisher key the policy trusts."))
     published = statement.measurements_for(platform)
     if not published:
-        checks.append(failed("release.measurement", f"Release {statement.version} publishes no {platform} measurements."))
+        checks.append(failed(ids.MEASUREMENT, f"Release {statement.version} publishes no {platform} measurements."))
     elif measurement in published:
-        checks.append(passed("release.measurement", f"The attested measurement {measurement.hex()[:16]}… is one release {statement.version} produces."))
+        checks.append(passed(ids.MEASUREMENT, f"The attested measurement {measurement.hex()[:16]}… is one release {statement.version} produces."))
     else:
-        checks.append(failed("release.measurement", f"The attested measurement {measurement.hex()[:16]}… is not among the {len(published)} that release {statement.version} publishes: the enclave runs code that was not released."))
+        checks.append(failed(ids.MEASUREMENT, f"The attested measurement {measurement.hex()[:16]}… is not among the {len(published)} that release {statement.version} publishes: the enclave runs code that was not released."))
     if images and statement.image not in images:
-        checks.append(failed("release.image", f"Image {statement.image} is not one the policy accepts."))
+        checks.append(failed(ids.IMAGE, f"Image {statement.image} is not one the policy accepts."))
     elif images:
-        checks.append(passed("release.image", f"Image {statement.image} is on the policy's list."))
+        checks.append(passed(ids.IMAGE, f"Image {statement.image} is on the policy's list."))
     try:
         too_old = version_tuple(statement.version) < version_tuple(min_version)
     except ParseError as e:
-        checks.append(failed("release.version", f"Cannot compare versions ({e})."))
+        checks.append(failed(ids.VERSION, f"Cannot compare versions ({e})."))
     else:
         if too_old:
-            checks.append(failed("release.version", f"Release {statement.version} is older than the policy's minimum {min_version} (rollback)."))
+            checks.append(failed(ids.VERSION, f"Release {statement.version} is older than the policy's minimum {min_version} (rollback)."))
         else:
-            checks.append(passed("release.version", f"Release {statement.version} is at or above the minimum {min_version}."))
+            checks.append(passed(ids.VERSION, f"Release {statement.version} is at or above the minimum {min_version}."))
     if log_policy is None:
-        checks.append(skipped("release.log.inclusion", "The policy names no transparency log ([release.log]): the release is trusted on the publisher's signature alone.", required=False))
+        checks.append(skipped(ids.LOG_INCLUSION, "The policy names no transparency log ([release.log]): the release is trusted on the publisher's signature alone.", required=False))
     else:
         log_claims: dict[str, Any] = {}
         checks.extend(_appraise_log(release.get("log"), raw, log_policy, log_http=log_http,
@@ -231,7 +232,7 @@ def _appraise_log(value: object, envelope: bytes, p: LogPolicy, *, log_http: htt
                   claims: dict[str, Any]) -> list[Check]:
     """``release.log.checkpoint``, ``.witness``, ``.inclusion``, ``.fresh_checkpoint``, ``.consistency``."""
     req = p.required
-    rest = ("release.log.witness", "release.log.inclusion", "release.log.fresh_checkpoint", "release.log.consistency")
+    rest = (ids.LOG_WITNESS, ids.LOG_INCLUSION, ids.LOG_FRESH_CHECKPOINT, ids.LOG_CONSISTENCY)
 
     def stop(first: Check, why: str) -> list[Check]:
         return [first, *(skipped(i, why, required=req) for i in rest)]
@@ -239,12 +240,12 @@ def _appraise_log(value: object, envelope: bytes, p: LogPolicy, *, log_http: htt
     if value is None:
         detail = f"The evidence carries no proof that its release is in the transparency log {p.origin}."
         if req:
-            return stop(failed("release.log.checkpoint", detail + " The policy requires one."), "No log proof to check.")
-        return stop(skipped("release.log.checkpoint", detail, required=False), "No log proof to check.")
+            return stop(failed(ids.LOG_CHECKPOINT, detail + " The policy requires one."), "No log proof to check.")
+        return stop(skipped(ids.LOG_CHECKPOINT, detail, required=False), "No log proof to check.")
     try:
         proof = _parse_log_proof(value)
     except ParseError as e:
-        return stop(failed("release.log.checkpoint", f"The release's log proof cannot be read ({e})."), "The log proof cannot be read.")
+        return stop(failed(ids.LOG_CHECKPOINT, f"The release's log proof cannot be read ({e})."), "The log proof cannot be read.")
     claims.update({"origin": proof.origin, "index": proof.index})
 
     # 1. The checkpoint the service presented, signed by the pinned log key.
@@ -253,40 +254,40 @@ def _appraise_log(value: object, envelope: bytes, p: LogPolicy, *, log_http: htt
         if proof.origin != p.origin:
             raise ParseError(f"names log {proof.origin!r}, the policy's log is {p.origin!r}", field="release.log.origin")
     except VerifierError as e:
-        return stop(failed("release.log.checkpoint", f"The release's log checkpoint is not one signed by the log key {p.key.name} for {p.origin} ({e})."),
+        return stop(failed(ids.LOG_CHECKPOINT, f"The release's log checkpoint is not one signed by the log key {p.key.name} for {p.origin} ({e})."),
                     "The log checkpoint did not verify.")
     cp = signed.checkpoint
     claims["checkpoint_size"] = cp.size
-    checks = [passed("release.log.checkpoint", f"Checkpoint of {p.origin} at size {cp.size}, signed by the pinned log key {p.key.name}.")]
+    checks = [passed(ids.LOG_CHECKPOINT, f"Checkpoint of {p.origin} at size {cp.size}, signed by the pinned log key {p.key.name}.")]
 
     # 2. Witness cosignatures (C2SP tlog-cosignature), N of M.
     w = p.witnesses
     if not w.witnesses:
-        checks.append(skipped("release.log.witness", "The policy names no witnesses, so a split view on first contact is not caught.", required=False))
+        checks.append(skipped(ids.LOG_WITNESS, "The policy names no witnesses, so a split view on first contact is not caught.", required=False))
     else:
         verdict = w.evaluate(signed.note, at=at)
         claims["witnesses"] = list(verdict.cosigned_by)
         if verdict.satisfied:
-            checks.append(passed("release.log.witness", verdict.describe() + ".", required=w.threshold > 0))
+            checks.append(passed(ids.LOG_WITNESS, verdict.describe() + ".", required=w.threshold > 0))
         else:
-            checks.append(failed("release.log.witness", verdict.describe() + ": the checkpoint may be a fork shown only to this client (split view)."))
+            checks.append(failed(ids.LOG_WITNESS, verdict.describe() + ": the checkpoint may be a fork shown only to this client (split view)."))
 
     # 3. Inclusion of the exact envelope bytes (RFC 9162 §2.1.3.2).
     try:
         verify_inclusion(leaf_hash(envelope), proof.index, cp.size, proof.inclusion_proof, cp.root_hash)
-        checks.append(passed("release.log.inclusion", f"The release statement is leaf {proof.index} of {p.origin} at size {cp.size} (RFC 9162 inclusion proof)."))
+        checks.append(passed(ids.LOG_INCLUSION, f"The release statement is leaf {proof.index} of {p.origin} at size {cp.size} (RFC 9162 inclusion proof)."))
     except ProofError as e:
-        checks.append(failed("release.log.inclusion", f"The inclusion proof does not show this release statement in the log ({e}): the release may never have been published."))
+        checks.append(failed(ids.LOG_INCLUSION, f"The inclusion proof does not show this release statement in the log ({e}): the release may never have been published."))
 
     # 4. The log's own current checkpoint, fetched from the log, and consistency with the one shown.
     fresh: SignedCheckpoint | None = None
     client: TlogClient | None = None
     url, why = _log_url(p, bundle_log_url or proof.url)
     if url is None:
-        checks.append(failed("release.log.fresh_checkpoint", why) if p.fresh_required
-                      else skipped("release.log.fresh_checkpoint", why, required=False))
+        checks.append(failed(ids.LOG_FRESH_CHECKPOINT, why) if p.fresh_required
+                      else skipped(ids.LOG_FRESH_CHECKPOINT, why, required=False))
     elif log_http is None:
-        checks.append(skipped("release.log.fresh_checkpoint", "The log's current checkpoint was not fetched (offline or replay).", required=p.fresh_required))
+        checks.append(skipped(ids.LOG_FRESH_CHECKPOINT, "The log's current checkpoint was not fetched (offline or replay).", required=p.fresh_required))
     else:
         from verifier.reference.tlog_client import TlogClient  # httpx, only when a log is fetched
 
@@ -301,20 +302,20 @@ def _appraise_log(value: object, envelope: bytes, p: LogPolicy, *, log_http: htt
             else:
                 verify_consistency(cp.size, f.size, [], cp.root_hash, f.root_hash)
             claims["fresh_size"] = f.size
-            checks.append(passed("release.log.fresh_checkpoint", f"Fetched the log's checkpoint from {why} (size {f.size}); the service's checkpoint (size {cp.size}) is consistent with it."))
+            checks.append(passed(ids.LOG_FRESH_CHECKPOINT, f"Fetched the log's checkpoint from {why} (size {f.size}); the service's checkpoint (size {cp.size}) is consistent with it."))
         except ServiceUnreachable as e:
             fresh = None
-            checks.append(failed("release.log.fresh_checkpoint", f"{e}.") if p.fresh_required
-                          else skipped("release.log.fresh_checkpoint", f"{e}.", required=False))
+            checks.append(failed(ids.LOG_FRESH_CHECKPOINT, f"{e}.") if p.fresh_required
+                          else skipped(ids.LOG_FRESH_CHECKPOINT, f"{e}.", required=False))
         except ProofError as e:
             fresh = None
-            checks.append(failed("release.log.fresh_checkpoint", f"The service's checkpoint is not part of the log as the log itself shows it ({e}): possible split view."))
+            checks.append(failed(ids.LOG_FRESH_CHECKPOINT, f"The service's checkpoint is not part of the log as the log itself shows it ({e}): possible split view."))
         except (NoteFormatError, NoteVerificationError, CheckpointError) as e:
             fresh = None
-            checks.append(failed("release.log.fresh_checkpoint", f"The log at {url} did not serve a checkpoint signed by its pinned key ({e})."))
+            checks.append(failed(ids.LOG_FRESH_CHECKPOINT, f"The log at {url} did not serve a checkpoint signed by its pinned key ({e})."))
         except VerifierError as e:
             fresh = None
-            checks.append(failed("release.log.fresh_checkpoint", f"The log at {url} did not answer as a tiled log should ({e})."))
+            checks.append(failed(ids.LOG_FRESH_CHECKPOINT, f"The log at {url} did not answer as a tiled log should ({e})."))
 
     # 5. Consistency with the last checkpoint this client accepted (split view across sessions).
     checks.append(_consistency(signed, fresh, client, p, state_dir,
@@ -324,7 +325,7 @@ def _appraise_log(value: object, envelope: bytes, p: LogPolicy, *, log_http: htt
 
 def _consistency(shown: SignedCheckpoint, fresh: SignedCheckpoint | None, client: TlogClient | None,
                  p: LogPolicy, state_dir: Path | None, *, may_save: bool) -> Check:
-    cid = "release.log.consistency"
+    cid = ids.LOG_CONSISTENCY
     if state_dir is None:
         return skipped(cid, "No state directory: this run cannot compare the log with what it showed before.", required=False)
     store = CheckpointStore(state_dir)
