@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import urllib.parse
 
+from verifier import service_checks
 from verifier.appraisal.policy import Policy
 from verifier.result import Check, failed, passed
 
@@ -54,14 +55,14 @@ def check_service_url(url: str, policy: Policy) -> Check:
     host = url_host(url)
     scheme = urllib.parse.urlsplit(url).scheme.lower() if host else ""
     if host is None or scheme not in ("http", "https"):
-        return failed("service.url", f"{url!r} is not an http(s) URL with a host and a valid port.")
+        return failed(service_checks.SERVICE_URL, f"{url!r} is not an http(s) URL with a host and a valid port.")
     if "@" in url.split("//", 1)[-1].split("/", 1)[0] or "?" in url or "#" in url:
-        return failed("service.url", "The service URL carries a user name, a query or a fragment; give the service's plain URL (credentials are never sent or shown).")
+        return failed(service_checks.SERVICE_URL, "The service URL carries a user name, a query or a fragment; give the service's plain URL (credentials are never sent or shown).")
     if section.get("loopback_only", bool, False) and not is_loopback_host(host):
-        return failed("service.url", f"Policy {policy.name!r} trusts INSECURE demo roots and only accepts loopback services (a loopback IP address or localhost); {host} is not one.")
+        return failed(service_checks.SERVICE_URL, f"Policy {policy.name!r} trusts INSECURE demo roots and only accepts loopback services (a loopback IP address or localhost); {host} is not one.")
     if scheme == "http" and not is_loopback_host(host) and not section.get("allow_plain_http", bool, False):
-        return failed("service.url", f"{url} uses plain http to a remote host; use https (the attested channel does not hide which service you talk to).")
-    return passed("service.url", f"The policy accepts {scheme}://{host}.")
+        return failed(service_checks.SERVICE_URL, f"{url} uses plain http to a remote host; use https (the attested channel does not hide which service you talk to).")
+    return passed(service_checks.SERVICE_URL, f"The policy accepts {scheme}://{host}.")
 
 
 def is_loopback_url(url: str) -> bool:

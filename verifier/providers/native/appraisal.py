@@ -22,11 +22,13 @@ from typing import Any
 
 import httpx
 
+from verifier.appraisal import release_checks as release_ids
 from verifier.appraisal.cpu import appraise_cpu
 from verifier.appraisal.policy import Policy
 from verifier.appraisal.release import appraise_release
 from verifier.endorsements.fetch import CollateralFetcher
 from verifier.errors import ParseError
+from verifier.providers.native import checks as ids
 from verifier.providers.native.bundle import EvidenceBundle, parse_bundle, report_data_binding
 from verifier.result import AttestationResult, Check, failed, passed, skipped
 from verifier.urls import check_service_url, is_loopback_host, url_host
@@ -38,15 +40,15 @@ def upstream_check(config: dict[str, Any] | Any, policy: Policy) -> Check:
     """``config.upstream``: where the enclave sends decrypted prompts."""
     upstream = config.get("upstream") if isinstance(config, dict) else None
     if not isinstance(upstream, str) or not upstream:
-        return failed("config.upstream", "The attested configuration does not say where prompts go.")
+        return failed(ids.CONFIG_UPSTREAM, "The attested configuration does not say where prompts go.")
     if upstream.startswith("builtin:"):
-        return passed("config.upstream", f"Prompts stay inside the enclave ({upstream}).")
+        return passed(ids.CONFIG_UPSTREAM, f"Prompts stay inside the enclave ({upstream}).")
     host = url_host(upstream) or ""
     if is_loopback_host(host):
-        return passed("config.upstream", f"Prompts go to {upstream}, on the enclave's own loopback.")
+        return passed(ids.CONFIG_UPSTREAM, f"Prompts go to {upstream}, on the enclave's own loopback.")
     if policy.section("service").get("allow_remote_upstream", bool, False):
-        return passed("config.upstream", f"Prompts leave the enclave for {upstream}; the policy allows it.")
-    return failed("config.upstream", f"The enclave forwards decrypted prompts to {upstream}, outside the enclave; the policy refuses this.")
+        return passed(ids.CONFIG_UPSTREAM, f"Prompts leave the enclave for {upstream}; the policy allows it.")
+    return failed(ids.CONFIG_UPSTREAM, f"The enclave forwards decrypted prompts to {upstream}, outside the enclave; the policy refuses this.")
 
 
 def appraise_native(data: bytes, *, nonce: bytes, policy: Policy, at: dt.datetime,
@@ -70,19 +72,19 @@ def appraise_native(data: bytes, *, nonce: bytes, policy: Policy, at: dt.datetim
     try:
         bundle = parse_bundle(data)
     except ParseError as e:
-        checks.append(failed("bundle.parse", f"The evidence bundle is malformed: {e}.", authenticity=True))
+        checks.append(failed(ids.BUNDLE_PARSE, f"The evidence bundle is malformed: {e}.", authenticity=True))
         return result(), None
-    checks.append(passed("bundle.parse", f"Version {bundle.version} bundle, {bundle.cpu.platform} CPU evidence, {len(bundle.gpus)} GPU(s)."))
+    checks.append(passed(ids.BUNDLE_PARSE, f"Version {bundle.version} bundle, {bundle.cpu.platform} CPU evidence, {len(bundle.gpus)} GPU(s)."))
     evidence.update(bundle.digests())
     cpu_kind.append(bundle.cpu.platform)
     if bundle.nonce == nonce:
-        checks.append(passed("bundle.nonce", "The evidence answers the nonce this client chose just now."))
+        checks.append(passed(ids.BUNDLE_NONCE, "The evidence answers the nonce this client chose just now."))
     else:
-        checks.append(failed("bundle.nonce", f"The evidence was made for nonce {bundle.nonce.hex()[:16]}…, not this client's {nonce.hex()[:16]}…: it is replayed or stale."))
+        checks.append(failed(ids.BUNDLE_NONCE, f"The evidence was made for nonce {bundle.nonce.hex()[:16]}…, not this client's {nonce.hex()[:16]}…: it is replayed or stale."))
     if bundle.expires > at:
-        checks.append(passed("bundle.expires", f"The evidence is valid until {bundle.expires.isoformat()}."))
+        checks.append(passed(ids.BUNDLE_EXPIRES, f"The evidence is valid until {bundle.expires.isoformat()}."))
     else:
-        checks.append(failed("bundle.expires", f"The evidence expired at {bundle.expires.isoformat()}."))
+        checks.append(failed(ids.BUNDLE_EXPIRES, f"The evidence expired at {bundle.expires.isoformat()}."))
     claims["expires"] = bundle.expires.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
     claims["config"] = dict(bundle.config)
     expected = report_data_binding(nonce, bundle.key_config, bundle.gpus, bundle.config)
@@ -101,12 +103,12 @@ def appraise_native(data: bytes, *, nonce: bytes, policy: Policy, at: dt.datetim
                                        measurement=measurement, policy=policy, log_http=log_http,
                                        state_dir=state_dir, at=at)
         except RecursionError:  # JSON nested inside the base64 envelope, parsed by plain json.loads
-            checks.append(failed("release.envelope", "The release statement nests too deeply to be read."))
+            checks.append(failed(release_ids.ENVELOPE, "The release statement nests too deeply to be read."))
         else:
             checks.extend(release.checks)
             claims["release"] = dict(release.claims)
     else:
-        checks.append(skipped("release.measurement", "No authentic measurement to compare with a release."))
+        checks.append(skipped(release_ids.MEASUREMENT, "No authentic measurement to compare with a release."))
     checks.append(upstream_check(dict(bundle.config), policy))
     claims["key_config_sha256"] = evidence.get("key_config")
     return result(), bundle

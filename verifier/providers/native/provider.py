@@ -8,6 +8,7 @@ from verifier.channel.keyconfig import KeyConfig
 from verifier.errors import ParseError
 from verifier.providers.base import AttestContext, Attested
 from verifier.providers.native import NAME as KIND
+from verifier.providers.native import checks as ids
 from verifier.providers.native.transport import NativeChannel, fetch_attestation, fetch_key_config
 from verifier.result import Check
 
@@ -27,7 +28,7 @@ class NativeProvider:
             return Attested(AttestationResult(KIND, ctx.at, ctx.nonce, ctx.policy.ref, (url_check,)), None, None)
         fetched = await fetch_attestation(ctx.http, ctx.base_url, ctx.nonce)
         if fetched.status != 200:
-            check = failed("bundle.fetch", f"The attestation endpoint answered HTTP {fetched.status} instead of evidence.", authenticity=True)
+            check = failed(ids.BUNDLE_FETCH, f"The attestation endpoint answered HTTP {fetched.status} instead of evidence.", authenticity=True)
             return Attested(AttestationResult(KIND, ctx.at, ctx.nonce, ctx.policy.ref, (url_check, check)), None, None)
         result, bundle = await asyncio.to_thread(
             appraise_native, fetched.body, nonce=ctx.nonce, policy=ctx.policy, at=ctx.at,
@@ -49,10 +50,10 @@ class NativeProvider:
         try:
             config = next(c for c in parse_ohttp_keys(attested) if c.supported_suites())
         except (ParseError, StopIteration):
-            return failed("channel.key_config", "The attested key configuration is not one this client can use."), None
+            return failed(ids.CHANNEL_KEY_CONFIG, "The attested key configuration is not one this client can use."), None
         published = await fetch_key_config(ctx.http, ctx.base_url)
         if published.status != 200:
-            return failed("channel.key_config", f"The gateway's key endpoint answered HTTP {published.status}."), None
+            return failed(ids.CHANNEL_KEY_CONFIG, f"The gateway's key endpoint answered HTTP {published.status}."), None
         if published.body != attested:
-            return failed("channel.key_config", "The gateway publishes a key configuration that differs from the attested one: requests could be read by someone outside the enclave."), None
-        return passed("channel.key_config", f"Requests are sealed to the attested key (key id {config.key_id}, KEM 0x{config.kem_id:04x}); the gateway publishes the same bytes."), config
+            return failed(ids.CHANNEL_KEY_CONFIG, "The gateway publishes a key configuration that differs from the attested one: requests could be read by someone outside the enclave."), None
+        return passed(ids.CHANNEL_KEY_CONFIG, f"Requests are sealed to the attested key (key id {config.key_id}, KEM 0x{config.kem_id:04x}); the gateway publishes the same bytes."), config
