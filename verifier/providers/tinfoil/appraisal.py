@@ -53,10 +53,12 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
+from verifier.appraisal import release_checks as release_ids
 from verifier.appraisal.policy import Policy
 from verifier.channel import ehbp
 from verifier.endorsements.fetch import CollateralFetcher
 from verifier.errors import ChannelError, ParseError, PolicyError
+from verifier.providers.tinfoil import checks as ids
 from verifier.providers.tinfoil import document as docs
 from verifier.providers.tinfoil.release import (
     CODE_PREDICATE,
@@ -137,7 +139,7 @@ def appraise_document(raw: bytes, *, nonce: bytes | None, policy: Policy, at: dt
     try:
         doc = docs.parse_document(raw)
     except ParseError as e:
-        run.add(failed("tinfoil.parse", f"The attestation document is malformed: {e}.", authenticity=True))
+        run.add(failed(ids.PARSE, f"The attestation document is malformed: {e}.", authenticity=True))
         return _result(run, at=at, nonce=nonce, policy=policy), None
     try:
         if isinstance(doc, docs.V3Document):
@@ -151,7 +153,7 @@ def appraise_document(raw: bytes, *, nonce: bytes | None, policy: Policy, at: dt
         raise
     except Exception as e:  # defence in depth: a bug must refuse, never crash the caller
         log.exception("Tinfoil appraisal failed unexpectedly")
-        run.add(failed("tinfoil.internal", f"The verifier failed unexpectedly ({type(e).__name__}: {e}); the evidence is refused.", authenticity=True))
+        run.add(failed(ids.INTERNAL, f"The verifier failed unexpectedly ({type(e).__name__}: {e}); the evidence is refused.", authenticity=True))
     return _result(run, at=at, nonce=nonce, policy=policy), doc
 
 
@@ -162,34 +164,34 @@ def _appraise_v3(run: _Run, doc: docs.V3Document, *, nonce: bytes | None, policy
                  fetcher: CollateralFetcher | None, certificates: Sequence[bytes], crls: Sequence[bytes],
                  trusted_root: bytes | None, log_http: httpx.Client | None, state_dir: Path | None) -> None:
     extra = f"; unknown members {', '.join(doc.unknown_members)} (covered by the signature)" if doc.unknown_members else ""
-    run.add(passed("tinfoil.parse", f"A v3 attestation document: {doc.platform} CPU evidence ({len(doc.report)} bytes), "
+    run.add(passed(ids.PARSE, f"A v3 attestation document: {doc.platform} CPU evidence ({len(doc.report)} bytes), "
                    f"{len(doc.gpus)} GPU(s), {len(doc.nvswitches)} NVSwitch(es){extra}."))
-    run.add(passed("tinfoil.downgrade", "A v3 document, which answers this client's nonce; once remembered for this host, a v2 answer from it is refused as a downgrade."))
+    run.add(passed(ids.DOWNGRADE, "A v3 document, which answers this client's nonce; once remembered for this host, a v2 answer from it is refused as a downgrade."))
     run.claims.update({"format": docs.FORMAT_V3, "platform": doc.platform, "tls_key_fp": doc.tls_key_fp.hex(),
                        "hpke_key": doc.hpke_key.hex()})
 
     # 4. nonce
     if nonce is None:
-        run.add(skipped("tinfoil.nonce", f"No client nonce was given; the document answers nonce {doc.nonce.hex()[:16]}… (pass --nonce)."))
+        run.add(skipped(ids.NONCE, f"No client nonce was given; the document answers nonce {doc.nonce.hex()[:16]}… (pass --nonce)."))
         bound_nonce = doc.nonce
     elif hmac.compare_digest(doc.nonce, nonce):
-        run.add(passed("tinfoil.nonce", "The document answers the nonce this client chose just now."))
+        run.add(passed(ids.NONCE, "The document answers the nonce this client chose just now."))
         bound_nonce = nonce
     else:
-        run.add(failed("tinfoil.nonce", f"The document answers nonce {doc.nonce.hex()[:16]}…, not this client's {nonce.hex()[:16]}…: it is replayed or stale."))
+        run.add(failed(ids.NONCE, f"The document answers nonce {doc.nonce.hex()[:16]}…, not this client's {nonce.hex()[:16]}…: it is replayed or stale."))
         bound_nonce = nonce
 
     # 5-6. GPU and NVSwitch evidence hashes, over the exact bytes served
     gpu_hash = hashlib.sha256(doc.gpu_raw).digest() if doc.gpu_raw is not None else None
     if doc.gpu_raw is None:
-        run.add(passed("tinfoil.gpu_hash", "The document carries no GPU evidence and binds no GPU hash (a CPU-only enclave).", required=False))
+        run.add(passed(ids.GPU_HASH, "The document carries no GPU evidence and binds no GPU hash (a CPU-only enclave).", required=False))
     else:
         assert doc.gpu_evidence_hash is not None and gpu_hash is not None
         run.evidence["gpu"] = gpu_hash.hex()
         if hmac.compare_digest(gpu_hash, doc.gpu_evidence_hash):
-            run.add(passed("tinfoil.gpu_hash", f"SHA-256 of the {len(doc.gpu_raw)} bytes of GPU evidence as served is gpu_evidence_hash {gpu_hash.hex()[:16]}…."))
+            run.add(passed(ids.GPU_HASH, f"SHA-256 of the {len(doc.gpu_raw)} bytes of GPU evidence as served is gpu_evidence_hash {gpu_hash.hex()[:16]}…."))
         else:
-            run.add(failed("tinfoil.gpu_hash", f"SHA-256 of the GPU evidence as served is {gpu_hash.hex()[:16]}…, but the document binds {doc.gpu_evidence_hash.hex()[:16]}…: the GPU evidence was altered."))
+            run.add(failed(ids.GPU_HASH, f"SHA-256 of the GPU evidence as served is {gpu_hash.hex()[:16]}…, but the document binds {doc.gpu_evidence_hash.hex()[:16]}…: the GPU evidence was altered."))
     nvs_hash_for_binding = None
     switched = len(doc.gpus) == SWITCHED_TOPOLOGY_GPUS and any(g.arch.upper() == "HOPPER" for g in doc.gpus)
     if doc.nvswitch_raw is not None:
@@ -200,11 +202,11 @@ def _appraise_v3(run: _Run, doc: docs.V3Document, *, nonce: bytes | None, policy
         # bound even when Tinfoil's server re-encodes the NVSwitch JSON (teep tinfoil_nvswitch_json.md).
         nvs_hash_for_binding = doc.nvswitch_evidence_hash
         if hmac.compare_digest(computed, doc.nvswitch_evidence_hash):
-            run.add(passed("tinfoil.nvswitch_hash", f"SHA-256 of the NVSwitch evidence as served is nvswitch_evidence_hash {computed.hex()[:16]}…."))
+            run.add(passed(ids.NVSWITCH_HASH, f"SHA-256 of the NVSwitch evidence as served is nvswitch_evidence_hash {computed.hex()[:16]}…."))
         else:
-            run.add(failed("tinfoil.nvswitch_hash", f"SHA-256 of the NVSwitch evidence as served is {computed.hex()[:16]}…, not the bound {doc.nvswitch_evidence_hash.hex()[:16]}… (altered, or re-encoded by the server): the NVSwitch evidence is not bound."))
+            run.add(failed(ids.NVSWITCH_HASH, f"SHA-256 of the NVSwitch evidence as served is {computed.hex()[:16]}…, not the bound {doc.nvswitch_evidence_hash.hex()[:16]}… (altered, or re-encoded by the server): the NVSwitch evidence is not bound."))
     elif switched:
-        run.add(failed("tinfoil.nvswitch_hash", "Eight Hopper GPUs sit behind NVSwitches, but the document carries no NVSwitch evidence."))
+        run.add(failed(ids.NVSWITCH_HASH, "Eight Hopper GPUs sit behind NVSwitches, but the document carries no NVSwitch evidence."))
 
     # 7. the CPU evidence, with the binding as its REPORT_DATA check
     expected = doc.expected_report_data(nonce=bound_nonce, gpu_hash=gpu_hash, nvswitch_hash=nvs_hash_for_binding)
@@ -220,24 +222,24 @@ def _appraise_v3(run: _Run, doc: docs.V3Document, *, nonce: bytes | None, policy
         run.claims["certificate"] = {"subject": cert.subject.rfc4514_string(), "issuer": cert.issuer.rfc4514_string(),
                                      "not_after": cert.not_valid_after_utc.isoformat()}
         if not hmac.compare_digest(fp, doc.tls_key_fp):
-            run.add(failed("tinfoil.certificate", f"The served certificate's key has SPKI SHA-256 {fp.hex()[:16]}…, not the bound tls_key_fp {doc.tls_key_fp.hex()[:16]}….", authenticity=True))
+            run.add(failed(ids.CERTIFICATE, f"The served certificate's key has SPKI SHA-256 {fp.hex()[:16]}…, not the bound tls_key_fp {doc.tls_key_fp.hex()[:16]}….", authenticity=True))
         else:
             public = cert.public_key()
             if isinstance(public, ec.EllipticCurvePublicKey):
                 key = public
-                run.add(passed("tinfoil.certificate", f"The served certificate ({cert.subject.rfc4514_string()}) holds the bound TLS key ({public.curve.name}).", authenticity=True))
+                run.add(passed(ids.CERTIFICATE, f"The served certificate ({cert.subject.rfc4514_string()}) holds the bound TLS key ({public.curve.name}).", authenticity=True))
             else:
-                run.add(failed("tinfoil.certificate", "The served certificate's key is not an ECDSA key: the envelope signature cannot be checked.", authenticity=True))
+                run.add(failed(ids.CERTIFICATE, "The served certificate's key is not an ECDSA key: the envelope signature cannot be checked.", authenticity=True))
     except CERTIFICATE_ERRORS as e:
-        run.add(failed("tinfoil.certificate", f"The served certificate cannot be read ({e}).", authenticity=True))
+        run.add(failed(ids.CERTIFICATE, f"The served certificate cannot be read ({e}).", authenticity=True))
     if key is None:
-        run.add(skipped("tinfoil.signature", "Not checked: no usable certificate key.", authenticity=True))
+        run.add(skipped(ids.SIGNATURE, "Not checked: no usable certificate key.", authenticity=True))
     else:
         try:
             key.verify(doc.signature, hashlib.sha256(doc.signed_payload).digest(), ec.ECDSA(utils.Prehashed(hashes.SHA256())))
-            run.add(passed("tinfoil.signature", "The document is signed by the bound TLS key (ECDSA over SHA-256 of the body with the signature blanked).", authenticity=True))
+            run.add(passed(ids.SIGNATURE, "The document is signed by the bound TLS key (ECDSA over SHA-256 of the body with the signature blanked).", authenticity=True))
         except (InvalidSignature, ValueError):
-            run.add(failed("tinfoil.signature", "The envelope signature does not verify with the bound TLS key: the document was altered after the enclave signed it.", authenticity=True))
+            run.add(failed(ids.SIGNATURE, "The envelope signature does not verify with the bound TLS key: the document was altered after the enclave signed it.", authenticity=True))
 
     # 10-11. TLS peer and HPKE key
     run.add(_tls_check(fetched, doc.tls_key_fp, tinfoil, "tls_key_fp"))
@@ -299,24 +301,24 @@ def _tls_check(fetched: Fetched, want: bytes, tinfoil: TinfoilPolicy, what: str)
     """``tinfoil.tls_key``: the TLS peer that served the document holds the bound key."""
     if fetched.transport == "http":
         if tinfoil.tls_binding == "off":
-            return skipped("tinfoil.tls_key", "INSECURE DEMO: the service is plain http on loopback, so there is no TLS key to bind; the demo policy turns this check off (tls_binding = \"off\"). Requests are still sealed to the attested HPKE key.", required=False)
-        return failed("tinfoil.tls_key", f"The document came over plain http, so no TLS peer can be shown to hold {what}; the policy requires the TLS binding.")
+            return skipped(ids.TLS_KEY, "INSECURE DEMO: the service is plain http on loopback, so there is no TLS key to bind; the demo policy turns this check off (tls_binding = \"off\"). Requests are still sealed to the attested HPKE key.", required=False)
+        return failed(ids.TLS_KEY, f"The document came over plain http, so no TLS peer can be shown to hold {what}; the policy requires the TLS binding.")
     if fetched.peer_spki is None:
         reason = ("the TLS peer's key is not known (the recording or connection did not keep it)"
                   if fetched.transport != "unknown" else "a saved document carries no live TLS connection")
-        return skipped("tinfoil.tls_key", f"Not checked: {reason}.")
+        return skipped(ids.TLS_KEY, f"Not checked: {reason}.")
     have = hashlib.sha256(fetched.peer_spki).digest()
     if hmac.compare_digest(have, want):
-        return passed("tinfoil.tls_key", f"The TLS peer that served the document holds the bound key (SPKI SHA-256 {have.hex()[:16]}…): TLS ends inside the enclave.")
-    return failed("tinfoil.tls_key", f"The TLS peer's key (SPKI SHA-256 {have.hex()[:16]}…) is not the bound {what} {want.hex()[:16]}…: the connection ends outside the attested enclave.")
+        return passed(ids.TLS_KEY, f"The TLS peer that served the document holds the bound key (SPKI SHA-256 {have.hex()[:16]}…): TLS ends inside the enclave.")
+    return failed(ids.TLS_KEY, f"The TLS peer's key (SPKI SHA-256 {have.hex()[:16]}…) is not the bound {what} {want.hex()[:16]}…: the connection ends outside the attested enclave.")
 
 
 def _hpke_check(key: bytes) -> Check:
     try:
         ehbp.parse_public_key(key)
     except ChannelError as e:
-        return failed("tinfoil.hpke_key", f"The bound HPKE key cannot be used: {e}.")
-    return passed("tinfoil.hpke_key", f"Requests will be sealed (EHBP, HPKE X25519/HKDF-SHA256/AES-256-GCM) to the bound key {key.hex()[:16]}….")
+        return failed(ids.HPKE_KEY, f"The bound HPKE key cannot be used: {e}.")
+    return passed(ids.HPKE_KEY, f"Requests will be sealed (EHBP, HPKE X25519/HKDF-SHA256/AES-256-GCM) to the bound key {key.hex()[:16]}….")
 
 
 def _gpus(run: _Run, doc: docs.V3Document, *, policy: Policy, at: dt.datetime, nonce: bytes,
@@ -332,13 +334,13 @@ def _gpus(run: _Run, doc: docs.V3Document, *, policy: Policy, at: dt.datetime, n
     if doc.nvswitch_raw is None and not switched:
         return
     if doc.nvswitch_problem is not None:
-        run.add(failed("tinfoil.nvswitch", f"The NVSwitch evidence cannot be read: {doc.nvswitch_problem}."))
+        run.add(failed(ids.NVSWITCH, f"The NVSwitch evidence cannot be read: {doc.nvswitch_problem}."))
         return
     if not doc.nvswitches:
-        run.add(failed("tinfoil.nvswitch", "Eight Hopper GPUs sit behind NVSwitches, but no NVSwitch evidence was served." if switched
+        run.add(failed(ids.NVSWITCH, "Eight Hopper GPUs sit behind NVSwitches, but no NVSwitch evidence was served." if switched
                        else "The nvswitch member lists no evidence."))
         return
-    run.add(passed("tinfoil.nvswitch", f"{len(doc.nvswitches)} NVSwitch evidence(s) served" + (" (required: eight Hopper GPUs)." if switched else ".")))
+    run.add(passed(ids.NVSWITCH, f"{len(doc.nvswitches)} NVSwitch evidence(s) served" + (" (required: eight Hopper GPUs)." if switched else ".")))
     for i, s in enumerate(doc.nvswitches):
         one = appraise_gpu(s.evidence, s.certificate, policy=policy, at=at, expected_nonce=nonce,
                            fetcher=fetcher, index=i, arch=s.arch or "LS10", rims=rims)
@@ -358,16 +360,16 @@ def _releases(run: _Run, platform: str, measured: tuple[str, dict[str, bytes]] |
         return
     repo = fetched.repository
     if repo is None:
-        run.add(failed("tinfoil.repository", "No repository was resolved for this host."))
+        run.add(failed(ids.REPOSITORY, "No repository was resolved for this host."))
         return
     run.add(repo.check)
     if repo.name is None:
-        for i in ("tinfoil.release.latest", "tinfoil.release.measurement"):
+        for i in (ids.RELEASE_LATEST, ids.RELEASE_MEASUREMENT):
             run.add(skipped(i, "No repository, so no release to compare with."))
         return
     run.claims["repository"] = repo.name
     code = fetched.code_release or ReleaseFetch(repo.name, "the evidence", supplied=True)
-    outcome = appraise_release_fetch(code, prefix="tinfoil.release", sigstore_prefix="",
+    outcome = appraise_release_fetch(code, ids=ids.CODE_RELEASE,
                                      predicate_type=CODE_PREDICATE, workflow=tinfoil.workflow_for(repo.name),
                                      supplied_bundle=supplied_bundle, supplied_digest=supplied_digest,
                                      trusted_root=trusted_root)
@@ -375,9 +377,9 @@ def _releases(run: _Run, platform: str, measured: tuple[str, dict[str, bytes]] |
         run.add(c)
     run.claims["release"] = outcome.claims
     if measured is None:
-        run.add(skipped("tinfoil.release.measurement", "No authentic measurement to compare with the release."))
+        run.add(skipped(ids.RELEASE_MEASUREMENT, "No authentic measurement to compare with the release."))
     elif outcome.predicate is None:
-        run.add(skipped("tinfoil.release.measurement", "No verified release predicate to compare the measurement with."))
+        run.add(skipped(ids.RELEASE_MEASUREMENT, "No verified release predicate to compare the measurement with."))
     elif platform == "sev-snp":
         run.add(snp_measurement_check(outcome.predicate, measured[1]["measurement"], outcome.tag))
     else:
@@ -387,17 +389,17 @@ def _releases(run: _Run, platform: str, measured: tuple[str, dict[str, bytes]] |
         return
     hardware = fetched.hardware_release
     if hardware is None:
-        run.add(skipped("tinfoil.hardware.latest", "The hardware-measurements release was not fetched (a saved document)."))
-        run.add(skipped("tinfoil.hardware.measurement", "No hardware-measurements release to compare MRTD and RTMR0 with."))
+        run.add(skipped(ids.HARDWARE_LATEST, "The hardware-measurements release was not fetched (a saved document)."))
+        run.add(skipped(ids.HARDWARE_MEASUREMENT, "No hardware-measurements release to compare MRTD and RTMR0 with."))
         return
-    hw = appraise_release_fetch(hardware, prefix="tinfoil.hardware", sigstore_prefix="tinfoil.hardware.",
+    hw = appraise_release_fetch(hardware, ids=ids.HARDWARE_RELEASE,
                                 predicate_type=HARDWARE_PREDICATE,
                                 workflow=tinfoil.workflow_for(hardware.repo), trusted_root=trusted_root)
     for c in hw.checks:
         run.add(c)
     run.claims["hardware_release"] = hw.claims
     if measured is None or hw.predicate is None:
-        run.add(skipped("tinfoil.hardware.measurement", "No authentic MRTD/RTMR0 or no verified hardware release to compare."))
+        run.add(skipped(ids.HARDWARE_MEASUREMENT, "No authentic MRTD/RTMR0 or no verified hardware release to compare."))
         return
     check, platform_name = hardware_measurement_check(hw.predicate, measured[1]["mrtd"], measured[1]["rtmr0"], hw.tag)
     run.add(check)
@@ -411,9 +413,9 @@ def _demo_release(run: _Run, platform: str, measured: tuple[str, dict[str, bytes
     """INSECURE DEMO: the native release statement (DSSE, demo publisher) the enclave serves."""
     from verifier.appraisal.release import appraise_release
 
-    run.add(skipped("tinfoil.repository", "INSECURE DEMO: no GitHub release; the demo policy checks the reference enclave's DSSE release statement instead.", required=False))
+    run.add(skipped(ids.REPOSITORY, "INSECURE DEMO: no GitHub release; the demo policy checks the reference enclave's DSSE release statement instead.", required=False))
     if measured is None or platform != "sev-snp":
-        run.add(skipped("release.measurement", "No authentic SEV-SNP measurement to compare with a release."))
+        run.add(skipped(release_ids.MEASUREMENT, "No authentic SEV-SNP measurement to compare with a release."))
         return
     release = fetched.demo_release
     log = release.get("log") if isinstance(release, Mapping) else None
@@ -432,16 +434,16 @@ def _appraise_v2(run: _Run, doc: docs.V2Document, *, host: str, policy: Policy, 
                  at: dt.datetime, fetched: Fetched, fetcher: CollateralFetcher | None,
                  certificates: Sequence[bytes], crls: Sequence[bytes], trusted_root: bytes | None) -> None:
     what = "an ATC attestation bundle around a v2 document" if doc.bundle else "a v2 document"
-    run.add(passed("tinfoil.parse", f"{what[0].upper()}{what[1:]}: {doc.platform} report ({len(doc.report)} bytes)."))
+    run.add(passed(ids.PARSE, f"{what[0].upper()}{what[1:]}: {doc.platform} report ({len(doc.report)} bytes)."))
     run.claims.update({"format": doc.format, "platform": doc.platform})
     subject = doc.domain or host
     if doc.domain:
         run.claims["domain"] = doc.domain
     if fetched.v3_seen:
-        run.add(failed("tinfoil.downgrade", f"{subject} served v3 documents (first seen {fetched.v3_seen}); a v2 answer, which carries no nonce, is a downgrade and is refused."))
+        run.add(failed(ids.DOWNGRADE, f"{subject} served v3 documents (first seen {fetched.v3_seen}); a v2 answer, which carries no nonce, is a downgrade and is refused."))
     else:
-        run.add(passed("tinfoil.downgrade", f"This client has not seen {subject} serve v3, so a v2 document is not a downgrade here.", required=False))
-    run.add(failed("tinfoil.freshness", "A v2 document answers no nonce: it may be old or replayed, so it can be authentic but never verified. Ask the service for v3 (?nonce=)."))
+        run.add(passed(ids.DOWNGRADE, f"This client has not seen {subject} serve v3, so a v2 document is not a downgrade here.", required=False))
+    run.add(failed(ids.FRESHNESS, "A v2 document answers no nonce: it may be old or replayed, so it can be authentic but never verified. Ask the service for v3 (?nonce=)."))
 
     cert = None
     names = None
@@ -453,22 +455,22 @@ def _appraise_v2(run: _Run, doc: docs.V2Document, *, host: str, policy: Policy, 
             tls_fp = docs.spki_sha256(cert)
         except CERTIFICATE_ERRORS as e:
             cert, names = None, None
-            run.add(failed("tinfoil.certificate", f"The enclave certificate cannot be read ({e}).", authenticity=True))
+            run.add(failed(ids.CERTIFICATE, f"The enclave certificate cannot be read ({e}).", authenticity=True))
     blobs = [*([doc.vcek] if doc.vcek else []), *certificates, *_extra_certificates(doc.raw)]
     # No expected REPORT_DATA: v2 binds keys, not a nonce, so the CPU's binding check stays a
     # required skip (freshness unknown); the keys are compared below, part by part.
     measured = _cpu(run, doc.platform, doc.report, blobs, crls, policy=policy, at=at, expected=None, fetcher=fetcher)
     report_data = _report_data(run)
     if report_data is None:
-        run.add(skipped("tinfoil.tls_key", "No authentic REPORT_DATA to compare the TLS key with.", authenticity=cert is not None))
-        run.add(skipped("tinfoil.hpke_key", "No authentic REPORT_DATA to read the HPKE key from."))
+        run.add(skipped(ids.TLS_KEY, "No authentic REPORT_DATA to compare the TLS key with.", authenticity=cert is not None))
+        run.add(skipped(ids.HPKE_KEY, "No authentic REPORT_DATA to read the HPKE key from."))
     else:
         if cert is not None:
             assert tls_fp is not None
             if hmac.compare_digest(report_data[:32], tls_fp):
-                run.add(passed("tinfoil.tls_key", f"REPORT_DATA[0:32] is the SHA-256 of the enclave certificate's key ({cert.subject.rfc4514_string()}).", authenticity=True))
+                run.add(passed(ids.TLS_KEY, f"REPORT_DATA[0:32] is the SHA-256 of the enclave certificate's key ({cert.subject.rfc4514_string()}).", authenticity=True))
             else:
-                run.add(failed("tinfoil.tls_key", f"REPORT_DATA[0:32] {report_data[:8].hex()}… is not the SHA-256 of the enclave certificate's key {tls_fp[:8].hex()}….", authenticity=True))
+                run.add(failed(ids.TLS_KEY, f"REPORT_DATA[0:32] {report_data[:8].hex()}… is not the SHA-256 of the enclave certificate's key {tls_fp[:8].hex()}….", authenticity=True))
         else:
             run.add(_tls_check(fetched, report_data[:32], tinfoil, "REPORT_DATA[0:32]"))
         hpke_bound = report_data[32:]
@@ -477,19 +479,19 @@ def _appraise_v2(run: _Run, doc: docs.V2Document, *, host: str, policy: Policy, 
             check = _hpke_check(hpke_bound)
             run.add(check)
         elif names.hpke_key is None:
-            run.add(failed("tinfoil.hpke_key", "The enclave certificate names no HPKE key (.hpke. names)" + (f": {'; '.join(names.problems)}" if names.problems else "") + "."))
+            run.add(failed(ids.HPKE_KEY, "The enclave certificate names no HPKE key (.hpke. names)" + (f": {'; '.join(names.problems)}" if names.problems else "") + "."))
         elif hmac.compare_digest(names.hpke_key, hpke_bound):
-            run.add(passed("tinfoil.hpke_key", f"REPORT_DATA[32:64] is the HPKE key the enclave certificate names ({hpke_bound.hex()[:16]}…)."))
+            run.add(passed(ids.HPKE_KEY, f"REPORT_DATA[32:64] is the HPKE key the enclave certificate names ({hpke_bound.hex()[:16]}…)."))
         else:
-            run.add(failed("tinfoil.hpke_key", f"The enclave certificate names HPKE key {names.hpke_key.hex()[:16]}…, but REPORT_DATA[32:64] binds {hpke_bound.hex()[:16]}…."))
+            run.add(failed(ids.HPKE_KEY, f"The enclave certificate names HPKE key {names.hpke_key.hex()[:16]}…, but REPORT_DATA[32:64] binds {hpke_bound.hex()[:16]}…."))
     if names is not None:
         if names.attestation_hash == doc.attestation_hash:
-            run.add(passed("tinfoil.attestation_hash", f"The enclave certificate names this document (SHA-256 of format || body {doc.attestation_hash[:16]}…)."))
+            run.add(passed(ids.ATTESTATION_HASH, f"The enclave certificate names this document (SHA-256 of format || body {doc.attestation_hash[:16]}…)."))
         else:
-            run.add(failed("tinfoil.attestation_hash", f"The enclave certificate names attestation {str(names.attestation_hash)[:16]}…, not this document's {doc.attestation_hash[:16]}…."))
+            run.add(failed(ids.ATTESTATION_HASH, f"The enclave certificate names attestation {str(names.attestation_hash)[:16]}…, not this document's {doc.attestation_hash[:16]}…."))
 
     if doc.bundle:
-        repo = fetched.repository or Repository(None, skipped("tinfoil.repository", "No repository given for the bundle."))
+        repo = fetched.repository or Repository(None, skipped(ids.REPOSITORY, "No repository given for the bundle."))
         fetched = Fetched(fetched.peer_spki, fetched.transport, repo, None, None, None, fetched.v3_seen)
     _releases(run, doc.platform, measured, policy=policy, tinfoil=tinfoil, at=at, fetched=fetched,
               trusted_root=trusted_root, log_http=None, state_dir=None,

@@ -18,6 +18,7 @@ import hashlib
 
 from verifier.appraisal.offline import OfflineOptions, read_file
 from verifier.errors import InputError, ParseError
+from verifier.providers.tinfoil import checks as ids
 from verifier.providers.tinfoil import document as docs
 from verifier.providers.tinfoil.appraisal import Fetched, Repository, appraise_document
 from verifier.providers.tinfoil.rules import TinfoilPolicy
@@ -28,14 +29,14 @@ def _repository(opts: OfflineOptions, raw: bytes) -> tuple[str, Repository]:
     try:
         doc = docs.parse_document(raw)
     except ParseError:
-        return "", Repository(None, skipped("tinfoil.repository", "The document does not parse."))
+        return "", Repository(None, skipped(ids.REPOSITORY, "The document does not parse."))
     if isinstance(doc, docs.V3Document):
-        return "", Repository(None, skipped("tinfoil.repository", "A saved v3 document brings no release and none is fetched offline; replay a recording to check its release."))
+        return "", Repository(None, skipped(ids.REPOSITORY, "A saved v3 document brings no release and none is fetched offline; replay a recording to check its release."))
     host = (doc.domain or "").lower()
     pinned = TinfoilPolicy.from_policy(opts.policy).repos.get(host)
     if pinned is None:
-        return host, Repository(None, failed("tinfoil.repository", f"The policy names no repository for {host or 'this document'} ([tinfoil] repos); try --policy tinfoil."))
-    return host, Repository(pinned, passed("tinfoil.repository", f"The policy names {pinned} as the repository {host} runs."))
+        return host, Repository(None, failed(ids.REPOSITORY, f"The policy names no repository for {host or 'this document'} ([tinfoil] repos); try --policy tinfoil."))
+    return host, Repository(pinned, passed(ids.REPOSITORY, f"The policy names {pinned} as the repository {host} runs."))
 
 
 def appraise_files(opts: OfflineOptions) -> AttestationResult:

@@ -41,6 +41,7 @@ from verifier.errors import (
     TruncatedResponse,
 )
 from verifier.providers.base import AttestContext, Attested, Event, StaleKeyConfig
+from verifier.providers.tinfoil import checks as ids
 from verifier.providers.tinfoil import document as docs
 from verifier.providers.tinfoil.appraisal import Fetched, Repository, appraise_document, host_of
 from verifier.providers.tinfoil.release import ReleaseFetch, fetch_release, http_get
@@ -79,18 +80,18 @@ async def resolve_repository(http: httpx.AsyncClient, policy: TinfoilPolicy, hos
     """``tinfoil.repository``: the policy's pin for ``host``, else the router's discovery document."""
     pinned = policy.repos.get(host)
     if pinned is not None:
-        return Repository(pinned, passed("tinfoil.repository", f"The policy names {pinned} as the repository {host} runs."))
+        return Repository(pinned, passed(ids.REPOSITORY, f"The policy names {pinned} as the repository {host} runs."))
     if policy.discovery is None:
-        return Repository(None, failed("tinfoil.repository", f"The policy names no repository for {host} ([tinfoil] repos) and no discovery document to find one."))
+        return Repository(None, failed(ids.REPOSITORY, f"The policy names no repository for {host} ([tinfoil] repos) and no discovery document to find one."))
     answer = await http_get(http, policy.discovery, MAX_DISCOVERY_BYTES)
     if answer.unreachable:
-        return Repository(None, skipped("tinfoil.repository", f"The discovery document {policy.discovery} could not be fetched ({answer.error}), so the repository {host} runs is unknown."))
+        return Repository(None, skipped(ids.REPOSITORY, f"The discovery document {policy.discovery} could not be fetched ({answer.error}), so the repository {host} runs is unknown."))
     repo = _repo_from_discovery(answer.body, host) if answer.status == 200 else None
     if repo is None:
-        return Repository(None, failed("tinfoil.repository", f"The discovery document {policy.discovery} (HTTP {answer.status}) lists no model served by {host}."))
+        return Repository(None, failed(ids.REPOSITORY, f"The discovery document {policy.discovery} (HTTP {answer.status}) lists no model served by {host}."))
     if not policy.repo_allowed(repo):
-        return Repository(None, failed("tinfoil.repository", f"The discovery document says {host} runs {repo}, which is not among the policy's allowed repositories {list(policy.allowed_repos)}."))
-    return Repository(repo, passed("tinfoil.repository", f"The router's discovery document says {host} runs {repo} (allowed by the policy); it only chooses whose signed release must match, it proves nothing by itself."))
+        return Repository(None, failed(ids.REPOSITORY, f"The discovery document says {host} runs {repo}, which is not among the policy's allowed repositories {list(policy.allowed_repos)}."))
+    return Repository(repo, passed(ids.REPOSITORY, f"The router's discovery document says {host} runs {repo} (allowed by the policy); it only chooses whose signed release must match, it proves nothing by itself."))
 
 
 def _repo_from_discovery(body: bytes, host: str) -> str | None:
@@ -132,7 +133,7 @@ class TinfoilProvider:
         host = host_of(ctx.base_url)
         answer = await fetch_document(ctx.http, ctx.base_url, ctx.nonce)
         if answer.status != 200:
-            check = failed("tinfoil.fetch", f"The attestation endpoint answered HTTP {answer.status} instead of a document.", authenticity=True)
+            check = failed(ids.FETCH, f"The attestation endpoint answered HTTP {answer.status} instead of a document.", authenticity=True)
             return Attested(AttestationResult(KIND, ctx.at, ctx.nonce, ctx.policy.ref, (url_check, check)), None, None)
         try:
             platform: str | None = docs.parse_document(answer.body).platform
@@ -163,7 +164,7 @@ class TinfoilProvider:
             release = await _demo_release(ctx.http, ctx.base_url)
             return Fetched(fetched.peer_spki, fetched.transport, demo_release=release, v3_seen=fetched.v3_seen)
         if ctx.fetcher is not None and ctx.fetcher.offline:  # --offline: nothing but the service
-            offline = skipped("tinfoil.repository", "Fetching is off (--offline): the discovery document and the releases were not fetched, so the measurement cannot be matched to a release.")
+            offline = skipped(ids.REPOSITORY, "Fetching is off (--offline): the discovery document and the releases were not fetched, so the measurement cannot be matched to a release.")
             return Fetched(fetched.peer_spki, fetched.transport, Repository(None, offline), None, None, None, fetched.v3_seen)
         repo = await resolve_repository(ctx.http, tinfoil, host)
         code: ReleaseFetch | None = None

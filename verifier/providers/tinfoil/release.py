@@ -34,6 +34,7 @@ import httpx
 
 from verifier import bounded_http
 from verifier.errors import ParseError, VerifierError
+from verifier.providers.tinfoil.checks import HARDWARE_MEASUREMENT, RELEASE_MEASUREMENT, ReleaseIds
 from verifier.providers.tinfoil.rules import TinfoilPolicy
 from verifier.reference.sigstore_bundle import appraise_bundle
 from verifier.result import Check, Status, failed, passed, skipped
@@ -45,9 +46,6 @@ MAX_RELEASE_JSON = 1024 * 1024
 MAX_HASH_FILE = 1024
 MAX_ATTESTATIONS_JSON = 4 * 1024 * 1024
 MAX_ATTESTATIONS = 8
-SIGSTORE_IDS = ("sigstore.bundle", "sigstore.tlog.inclusion", "sigstore.tlog.checkpoint",
-                "sigstore.signature", "sigstore.identity.issuer", "sigstore.identity.repository",
-                "sigstore.identity.workflow", "sigstore.statement", "sigstore.digest", "sigstore.artifact")
 _TAG = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._+-]{0,127}\Z")
 _HEX64 = re.compile(r"\A[0-9a-fA-F]{64}\Z")
 _HEX96 = re.compile(r"\A[0-9a-fA-F]{96}\Z")
@@ -176,19 +174,18 @@ def _not_reached(answer: Answer, what: str) -> str:
     return f"{what} could not be fetched ({answer.url}: {answer.error}); without it the release cannot be checked."
 
 
-def appraise_release_fetch(fetch: ReleaseFetch, *, prefix: str, sigstore_prefix: str,
+def appraise_release_fetch(fetch: ReleaseFetch, *, ids: ReleaseIds,
                            predicate_type: str, workflow: str,
                            supplied_bundle: bytes | None = None, supplied_digest: str | None = None,
                            trusted_root: bytes | None = None) -> ReleaseOutcome:
-    """Checks ``{prefix}.latest``, ``{prefix}.digest``, ``{prefix}.attestation``, the Sigstore
-    checks (``{sigstore_prefix}sigstore.*``), ``{prefix}.tag`` and ``{prefix}.predicate``.
+    """Checks ``ids.latest``, ``ids.digest``, ``ids.attestation``, the Sigstore checks
+    (``ids.sigstore``), ``ids.tag`` and ``ids.predicate`` (:mod:`verifier.providers.tinfoil.checks`).
 
     ``supplied_bundle``/``supplied_digest``: a release that came with the evidence (an ATC bundle)
     instead of one fetched; then "latest" and "tag" cannot be known and are optional skips."""
     checks: list[Check] = []
     claims: dict[str, Any] = {"repository": fetch.repo, "source": fetch.source}
-    later = (f"{prefix}.digest", f"{prefix}.attestation", *(sigstore_prefix + i for i in SIGSTORE_IDS),
-             f"{prefix}.tag", f"{prefix}.predicate")
+    later = (ids.digest, ids.attestation, *ids.sigstore, ids.tag, ids.predicate)
 
     def stop(first: Check, reason: str, done: int = 0) -> ReleaseOutcome:
         checks.append(first)
@@ -197,39 +194,39 @@ def appraise_release_fetch(fetch: ReleaseFetch, *, prefix: str, sigstore_prefix:
 
     tag: str | None = None
     if fetch.supplied:
-        checks.append(skipped(f"{prefix}.latest", "The evidence brings its own release, so whether it is the repository's latest is not checked.", required=False))
+        checks.append(skipped(ids.latest, "The evidence brings its own release, so whether it is the repository's latest is not checked.", required=False))
         digest = supplied_digest
         bundles = [supplied_bundle] if supplied_bundle is not None else []
         if digest is None or not bundles:
-            return stop(failed(f"{prefix}.digest", "The evidence names no release digest and Sigstore bundle."), "No release to check.", 1)
-        checks.append(passed(f"{prefix}.digest", f"The evidence names release digest sha256:{digest}."))
-        checks.append(passed(f"{prefix}.attestation", "The evidence carries the release's Sigstore bundle."))
+            return stop(failed(ids.digest, "The evidence names no release digest and Sigstore bundle."), "No release to check.", 1)
+        checks.append(passed(ids.digest, f"The evidence names release digest sha256:{digest}."))
+        checks.append(passed(ids.attestation, "The evidence carries the release's Sigstore bundle."))
     else:
         if fetch.latest is None or fetch.latest.unreachable:
             assert fetch.latest is not None
-            return stop(skipped(f"{prefix}.latest", _not_reached(fetch.latest, f"The latest release of {fetch.repo}")),
+            return stop(skipped(ids.latest, _not_reached(fetch.latest, f"The latest release of {fetch.repo}")),
                         "The latest release was not fetched.")
         tag, why = read_tag(fetch.latest)
         if tag is None:
-            return stop(failed(f"{prefix}.latest", f"The latest release of {fetch.repo} cannot be read: {why}."), "No release to check.")
+            return stop(failed(ids.latest, f"The latest release of {fetch.repo} cannot be read: {why}."), "No release to check.")
         claims["tag"] = tag
-        checks.append(passed(f"{prefix}.latest", f"The latest release of {fetch.repo} is {tag} (asked of {fetch.source})."))
+        checks.append(passed(ids.latest, f"The latest release of {fetch.repo} is {tag} (asked of {fetch.source})."))
         if fetch.digest_file is None or fetch.digest_file.unreachable:
             assert fetch.digest_file is not None
-            return stop(skipped(f"{prefix}.digest", _not_reached(fetch.digest_file, f"The digest of {tag}")),
+            return stop(skipped(ids.digest, _not_reached(fetch.digest_file, f"The digest of {tag}")),
                         "The release digest was not fetched.", 1)
         digest, why = read_digest(fetch.digest_file)
         if digest is None:
-            return stop(failed(f"{prefix}.digest", f"Release {tag} publishes no usable digest: {why}."), "No digest to check.", 1)
-        checks.append(passed(f"{prefix}.digest", f"Release {tag} publishes digest sha256:{digest}."))
+            return stop(failed(ids.digest, f"Release {tag} publishes no usable digest: {why}."), "No digest to check.", 1)
+        checks.append(passed(ids.digest, f"Release {tag} publishes digest sha256:{digest}."))
         if fetch.attestations is None or fetch.attestations.unreachable:
             assert fetch.attestations is not None
-            return stop(skipped(f"{prefix}.attestation", _not_reached(fetch.attestations, f"The Sigstore bundle of sha256:{digest}")),
+            return stop(skipped(ids.attestation, _not_reached(fetch.attestations, f"The Sigstore bundle of sha256:{digest}")),
                         "The release's Sigstore bundle was not fetched.", 2)
         bundles, why = read_bundles(fetch.attestations)
         if not bundles:
-            return stop(failed(f"{prefix}.attestation", f"No Sigstore bundle for sha256:{digest}: {why}."), "No bundle to check.", 2)
-        checks.append(passed(f"{prefix}.attestation", f"GitHub lists {len(bundles)} attestation bundle(s) for sha256:{digest}."))
+            return stop(failed(ids.attestation, f"No Sigstore bundle for sha256:{digest}: {why}."), "No bundle to check.", 2)
+        checks.append(passed(ids.attestation, f"GitHub lists {len(bundles)} attestation bundle(s) for sha256:{digest}."))
     claims["digest"] = f"sha256:{digest}"
 
     # Sigstore: the first bundle whose checks all hold and whose predicate is the expected one.
@@ -244,7 +241,7 @@ def appraise_release_fetch(fetch: ReleaseFetch, *, prefix: str, sigstore_prefix:
             chosen = appraisal
             break
     assert chosen is not None
-    checks.extend(Check(sigstore_prefix + c.id, c.status, c.detail, c.required, c.authenticity)
+    checks.extend(Check(ids.sigstore_id(c.id), c.status, c.detail, c.required, c.authenticity)
                   for c in chosen.checks)
     claims.update({k: v for k, v in chosen.claims.items() if k in ("rekor_log_index", "build_config_uri", "predicate_type")})
     sigstore_ok = all(c.status is not Status.FAIL and not (c.status is Status.SKIP and c.required)
@@ -253,24 +250,24 @@ def appraise_release_fetch(fetch: ReleaseFetch, *, prefix: str, sigstore_prefix:
     build = str(chosen.claims.get("build_config_uri") or "")
     ref = build.rpartition("@")[2]
     if tag is None:
-        checks.append(skipped(f"{prefix}.tag", f"The evidence names no release tag; the bundle was signed by {build or 'an unknown workflow'}.", required=False))
+        checks.append(skipped(ids.tag, f"The evidence names no release tag; the bundle was signed by {build or 'an unknown workflow'}.", required=False))
     elif ref == f"refs/tags/{tag}":
-        checks.append(passed(f"{prefix}.tag", f"The bundle was signed by a workflow run for tag {tag}, the latest release."))
+        checks.append(passed(ids.tag, f"The bundle was signed by a workflow run for tag {tag}, the latest release."))
     else:
-        checks.append(failed(f"{prefix}.tag", f"The bundle was signed by a workflow run for {ref or 'an unknown ref'}, not for the latest release's tag {tag}."))
+        checks.append(failed(ids.tag, f"The bundle was signed by a workflow run for {ref or 'an unknown ref'}, not for the latest release's tag {tag}."))
 
     if not sigstore_ok:
-        checks.append(skipped(f"{prefix}.predicate", "The Sigstore bundle did not verify, so its measurements are not used."))
+        checks.append(skipped(ids.predicate, "The Sigstore bundle did not verify, so its measurements are not used."))
         return ReleaseOutcome(tuple(checks), None, tag, digest, claims)
     if chosen.predicate_type != predicate_type or not isinstance(chosen.predicate, dict):
-        checks.append(failed(f"{prefix}.predicate", f"The signed predicate is {chosen.predicate_type!r}, not {predicate_type}."))
+        checks.append(failed(ids.predicate, f"The signed predicate is {chosen.predicate_type!r}, not {predicate_type}."))
         return ReleaseOutcome(tuple(checks), None, tag, digest, claims)
     problem = (code_predicate_problem(chosen.predicate) if predicate_type == CODE_PREDICATE
                else hardware_predicate_problem(chosen.predicate))
     if problem:
-        checks.append(failed(f"{prefix}.predicate", f"The signed {predicate_type} predicate is malformed: {problem}."))
+        checks.append(failed(ids.predicate, f"The signed {predicate_type} predicate is malformed: {problem}."))
         return ReleaseOutcome(tuple(checks), None, tag, digest, claims)
-    checks.append(passed(f"{prefix}.predicate", f"A signed {predicate_type} predicate."))
+    checks.append(passed(ids.predicate, f"A signed {predicate_type} predicate."))
     return ReleaseOutcome(tuple(checks), chosen.predicate, tag, digest, claims)
 
 
@@ -305,8 +302,8 @@ def snp_measurement_check(predicate: Mapping[str, Any], measurement: bytes, tag:
     """``tinfoil.release.measurement`` for SEV-SNP: MEASUREMENT == ``snp_measurement``."""
     release = f"release {tag}" if tag else "the release"
     if _eq(measurement, str(predicate["snp_measurement"])):
-        return passed("tinfoil.release.measurement", f"The attested SEV-SNP measurement {measurement.hex()[:16]}… is the one {release} publishes.")
-    return failed("tinfoil.release.measurement", f"The attested SEV-SNP measurement {measurement.hex()[:16]}… is not {release}'s {str(predicate['snp_measurement'])[:16]}…: the enclave runs code that was not released.")
+        return passed(RELEASE_MEASUREMENT, f"The attested SEV-SNP measurement {measurement.hex()[:16]}… is the one {release} publishes.")
+    return failed(RELEASE_MEASUREMENT, f"The attested SEV-SNP measurement {measurement.hex()[:16]}… is not {release}'s {str(predicate['snp_measurement'])[:16]}…: the enclave runs code that was not released.")
 
 
 def tdx_measurement_check(predicate: Mapping[str, Any], rtmr1: bytes, rtmr2: bytes, tag: str | None) -> Check:
@@ -315,13 +312,13 @@ def tdx_measurement_check(predicate: Mapping[str, Any], rtmr1: bytes, rtmr2: byt
     tdx = predicate["tdx_measurement"]
     wrong = [name for name, have in (("RTMR1", rtmr1), ("RTMR2", rtmr2)) if not _eq(have, str(tdx[name.lower()]))]
     if not wrong:
-        return passed("tinfoil.release.measurement", f"The attested RTMR1 {rtmr1.hex()[:16]}… and RTMR2 {rtmr2.hex()[:16]}… are the ones {release} publishes.")
-    return failed("tinfoil.release.measurement", f"The attested {' and '.join(wrong)} differ from {release}'s: the enclave runs a kernel or configuration that was not released.")
+        return passed(RELEASE_MEASUREMENT, f"The attested RTMR1 {rtmr1.hex()[:16]}… and RTMR2 {rtmr2.hex()[:16]}… are the ones {release} publishes.")
+    return failed(RELEASE_MEASUREMENT, f"The attested {' and '.join(wrong)} differ from {release}'s: the enclave runs a kernel or configuration that was not released.")
 
 
 def hardware_measurement_check(predicate: Mapping[str, Any], mrtd: bytes, rtmr0: bytes, tag: str | None) -> tuple[Check, str | None]:
     """``tinfoil.hardware.measurement``: (MRTD, RTMR0) is one platform of the hardware release."""
     for name, entry in predicate.items():
         if _eq(mrtd, str(entry["mrtd"])) and _eq(rtmr0, str(entry["rtmr0"])):
-            return passed("tinfoil.hardware.measurement", f"MRTD and RTMR0 are those of platform {name!r} in hardware release {tag or '?'}."), str(name)
-    return failed("tinfoil.hardware.measurement", f"MRTD {mrtd.hex()[:16]}… with RTMR0 {rtmr0.hex()[:16]}… is none of the {len(predicate)} platforms of hardware release {tag or '?'}: unknown firmware or virtual hardware."), None
+            return passed(HARDWARE_MEASUREMENT, f"MRTD and RTMR0 are those of platform {name!r} in hardware release {tag or '?'}."), str(name)
+    return failed(HARDWARE_MEASUREMENT, f"MRTD {mrtd.hex()[:16]}… with RTMR0 {rtmr0.hex()[:16]}… is none of the {len(predicate)} platforms of hardware release {tag or '?'}: unknown firmware or virtual hardware."), None
