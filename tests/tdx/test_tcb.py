@@ -25,13 +25,8 @@ from tests.tdx.forge import (
 )
 from verifier.endorsements.intel_collateral import parse_qe_identity, parse_tcb_info
 from verifier.endorsements.intel_pck import parse_sgx_extension
-from verifier.endorsements.intel_tcb import (
-    MODULE_MISMATCH,
-    NOT_SUPPORTED,
-    RELAUNCH_ADVISED,
-    evaluate_qe,
-    evaluate_tcb,
-)
+from verifier.endorsements.intel_status import MODULE_MISMATCH, NOT_SUPPORTED, RELAUNCH_ADVISED
+from verifier.endorsements.intel_tcb import evaluate_qe, evaluate_tcb
 from verifier.evidence.tdx import parse_enclave_report, parse_quote
 
 T = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

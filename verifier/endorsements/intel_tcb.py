@@ -34,17 +34,13 @@ from verifier.endorsements.intel_collateral import (
     TdxModuleIdentity,
 )
 from verifier.endorsements.intel_pck import PckExtensions
+from verifier.endorsements.intel_status import (
+    MODULE_MISMATCH,
+    NOT_SUPPORTED,
+    RELAUNCH_ADVISED,
+    RELAUNCH_ADVISED_CONFIG,
+)
 from verifier.evidence.tdx import BodyType, EnclaveReport, TdxQuote
-
-NOT_SUPPORTED = "NotSupported"
-MODULE_MISMATCH = "TDXModuleMismatch"
-RELAUNCH_ADVISED = "TDRelaunchAdvised"
-RELAUNCH_ADVISED_CONFIG = "TDRelaunchAdvisedConfigurationNeeded"
-
-ALL_STATUSES = ("UpToDate", "SWHardeningNeeded", "ConfigurationNeeded",
-                "ConfigurationAndSWHardeningNeeded", "OutOfDate", "OutOfDateConfigurationNeeded",
-                RELAUNCH_ADVISED, RELAUNCH_ADVISED_CONFIG, "Revoked", NOT_SUPPORTED, MODULE_MISMATCH)
-"""Every status an evaluation can end in; a policy's ``accepted_tcb_status`` names some of them."""
 
 _CONFIG_NEEDED = ("ConfigurationNeeded", "OutOfDateConfigurationNeeded",
                   "ConfigurationAndSWHardeningNeeded", RELAUNCH_ADVISED_CONFIG)

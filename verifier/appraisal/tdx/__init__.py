@@ -26,13 +26,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from verifier.appraisal.policy import Policy
-from verifier.appraisal.tdx import authenticity, validate
-from verifier.appraisal.tdx.authenticity import not_a_quote_reason
 from verifier.appraisal.tdx.checks import CATALOGUE, Run
-from verifier.appraisal.tdx.claims import pck_claims, quote_claims
 from verifier.appraisal.tdx.rules import (
     COLLATERAL_CHOICES,
     MEASUREMENTS,
@@ -40,12 +37,28 @@ from verifier.appraisal.tdx.rules import (
     TRAILING_CHOICES,
     TdxPolicy,
 )
-from verifier.endorsements.intel_collateral import TdxCollateral
-from verifier.evidence.tdx import TdxQuote
 from verifier.result import Check, Checked, utc
 
 if TYPE_CHECKING:
+    from verifier.appraisal.tdx.authenticity import not_a_quote_reason
+    from verifier.appraisal.tdx.claims import pck_claims, quote_claims
     from verifier.endorsements.fetch import CollateralFetcher
+    from verifier.endorsements.intel_collateral import TdxCollateral
+    from verifier.evidence.tdx import TdxQuote
+
+_LAZY = {"not_a_quote_reason": "verifier.appraisal.tdx.authenticity",
+         "pck_claims": "verifier.appraisal.tdx.claims", "quote_claims": "verifier.appraisal.tdx.claims"}
+"""Names imported when first used (PEP 562): a policy's ``[tdx]`` table is checked through
+:mod:`.rules` without loading the appraisal (``evidence verify sev-snp`` starts faster)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["CATALOGUE", "COLLATERAL_CHOICES", "MEASUREMENTS", "POLICY_KEYS", "TRAILING_CHOICES",
            "TdxAppraisal", "TdxPolicy", "appraise_tdx", "not_a_quote_reason", "pck_claims",
@@ -73,6 +86,9 @@ def appraise_tdx(quote: bytes, *, policy: Policy, at: dt.datetime, expected_repo
     ``collateral`` is used as given; without it, ``fetcher`` (if any) fetches it from Intel PCS
     v4; without either, the collateral checks are skipped.
     """
+    from verifier.appraisal.tdx import authenticity, validate
+    from verifier.appraisal.tdx.claims import pck_claims, quote_claims
+
     pol = TdxPolicy.from_policy(policy)
     run = Run(pol, utc(at))
     claims: dict[str, object] = {}

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from verifier.appraisal.policy import Policy, Section
 from verifier.endorsements.intel_anchors import INTEL_ROOT_PINS
-from verifier.endorsements.intel_tcb import ALL_STATUSES
+from verifier.endorsements.intel_status import ALL_STATUSES
 from verifier.errors import PolicyError
 
 POLICY_KEYS = ("roots", "accepted_tcb_status", "allow_debug", "require_sept_ve_disable",

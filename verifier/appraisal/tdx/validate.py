@@ -15,12 +15,8 @@ from verifier.appraisal.tdx.checks import Run
 from verifier.appraisal.tdx.rules import MEASUREMENTS
 from verifier.endorsements.intel_collateral import QeIdentity, TcbInfo
 from verifier.endorsements.intel_pck import PckExtensions
-from verifier.endorsements.intel_tcb import (
-    MODULE_MISMATCH,
-    NOT_SUPPORTED,
-    evaluate_qe,
-    evaluate_tcb,
-)
+from verifier.endorsements.intel_status import MODULE_MISMATCH, NOT_SUPPORTED
+from verifier.endorsements.intel_tcb import evaluate_qe, evaluate_tcb
 from verifier.evidence.tdx import (
     TD_ATTR_KNOWN,
     TD_ATTR_MIGRATABLE,
