@@ -53,6 +53,14 @@ def decode_evidence(data: bytes, binary_fits: Callable[[bytes], bool],
     raise InputError(f"{name} is neither the binary format, hex text nor base64")
 
 
+_TEXT = frozenset(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
+
+
+def is_text(data: bytes) -> bool:
+    """Printable ASCII and white space only: hex or base64 text, never a binary structure."""
+    return all(b in _TEXT for b in data)
+
+
 def b64decode_field(value: object, field: str) -> bytes:
     """Decode one standard, padded base64 value of a JSON document (DESIGN.md wire protocol)."""
     from verifier.errors import ParseError

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from verifier.errors import ParseError
+from verifier.evidence.encoding import is_text
 from verifier.evidence.reader import Reader
 
 SPDM_VERSION_11 = 0x11
@@ -387,8 +388,8 @@ def parse_report(data: bytes) -> SpdmReport:
 
 def looks_binary(data: bytes) -> bool:
     """Whether a file's bytes are a raw report (for :func:`verifier.evidence.encoding.decode_evidence`)."""
-    return (len(data) > REQUEST_SIZE and data[0] == SPDM_VERSION_11 and data[1] == GET_MEASUREMENTS
-            and data[REQUEST_SIZE] == SPDM_VERSION_11 and data[REQUEST_SIZE + 1] == MEASUREMENTS)
+    return (len(data) > REQUEST_SIZE + 1 and data[1] == GET_MEASUREMENTS
+            and data[REQUEST_SIZE + 1] == MEASUREMENTS and not is_text(data))
 
 
 # -- building (the reference enclave's simulated GPU, and test mutations) ------------------------

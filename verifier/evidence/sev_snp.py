@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass, fields, replace
 
 from verifier.errors import ParseError
+from verifier.evidence.encoding import is_text
 
 REPORT_SIZE = 0x4A0
 SIGNED_SIZE = 0x2A0
@@ -275,8 +276,11 @@ _RESERVED: tuple[tuple[int, int, int], ...] = (
 
 
 def is_report_sized(data: bytes) -> bool:
-    """Binary-detection test for :func:`verifier.evidence.encoding.decode_evidence`."""
-    return len(data) == REPORT_SIZE and int.from_bytes(data[:4], "little") in SUPPORTED_VERSIONS
+    """Binary-detection test for :func:`verifier.evidence.encoding.decode_evidence`: exactly a
+    report's size and not text. Whatever its version field says: a report of a version this
+    verifier does not read (a future one, or a flipped bit) is a report that does not parse
+    (``snp.parse``), not a file of an unknown format."""
+    return len(data) == REPORT_SIZE and not is_text(data)
 
 
 def _check_reserved(data: bytes, version: int) -> None:
@@ -303,7 +307,8 @@ def parse_report(data: bytes) -> SnpReport:
     version = values["version"]
     assert isinstance(version, int)
     if version not in SUPPORTED_VERSIONS:
-        raise ParseError(f"version {version} is not one of {SUPPORTED_VERSIONS}", field="version")
+        raise ParseError(f"unsupported report version {version} (this verifier reads versions "
+                         f"{', '.join(map(str, SUPPORTED_VERSIONS))})", field="version")
     policy = values["policy"]
     assert isinstance(policy, int)
     if not policy & POLICY_RESERVED_ONE:

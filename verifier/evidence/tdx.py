@@ -24,7 +24,6 @@ and classifies them (:func:`trailing_kind`); whether they are acceptable is a po
 from __future__ import annotations
 
 import enum
-import struct
 from dataclasses import dataclass
 
 from verifier.errors import ParseError
@@ -179,7 +178,7 @@ def parse_header(data: bytes) -> QuoteHeader:
     r = Reader(data)
     version = r.u16("header.version")
     if version not in SUPPORTED_VERSIONS:
-        raise ParseError(f"quote version {version} is not supported (only 4 and 5)", field="header.version")
+        raise ParseError(f"unsupported quote version {version} (only 4 and 5)", field="header.version")
     att_key_type = r.u16("header.att_key_type")
     if att_key_type != ATT_KEY_TYPE_ECDSA_P256:
         raise ParseError(f"attestation key type {att_key_type} is not ECDSA-256-with-P-256 (2)",
@@ -328,11 +327,14 @@ def trailing_kind(trailing: bytes) -> Trailing:
 
 
 def looks_like_quote(data: bytes) -> bool:
-    """Binary detection for :func:`verifier.evidence.encoding.decode_evidence`: a v4/v5 TDX header."""
+    """Binary detection for :func:`verifier.evidence.encoding.decode_evidence`: a TDX quote header
+    (ECDSA P-256 key, TDX TEE type), whatever its version: a quote of a version this verifier does
+    not read is a quote that does not parse, not a file of an unknown format."""
     if len(data) < HEADER_SIZE + TD_REPORT10_SIZE:
         return False
-    version, key_type, tee_type = struct.unpack_from("<HHI", data, 0)
-    return version in SUPPORTED_VERSIONS and key_type == ATT_KEY_TYPE_ECDSA_P256 and tee_type == TEE_TYPE_TDX
+    key_type = int.from_bytes(data[2:4], "little")
+    tee_type = int.from_bytes(data[4:8], "little")
+    return key_type == ATT_KEY_TYPE_ECDSA_P256 and tee_type == TEE_TYPE_TDX
 
 
 def describe(quote: TdxQuote) -> dict[str, object]:
