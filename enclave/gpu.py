@@ -44,7 +44,6 @@ from cryptography.x509.oid import NameOID
 from enclave import demo_roots
 from verifier.endorsements.anchors import spki_sha256
 from verifier.endorsements.nvidia_chain import OID_TCG_DICE_TCB_INFO, encode_tcb_info
-from verifier.providers.native.bundle import GpuEvidence
 from verifier.evidence.nvidia import (
     REQUEST_SIZE,
     OpaqueField,
@@ -53,6 +52,7 @@ from verifier.evidence.nvidia import (
     p384_signer,
     parse_report,
 )
+from verifier.providers.native.bundle import GpuEvidence
 from verifier.reference.rim import build_rim, sign_rim
 
 KEYS = Path(__file__).parent / "demo_keys" / "gpu"

@@ -69,7 +69,7 @@ def build_app(*, url: str | None, policy: str | None, provider: str | None, no_h
         history=history,
         resolve_policy=resolve_policy, policy_names=builtin_policy_names(), launch_demo=launch_demo,
         export_dir=data / "exports", evidence_dir=data / "evidence",
-        save_settings=not keep_nothing, error=error)
+        save_settings=not keep_nothing, error=error, provider=provider)
     app.scratch_dirs = scratch
     return app
 

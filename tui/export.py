@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from verifier.private_files import write_private
 from verifier.result import AttestationResult, iso
 
 ROLE_TITLES = {"user": "You", "assistant": "Assistant", "system": "System prompt"}
@@ -68,8 +68,5 @@ def write_export(path: Path, t: Transcript) -> str:
     """Write ``t`` to ``path`` (0600) and say which format was used."""
     kind = "JSON" if path.suffix.lower() == ".json" else "Markdown"
     data = json.dumps(to_json(t), indent=2) + "\n" if kind == "JSON" else to_markdown(t)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(data)
+    write_private(path, data.encode("utf-8"), own_parent=False)
     return kind

@@ -34,9 +34,12 @@ def private_dir(path: Path) -> Path:
     return path
 
 
-def write_private(path: Path, data: bytes, *, sync: bool = False) -> None:
-    """Write ``data`` to ``path`` atomically, mode 0600, creating 0700 parent directories."""
-    private_dir(path.parent)
+def write_private(path: Path, data: bytes, *, sync: bool = False, own_parent: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically, mode 0600, creating 0700 parent directories.
+    ``own_parent=False``: the file goes into a directory the user chose (an export); a missing one
+    is created 0700, an existing one is left as it is."""
+    if own_parent or not path.parent.is_dir():
+        private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from verifier.reference.checkpoint_store import write_private
+from verifier.private_files import write_private
 from verifier.reference.note import SIG_COSIGNATURE_V1, SIG_ED25519, NoteSigner, parse_skey
 
 DEMO_KEYS = Path(__file__).parent / "demo_keys"

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from verifier.errors import VerifierError
+from verifier.private_files import write_private
 from verifier.reference.checkpoint import Checkpoint, parse_checkpoint_body
-from verifier.reference.checkpoint_store import write_private
 from verifier.reference.cosignature import cosign
 from verifier.reference.merkle import HASH_SIZE, ProofError, verify_consistency
 from verifier.reference.note import NoteSigner, NoteVerifier, parse_note, verify_note

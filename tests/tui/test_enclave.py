@@ -62,7 +62,7 @@ async def test_a_verified_exchange_with_the_reference_enclave(enclave: Backgroun
         await settle(pilot)
         assert isinstance(app.screen, DetailsScreen)
         evidence = str(app.screen.query_one("#details-evidence").render())
-        assert "measurement:" in evidence and "sev-snp" in evidence and "key_config:" in evidence
+        assert "measurement:" in evidence and "sev-snp" in evidence and "key_config:" in evidence and "key_id:" in evidence
         assert "GET " in evidence and "/.well-known/attestation" in evidence
     stored = history.load(history.conversations()[0].id)
     assert stored is not None and [m.role for m in stored.messages] == ["user", "assistant"]

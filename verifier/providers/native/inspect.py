@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from verifier import kinds
+from verifier.channel.keyconfig import parse_ohttp_keys
+from verifier.errors import ParseError
 from verifier.providers.native import bundle
 
 
@@ -20,6 +22,7 @@ def bundle_fields(raw: bytes) -> dict[str, Any]:
                            "release": dict(b.release or {}), "digests": b.digests(),
                            "cpu": {"platform": b.cpu.platform,
                                    "certificates": len(b.cpu.certificates)}}
+    out["key_configs"] = _key_configs(b.key_config)
     cpu = kinds.get_kind(b.cpu.platform)
     decoders = [kinds.callable_of(decode) for _, detect, decode in sorted(cpu.inspectors)
                 if kinds.callable_of(detect)(b.cpu.report)]
@@ -28,3 +31,15 @@ def bundle_fields(raw: bytes) -> dict[str, Any]:
     gpu = kinds.callable_of("verifier.evidence.inspect:nvidia_fields")
     out["gpus"] = [{"arch": g.arch, "report": gpu(g.report)} for g in b.gpus]
     return out
+
+
+def _key_configs(data: bytes) -> list[dict[str, Any]] | str:
+    """The OHTTP key configurations (RFC 9458 §3.1) the bundle attests, decoded; a sentence when
+    they do not decode (the appraisal says so as ``channel.key_config``)."""
+    try:
+        configs = parse_ohttp_keys(data)
+    except ParseError as e:
+        return f"does not decode: {e}"
+    return [{"key_id": c.key_id, "kem": f"0x{c.kem_id:04x}", "public_key": c.public_key.hex(),
+             "suites": [f"KDF 0x{x.kdf_id:04x} / AEAD 0x{x.aead_id:04x}" for x in c.suites]}
+            for c in configs]
