@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from enclave import demo_roots
-from verifier.providers.native.bundle import canonical_json
 from verifier.evidence.sev_snp import (
     POLICY_RESERVED_ONE,
     POLICY_SMT,
@@ -32,6 +31,7 @@ from verifier.evidence.sev_snp import (
     with_signature,
 )
 from verifier.evidence.sev_snp import Product as SnpProduct
+from verifier.providers.native.bundle import canonical_json
 
 MEASUREMENT_LABEL = b"enclave-chat demo launch v1"
 PLATFORM_ALIAS_CHECK_AND_TSME = 0b100010
