@@ -327,10 +327,15 @@ def trailing_kind(trailing: bytes) -> Trailing:
 
 
 def looks_like_quote(data: bytes) -> bool:
-    """Binary detection for :func:`verifier.evidence.encoding.decode_evidence`: a TDX quote header
-    (ECDSA P-256 key, TDX TEE type), whatever its version: a quote of a version this verifier does
-    not read is a quote that does not parse, not a file of an unknown format."""
-    if len(data) < HEADER_SIZE + TD_REPORT10_SIZE:
+    """Binary detection for ``evidence inspect``: a TDX quote header and room for a TD report."""
+    return len(data) >= HEADER_SIZE + TD_REPORT10_SIZE and has_quote_header(data)
+
+
+def has_quote_header(data: bytes) -> bool:
+    """A TDX quote header (ECDSA P-256 key, TDX TEE type), whatever its version: a quote of a
+    version this verifier does not read is a quote that does not parse, not a file of an unknown
+    format; a short one fails its parse the same way."""
+    if len(data) < 8:
         return False
     key_type = int.from_bytes(data[2:4], "little")
     tee_type = int.from_bytes(data[4:8], "little")

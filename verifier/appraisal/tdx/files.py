@@ -12,7 +12,6 @@ are SHA-256 of the decoded quote and of every collateral piece used.
 from __future__ import annotations
 
 import hashlib
-import struct
 
 from verifier.appraisal.offline import OfflineOptions, read_file
 from verifier.appraisal.tdx import appraise_tdx
@@ -23,23 +22,16 @@ from verifier.errors import InputError, ParseError
 from verifier.evidence import azure_tdx, tdx
 from verifier.evidence.encoding import decode_evidence
 from verifier.evidence.tdx import (
-    ATT_KEY_TYPE_ECDSA_P256,
-    SUPPORTED_VERSIONS,
-    TEE_TYPE_TDX,
+    has_quote_header,
     parse_quote,
 )
 from verifier.result import AttestationResult
 
 
 def binary_fits(data: bytes) -> bool:
-    """Binary when the header is a v4/v5 TDX quote's (size checks come later, as a parse failure),
-    or an Azure HCL report (refused later as not a quote)."""
-    if azure_tdx.is_hcl_report(data):
-        return True
-    if len(data) < 8:
-        return False
-    version, key_type, tee_type = struct.unpack_from("<HHI", data, 0)
-    return version in SUPPORTED_VERSIONS and key_type == ATT_KEY_TYPE_ECDSA_P256 and tee_type == TEE_TYPE_TDX
+    """Binary when the header is a TDX quote's, whatever its version (size and version checks come
+    later, as a parse failure), or an Azure HCL report (refused later as not a quote)."""
+    return azure_tdx.is_hcl_report(data) or has_quote_header(data)
 
 
 def _collateral_from_dir(opts: OfflineOptions, quote: bytes) -> TdxCollateral | None:
