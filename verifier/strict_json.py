@@ -62,7 +62,9 @@ def load_strict_json(data: bytes, field: str, *, max_depth: int = MAX_JSON_DEPTH
                          parse_float=_finite_float, parse_int=_safe_int)
     except _Refused as e:
         raise ParseError(str(e), field=field) from None
-    except (ValueError, RecursionError) as e:
+    except RecursionError:
+        raise ParseError(f"nests deeper than {max_depth} levels", field=field) from None
+    except ValueError as e:
         raise ParseError(f"is not JSON ({e})", field=field) from None
     _check_tree(doc, field, max_depth)
     return doc
