@@ -37,10 +37,14 @@ def cmd_verify(args: argparse.Namespace) -> Exit:
             raise InputError(f"{args.replay} is not a complete recording: {e}") from None
         return report(result, args.json)
     if args.save_evidence is not None:
-        try:
-            args.save_evidence.mkdir(parents=True, exist_ok=True, mode=0o700)
+        from verifier.private_files import private_dir
+
+        try:  # before anything is fetched: a directory that cannot be private is refused now
+            private_dir(args.save_evidence)
         except OSError as e:
             fail(Exit.USAGE, f"cannot save evidence in {args.save_evidence}: {e.strerror or e}")
+        except InputError as e:
+            fail(Exit.USAGE, f"cannot save evidence: {e}")
 
     from enclave_chat.paths import user_dir
     from verifier.endorsements.fetch import CollateralFetcher
