@@ -97,9 +97,11 @@ def service_url(url: str) -> str:
 
 
 def load_policy_arg(name_or_path: str | None) -> Policy:
-    """``--policy``: a built-in name or a file. A file is read bounded (a FIFO, a device or a huge
-    file must neither hang nor fill memory); an empty argument is a usage error, not the default."""
-    from enclave_chat.paths import builtin_policy_names, resolve_policy
+    """``--policy``: a built-in name or a file. A name is never a file in the working directory; a
+    path has a slash or ends in ``.toml`` (:func:`enclave_chat.paths.is_policy_path`). A file is
+    read bounded (a FIFO, a device or a huge file must neither hang nor fill memory); an empty
+    argument is a usage error, not the default."""
+    from enclave_chat.paths import builtin_policy_names, is_policy_path, resolve_policy
     from verifier.appraisal.policy import MAX_POLICY_BYTES, parse_policy
     from verifier.files import read_file
     from verifier.policy_check import check_policy
@@ -109,9 +111,9 @@ def load_policy_arg(name_or_path: str | None) -> Policy:
     if not name_or_path.strip():
         fail(Exit.USAGE, "--policy is empty: give a policy file or a built-in name "
              f"({', '.join(builtin_policy_names())})")
+    if not is_policy_path(name_or_path):
+        return resolve_policy(name_or_path)  # a built-in name, else a PolicyError naming them
     path = Path(name_or_path)
-    if not path.exists():
-        return resolve_policy(name_or_path)  # a built-in name, or a missing file (PolicyError)
     try:
         data = read_file(path, MAX_POLICY_BYTES, "policy")
     except InputError as e:

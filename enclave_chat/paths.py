@@ -53,13 +53,27 @@ def demo_transparency_dir() -> Path:
     return user_dir("data", create=True) / DEMO_TRANSPARENCY
 
 
+def is_policy_path(argument: str) -> bool:
+    """Whether a ``--policy`` argument names a file: it has a slash (``./default``, ``dir/p``) or
+    ends in ``.toml``. Anything else is a name, and a name is never looked up in the working
+    directory (a file planted there must not stand in for a built-in policy)."""
+    seps = {"/", os.sep} | ({os.altsep} if os.altsep else set())
+    return any(sep in argument for sep in seps) or argument.endswith(".toml")
+
+
+def builtin_policy_path(name: str) -> Path:
+    """The file of the built-in policy ``name``; :class:`PolicyError` naming the built-ins for any
+    other word (with a hint when a file of that name is in the working directory)."""
+    names = builtin_policy_names()
+    if name not in names:
+        hint = f" (to use the file {name!r} here, give ./{name})" if Path(name).exists() else ""
+        raise PolicyError(f"no built-in policy named {name!r}; the built-ins are {', '.join(names)}{hint}")
+    return policies_dir() / f"{name}.toml"
+
+
 def resolve_policy(name_or_path: str | None) -> Policy:
-    """``None`` is the default policy; a bare name (``demo``, ``strict``) is a built-in one."""
+    """``None`` is the built-in default policy; a name (``demo``, ``strict``) is a built-in one,
+    never a file of that name; a path (:func:`is_policy_path`) is that file."""
     target = name_or_path or "default"
-    path = Path(target)
-    if path.suffix != ".toml" and os.sep not in target and not path.exists():
-        path = policies_dir() / f"{target}.toml"
-        if not path.is_file():
-            known = ", ".join(builtin_policy_names())
-            raise PolicyError(f"no built-in policy named {target!r}; known: {known}")
+    path = Path(target) if is_policy_path(target) else builtin_policy_path(target)
     return check_policy(load_policy(path))

@@ -69,7 +69,11 @@ def contract(run: Run, code: int | set[int], *, json_out: bool = False) -> Run:
 
 
 class Cli:
-    def __init__(self, tmp_path: Path) -> None:
+    """``cwd`` is the working directory the command runs in (default: the repository); a test may
+    set it, e.g. to a directory holding planted files."""
+
+    def __init__(self, tmp_path: Path, cwd: Path | None = None) -> None:
+        self.cwd = cwd or REPO
         self.env = dict(os.environ)
         for kind in ("config", "data", "cache", "state"):
             self.env[f"ENCLAVE_CHAT_{kind.upper()}_DIR"] = str(tmp_path / kind)
@@ -82,7 +86,7 @@ class Cli:
 
     def __call__(self, *args: str, timeout: float = 30) -> Run:
         proc = subprocess.run(self.command(*args), capture_output=True, text=True, env=self.env,
-                              timeout=timeout, stdin=subprocess.DEVNULL, cwd=REPO)
+                              timeout=timeout, stdin=subprocess.DEVNULL, cwd=self.cwd)
         return Run(tuple(args), proc.returncode, proc.stdout, proc.stderr)
 
     def many(self, cases: Sequence[Sequence[str]], timeout: float = 30) -> list[Run]:
