@@ -43,7 +43,8 @@ def cmd_release(args: argparse.Namespace) -> Exit:
         result = verify_release_files(args.bundle, repository=args.repository,
                                       trusted_root_path=args.trusted_root, artifact_path=args.artifact,
                                       digest=args.digest, workflow_ref=args.workflow_ref,
-                                      issuer=args.issuer or GITHUB_ISSUER, offline=args.offline)
+                                      issuer=args.issuer or GITHUB_ISSUER, offline=args.offline,
+                                      require_subject=True)
         return report(result, args.json)
     if args.release_command != "publish":
         fail(Exit.USAGE, "use `release publish ...` or `release verify BUNDLE ...`")

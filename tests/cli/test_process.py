@@ -109,12 +109,16 @@ def test_ctrl_c_during_argument_parsing(monkeypatch: pytest.MonkeyPatch, capsys:
     assert code == 130 and capsys.readouterr().err == "interrupted\n"
 
 
+CLI_CLI_DIGEST = "sha256:49a3aa6075e0f49f82843e74b5baa614ad2a588e6675612bf108a0a008c5ac25"
+"""The subject that sigstore/cli-cli/reusable-workflow-attestation.sigstore.json signs."""
+
+
 @pytest.mark.vectors
 def test_library_logging_stays_off_stderr(cli: Cli) -> None:
     """sigstore's "TUF repository is loaded in offline mode" notice was a second stderr line
     beside the verdict, twice in a Tinfoil replay."""
     run = cli("release", "verify", str(vector("sigstore/cli-cli/reusable-workflow-attestation.sigstore.json")),
-              "--repository", "malancas/attest-demo", "--offline", "--json")
+              "--repository", "malancas/attest-demo", "--digest", CLI_CLI_DIGEST, "--offline", "--json")
     contract(run, 0, json_out=True)
     assert run.lines[0].startswith("verified: sigstore-release")
 
@@ -180,7 +184,7 @@ def test_offline_contacts_no_host(cli: Cli) -> None:
               "--cert", str(vector(gpu + "hopperCertChain.txt")), "--json"],
              ["evidence", "verify", "tinfoil", str(vector("tinfoil/verifier/tinfoil_real_tdx_attestation.json")), "--json"],
              ["release", "verify", str(vector("sigstore/cli-cli/reusable-workflow-attestation.sigstore.json")),
-              "--repository", "malancas/attest-demo", "--json"]]
+              "--repository", "malancas/attest-demo", "--digest", CLI_CLI_DIGEST, "--json"]]
 
     def run(args: list[str]) -> Run:
         proc = subprocess.run([sys.executable, "-c", _NETGUARD, *args, "--offline"], capture_output=True,

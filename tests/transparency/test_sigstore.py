@@ -153,3 +153,24 @@ def test_more_rekor_v2_cases(vectors: Path, case: str) -> None:
     result = verify_release_files(folder / "bundle.sigstore.json", repository=BEACON,
                                   trusted_root_path=folder / "trusted_root.json", artifact_path=vectors / A_TXT)
     assert result.verified, result.verdict()
+
+
+def test_release_verify_needs_a_digest_or_an_artifact(vectors: Path, tmp_path: Path) -> None:
+    """Finding 10 of the second hostile-input round: ``release verify BUNDLE --repository R`` said
+    verified with nothing binding the result to an artifact. It is a usage error (exit 2, one line)
+    without ``--digest`` or ``--artifact``; with either it verifies."""
+    from tests.cli.conftest import Cli, contract
+
+    bundle, root, repo, artifact, digest, _ = PAIRS[0]
+    assert artifact is not None
+    common = ["release", "verify", str(vectors / bundle), "--trusted-root", str(vectors / root),
+              "--repository", repo, "--offline", "--json"]
+    bare, by_digest, by_artifact = Cli(tmp_path).many(
+        [common, [*common, "--digest", f"sha256:{digest}"], [*common, "--artifact", str(vectors / artifact)]])
+    contract(bare, 2)
+    assert "--digest" in bare.stderr and "--artifact" in bare.stderr, str(bare)
+    assert contract(by_digest, 0, json_out=True).json()["verified"] is True
+    assert contract(by_artifact, 0, json_out=True).json()["verified"] is True
+    with pytest.raises(InputError, match="--digest"):
+        verify_release_files(vectors / bundle, repository=repo, trusted_root_path=vectors / root,
+                             require_subject=True)

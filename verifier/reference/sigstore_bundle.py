@@ -424,14 +424,20 @@ def verify_release_files(bundle_path: Path, *, repository: str, trusted_root_pat
                          artifact_path: Path | None = None, digest: str | None = None,
                          workflow_ref: str | None = None, issuer: str | None = GITHUB_ISSUER,
                          offline: bool = True, at: dt.datetime | None = None,
-                         policy: PolicyRef | None = None) -> AttestationResult:
+                         policy: PolicyRef | None = None,
+                         require_subject: bool = False) -> AttestationResult:
     """``enclave-chat release verify``: one :class:`AttestationResult` of kind ``sigstore-release``.
 
-    Unreadable files and bad arguments raise :class:`~verifier.errors.InputError` (exit code 2).
+    Unreadable files and bad arguments raise :class:`~verifier.errors.InputError` (exit code 2);
+    with ``require_subject`` (the command line), so does giving neither ``digest`` nor
+    ``artifact_path``: nothing would bind the result to an artifact.
     """
     bundle = _read(bundle_path, "bundle")
     root = _read(trusted_root_path, "trusted root") if trusted_root_path is not None else None
     artifact = _read(artifact_path, "artifact") if artifact_path is not None else None
+    if require_subject and digest is None and artifact is None:
+        raise InputError("nothing binds the bundle to an artifact: give the digest it must sign "
+                         "(--digest sha256:HEX) or the artifact (--artifact FILE)")
     appraisal = appraise_bundle(bundle, trusted_root=root, repository=repository, artifact=artifact,
                                 digest=digest, workflow_ref=workflow_ref, issuer=issuer, offline=offline)
     evidence = {"bundle": hashlib.sha256(bundle).hexdigest()}
