@@ -83,6 +83,15 @@ def common_name(name: x509.Name) -> str:
     return value if isinstance(value, str) else value.decode("utf-8", "replace")
 
 
+def subject_cn(cert: x509.Certificate) -> str | None:
+    """The subject's common name, or None when the name does not decode (``cryptography`` decodes
+    names lazily and raises ValueError or TypeError on a malformed one, found by fuzzing)."""
+    try:
+        return common_name(cert.subject)
+    except (TypeError, ValueError):
+        return None
+
+
 def _check_p256_sha256(cert: x509.Certificate, role: str) -> None:
     key = cert.public_key()
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
@@ -130,10 +139,9 @@ def _verify_path(certs: Sequence[x509.Certificate], roles: Sequence[str], names:
         raise ChainError(f"the chain holds {len(certs)} certificates, {len(roles)} expected "
                          f"({' <- '.join(roles)})")
     for cert, role, accepted in zip(certs, roles, names, strict=True):
-        try:  # cryptography decodes names lazily and raises TypeError/ValueError on a malformed one
-            cn = common_name(cert.subject)
-        except (TypeError, ValueError) as e:
-            raise ChainError(f"the {role} certificate's subject name is malformed ({e})") from None
+        cn = subject_cn(cert)
+        if cn is None:
+            raise ChainError(f"the {role} certificate's subject name is malformed")
         if cn not in accepted:
             raise ChainError(f"the {role} certificate is {cn!r}, not {' or '.join(map(repr, accepted))}")
         _check_p256_sha256(cert, role)
@@ -171,7 +179,7 @@ class PckChain:
     @property
     def ca(self) -> str:
         """``platform`` or ``processor`` (the PCS ``ca`` parameter), from the intermediate's name."""
-        return PCK_CA_BY_CN.get(common_name(self.intermediate.subject), "unknown")
+        return PCK_CA_BY_CN.get(subject_cn(self.intermediate) or "", "unknown")
 
 
 def load_pck_chain(pem: bytes) -> PckChain:
