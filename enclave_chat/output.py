@@ -48,6 +48,17 @@ def fail(code: Exit, message: str) -> NoReturn:
     raise SystemExit(int(code))
 
 
+_TERMINAL_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7f, *range(0x80, 0xa0))
+                     if c not in (0x09, 0x0a)}
+
+
+def terminal_text(text: str) -> str:
+    """``text`` as it may reach a terminal: every control character but newline and tab (C0, DEL,
+    C1: ESC and so CSI sequences, BEL, backspace, carriage return) shown escaped, as ``\\x1b``,
+    so that text from a service cannot move the cursor, retitle the window or rewrite the screen."""
+    return text.translate(_TERMINAL_ESCAPES)
+
+
 def jsonable(value: Any) -> Any:
     """``value`` as plain JSON: bytes as lowercase hex, times as ISO-8601, enums by value,
     dataclasses and mappings as objects, sets sorted, and NaN or infinity (which JSON has no

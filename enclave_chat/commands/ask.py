@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from enclave_chat.arguments import load_policy_arg, service_url
-from enclave_chat.output import color, say
+from enclave_chat.output import color, say, terminal_text
 from enclave_chat.process import Exit, run_async
 from verifier.errors import NotVerified, TruncatedResponse
 
@@ -26,6 +26,10 @@ def cmd_ask(args: argparse.Namespace) -> Exit:
         messages.append({"role": "system", "content": args.system})
     messages.append({"role": "user", "content": args.prompt})
 
+    # On a terminal, control characters in the reply (escape sequences from the service) are shown
+    # escaped; into a pipe or a file the reply passes as it is (docs/cli.md).
+    shown = terminal_text if sys.stdout.isatty() else str
+
     async def run() -> None:
         async with Session(args.url, policy, provider=args.provider or policy_provider(policy), fetcher=fetcher,
                            state_dir=user_dir("state")) as session:
@@ -37,7 +41,7 @@ def cmd_ask(args: argparse.Namespace) -> Exit:
                 say("note: this provider's transport cannot detect a reply cut short; an incomplete reply would look whole")
             try:
                 async for delta in session.stream_chat(messages, model=args.model):
-                    sys.stdout.write(delta)
+                    sys.stdout.write(shown(delta))
                     sys.stdout.flush()
             except TruncatedResponse as e:
                 sys.stdout.write("\n")

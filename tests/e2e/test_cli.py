@@ -129,3 +129,59 @@ def test_verify_over_the_tinfoil_profile_lists_its_checks(enclave: BackgroundEnc
     checks = {c["id"]: c["status"] for c in json.loads(run.stdout)["checks"]}
     assert checks["tinfoil.nonce"] == "pass" and checks["tinfoil.signature"] == "pass"
     assert checks["tinfoil.tls_key"] == "skip"  # loopback http has no TLS key: never a pass
+
+
+# -- finding 9 of the second hostile-input round: the reply on a terminal -------------------------
+
+HOSTILE = "red \x1b[31mtext\x1b[0m bell \x07 csi \x9b2J del \x7f back \x08 cr \x0d tab \t end"
+"""A prompt the demo model echoes in its reply: ESC and CSI sequences, BEL, the C1 CSI, DEL,
+backspace and carriage return (all shown escaped on a terminal), and a tab (kept)."""
+
+
+def _ask_on_a_terminal(url: str, prompt: str, tmp_path) -> tuple[int, bytes, str]:  # type: ignore[no-untyped-def]
+    """``enclave-chat ask`` with stdout on a pseudo-terminal: the exit code, what the terminal
+    received, and stderr (a pipe)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NO_COLOR="1", ENCLAVE_CHAT_OFFLINE="1")
+    for kind in ("config", "data", "cache", "state"):
+        env[f"ENCLAVE_CHAT_{kind.upper()}_DIR"] = str(tmp_path / kind)
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "enclave_chat", "ask", url, prompt, "--policy", "demo"],
+                                stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE, env=env)
+        os.close(slave)
+        received = bytearray()
+        while True:
+            try:
+                piece = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not piece:
+                break
+            received += piece
+        _, err = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+    return proc.returncode, bytes(received), err.decode()
+
+
+def test_ask_escapes_control_characters_on_a_terminal(enclave: BackgroundEnclave, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    code, shown, err = _ask_on_a_terminal(enclave.url, HOSTILE, tmp_path)
+    assert code == 0, err
+    text = shown.decode("utf-8")
+    assert "built-in demo model" in text
+    for raw in ("\x1b", "\x07", "\x9b", "\x7f", "\x08"):
+        assert raw not in text, (raw, text)
+    assert r"red \x1b[31mtext\x1b[0m bell \x07 csi \x9b2J del \x7f back \x08 cr \x0d tab " + "\t end" in text
+    assert "\n" in text  # newlines pass (the terminal shows them as CR LF)
+
+
+def test_ask_passes_the_reply_unchanged_to_a_pipe(enclave: BackgroundEnclave, cli) -> None:  # type: ignore[no-untyped-def]
+    run = cli("ask", enclave.url, HOSTILE, "--policy", "demo")
+    assert run.code == 0, run.stderr
+    assert HOSTILE.replace("\r", "\n") in run.stdout  # (text mode reads a CR as a line end)
+    assert "\x1b[31m" in run.stdout and "\x07" in run.stdout and "\x7f" in run.stdout
