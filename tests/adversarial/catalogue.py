@@ -134,6 +134,16 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return edit
 
 
+def _append(path: str, text: str) -> Callable[[dict[str, Any]], None]:
+    """Append ``text`` to a string the service chose (a header injection attempt, say)."""
+    def edit(doc: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        for p in parents:
+            doc = doc[p]
+        doc[last] = doc[last] + text
+    return edit
+
+
 def _flip_b64(path: str, at: int = 40) -> Callable[[dict[str, Any]], None]:
     def edit(doc: dict[str, Any]) -> None:
         *parents, last = path.split(".")
@@ -519,6 +529,8 @@ ATTACKS: tuple[Attack, ...] = (
            proxied(_edit_bundle(_set("gpus", [])))),
     Attack("bundle-key-config-edited", "evidence bundle (key configuration)", "snp.report_data", True,
            proxied(_edit_bundle(_flip_b64("key_config", 10)))),
+    Attack("log-url-header-injection", "evidence bundle (log URL)", "release.log.fresh_checkpoint", True,
+           proxied(_edit_bundle(_append("release.log.url", "\r\nX-Injected: 1")))),
     Attack("bundle-report-bit", "CPU report", "snp.report.signature", True,
            proxied(_edit_bundle(_flip_b64("cpu.report", 0x50)))),
     Attack("bundle-gpu-report-bit", "GPU report", "snp.report_data", True,
