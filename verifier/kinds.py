@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from verifier.errors import InputError
 
@@ -54,21 +54,39 @@ def load(target: str) -> Any:
     return value
 
 
-_KINDS: dict[str, EvidenceKind] = {}
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
 
 
-def register_kind(kind: EvidenceKind) -> EvidenceKind:
-    """Add ``kind``; registering the same name twice with different contents is a programming error."""
-    known = _KINDS.get(kind.name)
-    if known is not None and known != kind:
-        raise ValueError(f"evidence kind {kind.name!r} is registered twice")
-    _KINDS[kind.name] = kind
-    return kind
+T = TypeVar("T", bound=Named)
 
 
-def unregister_kind(name: str) -> None:
-    """Remove a kind (tests that register a dummy clean up with this)."""
-    _KINDS.pop(name, None)
+class Registry(Generic[T]):
+    """Named entries in registration order (the kind registry here, the provider registry in
+    :mod:`verifier.providers.registry`)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.entries: dict[str, T] = {}
+
+    def register(self, entry: T) -> T:
+        """Add ``entry``; the same name twice with different contents is a programming error."""
+        known = self.entries.get(entry.name)
+        if known is not None and known != entry:
+            raise ValueError(f"{self.what} {entry.name!r} is registered twice")
+        self.entries[entry.name] = entry
+        return entry
+
+    def unregister(self, name: str) -> None:
+        """Remove an entry (tests that register a dummy clean up with this)."""
+        self.entries.pop(name, None)
+
+
+_REGISTRY: Registry[EvidenceKind] = Registry("evidence kind")
+_KINDS = _REGISTRY.entries
+register_kind = _REGISTRY.register
+unregister_kind = _REGISTRY.unregister
 
 
 def all_kinds() -> tuple[EvidenceKind, ...]:

@@ -21,20 +21,10 @@ BUILTIN = ("verifier.providers.native", "verifier.providers.tinfoil")
 DEFAULT = "native"
 """The provider a policy that names none is written for."""
 
-_PROVIDERS: dict[str, ProviderSpec] = {}
-
-
-def register_provider(spec: ProviderSpec) -> ProviderSpec:
-    known = _PROVIDERS.get(spec.name)
-    if known is not None and known != spec:
-        raise ValueError(f"provider {spec.name!r} is registered twice")
-    _PROVIDERS[spec.name] = spec
-    return spec
-
-
-def unregister_provider(name: str) -> None:
-    """Remove a provider (tests that register a dummy clean up with this)."""
-    _PROVIDERS.pop(name, None)
+_REGISTRY: kinds.Registry[ProviderSpec] = kinds.Registry("provider")
+_PROVIDERS = _REGISTRY.entries
+register_provider = _REGISTRY.register
+unregister_provider = _REGISTRY.unregister
 
 
 def _register_package(module: ModuleType) -> None:
