@@ -26,6 +26,7 @@ from tui.screens.welcome import WelcomeScreen
 from tui.service import ChatService, SessionService, Target
 from verifier.appraisal.policy import Policy, load_policy
 from verifier.session import utcnow
+from verifier.text import one_line
 
 ENCLAVE_THEME = Theme(
     name="enclave",
@@ -97,7 +98,7 @@ class EnclaveChatApp(App[int]):
             self.theme = theme
         else:
             self.theme = ENCLAVE_THEME.name
-            self.notify(f"Unknown theme {theme!r}; using {ENCLAVE_THEME.name!r}.", severity="warning")
+            self.notify(f"Unknown theme {one_line(repr(theme))}; using {ENCLAVE_THEME.name!r}.", severity="warning", markup=False)
         self._theme_ready = True
         self.set_keymap(self.config.keymap())
         if self.target is not None:
@@ -105,7 +106,7 @@ class EnclaveChatApp(App[int]):
         else:
             self.push_screen(WelcomeScreen())
         if self.startup_error:
-            self.notify(self.startup_error, severity="error", timeout=10)
+            self.notify(self.startup_error, severity="error", timeout=10, markup=False)
 
     def open_target(self, target: Target) -> None:
         """Leave the welcome screen for a chat on ``target``."""
@@ -119,7 +120,7 @@ class EnclaveChatApp(App[int]):
         try:
             save_setting(self.config.path, "ui", "theme", theme)
         except (ConfigError, OSError) as e:
-            self.notify(f"Could not save the theme: {e}", severity="warning")
+            self.notify(f"Could not save the theme: {one_line(str(e))}", severity="warning", markup=False)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

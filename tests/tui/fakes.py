@@ -85,6 +85,14 @@ class FakeService:
     closed: bool = False
     valid_for: dt.timedelta = dt.timedelta(minutes=10)
     delta_delay: float = 0.0
+    attest_error: Exception | None = None
+    """Raised by :meth:`attest` (after its steps), as a hostile or broken service would cause."""
+    reply_error: Exception | None = None
+    """Raised by :meth:`stream_chat` after the reply's deltas."""
+    models_error: Exception | None = None
+    """Raised by :meth:`models`."""
+    save_error: Exception | None = None
+    """Raised by :meth:`save_last`."""
 
     @property
     def truncation_detectable(self) -> bool:
@@ -106,6 +114,9 @@ class FakeService:
         if self.unreachable:
             self.last_exchanges = []
             raise ServiceUnreachable(f"{self.target.url} could not be reached (ConnectError: connection refused)")
+        if self.attest_error is not None:
+            self.last_exchanges = []
+            raise self.attest_error
         self.last_exchanges = list(self.exchanges)
         self.last_result = fixed_result(refused=self.refuse)
         return self.last_result
@@ -113,6 +124,8 @@ class FakeService:
     def save_last(self, directory: Path) -> Path:
         if self.last_result is None or not self.last_exchanges:
             raise InputError("there is nothing to save")
+        if self.save_error is not None:
+            raise self.save_error
         self.saved.append(directory)
         return directory
 
@@ -130,8 +143,12 @@ class FakeService:
                 await self.hold.wait()
         if self.truncate:
             raise TruncatedResponse("the response ended before its final chunk")
+        if self.reply_error is not None:
+            raise self.reply_error
 
     async def models(self) -> list[str]:
+        if self.models_error is not None:
+            raise self.models_error
         return list(self.models_list)
 
     async def aclose(self) -> None:

@@ -57,6 +57,7 @@ from verifier.errors import (
     VerifierError,
 )
 from verifier.result import AttestationResult
+from verifier.text import one_line
 
 
 @dataclasses.dataclass
@@ -225,7 +226,7 @@ class ChatScreen(Screen[None]):
         """The result lapsed: attest again at once, so the panel never shows a stale proof."""
         if self._reply is not None and self._reply.is_running:
             return  # the Session re-attests before its next request anyway
-        self.notify("The verified session lapsed; verifying again.", title="Re-attesting")
+        self.notify("The verified session lapsed; verifying again.", title="Re-attesting", markup=False)
         self.verify()
 
     def _after_exchange(self) -> None:
@@ -239,11 +240,11 @@ class ChatScreen(Screen[None]):
                 "(the key rotated or the result lapsed).")
         self._apply_result(result, note=note)
         self.notify(note, title="Re-verified" if result.verified else "Re-verification failed",
-                    severity="information" if result.verified else "error")
+                    severity="information" if result.verified else "error", markup=False)
 
     def action_reverify(self) -> None:
         if self._reply is not None and self._reply.is_running:
-            self.notify("A reply is arriving; cancel it first (Escape).", severity="warning")
+            self.notify("A reply is arriving; cancel it first (Escape).", severity="warning", markup=False)
             return
         self.verify()
 
@@ -263,7 +264,7 @@ class ChatScreen(Screen[None]):
         if not self.state.verified:
             return  # the input is disabled then; the Session would refuse in any case
         if self._reply is not None and self._reply.is_running:
-            self.notify("A reply is still arriving; Escape cancels it.", severity="warning")
+            self.notify("A reply is still arriving; Escape cancels it.", severity="warning", markup=False)
             return
         self.prompt.clear()
         user = Message("user", event.text)
@@ -336,7 +337,7 @@ class ChatScreen(Screen[None]):
             return history.add_message(self.conversation_id, message.role, message.content,
                                        state=message.state, attestation_id=attestation)
         except (HistoryError, OSError, sqlite3.Error) as e:
-            self.notify(f"Could not save to history: {e}", severity="error")
+            self.notify(f"Could not save to history: {one_line(str(e))}", severity="error", markup=False)
             return None
 
     def action_toggle_history(self) -> None:
@@ -362,7 +363,7 @@ class ChatScreen(Screen[None]):
         await self._stop_reply()
         stored = history.load(conversation_id)
         if stored is None:
-            self.notify("That conversation is no longer saved.", severity="warning")
+            self.notify("That conversation is no longer saved.", severity="warning", markup=False)
             return
         self.stored = stored
         self.conversation_id = stored.id
@@ -435,17 +436,18 @@ class ChatScreen(Screen[None]):
 
     # -- model, system prompt ------------------------------------------------------------------------
     def _show_info(self) -> None:
-        parts = [f"model: {self.model or 'service default'}"]
+        # The model id comes from the service, the title from the history file: one plain line each.
+        parts = [f"model: {one_line(self.model) if self.model else 'service default'}"]
         parts.append("system prompt: set" if self.system_prompt else "no system prompt")
         if self.title_text:
-            parts.insert(0, self.title_text)
+            parts.insert(0, one_line(self.title_text))
         self.query_one("#chat-info", Label).update(Text(" · ".join(parts), no_wrap=True,
                                                         overflow="ellipsis"))
 
     def action_pick_model(self) -> None:
         if not self.state.verified:
             self.notify("The model list is asked over the attested channel; verify first.",
-                        severity="warning")
+                        severity="warning", markup=False)
             return
         self._load_models()
 
@@ -454,12 +456,12 @@ class ChatScreen(Screen[None]):
         try:
             models = await self.service.models()
         except VerifierError as e:
-            self.notify(f"Could not list models: {e}", severity="error")
+            self.notify(f"Could not list models: {one_line(str(e))}", severity="error", markup=False)
             self._after_exchange()
             return
         self._after_exchange()
         if not models:
-            self.notify("The service lists no models.", severity="warning")
+            self.notify("The service lists no models.", severity="warning", markup=False)
             return
 
         def chosen(model: str | None) -> None:
@@ -491,7 +493,7 @@ class ChatScreen(Screen[None]):
     def action_copy_reply(self) -> None:
         reply = next((m for m in reversed(self.messages) if m.role == "assistant" and m.content), None)
         if reply is None:
-            self.notify("There is no reply to copy yet.", severity="warning")
+            self.notify("There is no reply to copy yet.", severity="warning", markup=False)
             return
         self.app.copy_to_clipboard(reply.content)
         self._copy_fallback(reply.content)
@@ -500,7 +502,8 @@ class ChatScreen(Screen[None]):
     def _copy_fallback(self, text: str) -> None:
         tool = system_copy(text)
         where = f"the terminal clipboard and {tool}" if tool else "the terminal clipboard (OSC 52)"
-        self.app.call_from_thread(self.notify, f"Copied the last reply ({len(text)} characters) to {where}.")
+        message = f"Copied the last reply ({len(text)} characters) to {where}."
+        self.app.call_from_thread(lambda: self.notify(message, markup=False))
 
     def export_transcript(self) -> ExportTranscript:
         return ExportTranscript(
@@ -512,7 +515,7 @@ class ChatScreen(Screen[None]):
 
     def action_export(self) -> None:
         if not self.messages:
-            self.notify("There is nothing to export yet.", severity="warning")
+            self.notify("There is nothing to export yet.", severity="warning", markup=False)
             return
         base = self.chat_app.export_dir or Path.cwd()
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -524,9 +527,9 @@ class ChatScreen(Screen[None]):
             try:
                 kind = write_export(path, self.export_transcript())
             except OSError as e:
-                self.notify(f"Could not export: {e}", severity="error")
+                self.notify(f"Could not export: {one_line(str(e))}", severity="error", markup=False)
                 return
-            self.notify(f"Exported as {kind} to {path}", title="Exported")
+            self.notify(f"Exported as {kind} to {path}", title="Exported", markup=False)
 
         self.app.push_screen(PathScreen("Export this conversation", default,
                                         "A name ending in .json writes JSON; anything else Markdown."),

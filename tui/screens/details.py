@@ -23,6 +23,7 @@ from tui.screens.dialogs import PathScreen
 from tui.service import ChatService, captured_stamp
 from verifier.errors import VerifierError
 from verifier.result import AttestationResult, Status
+from verifier.text import one_line
 
 
 def headline(result: AttestationResult) -> str:
@@ -124,11 +125,11 @@ class DetailsScreen(Screen[None]):
     def action_save_evidence(self) -> None:
         result = self.state.result
         if result is None or not self.exchanges:
-            self.notify("There is no evidence to save.", severity="warning")
+            self.notify("There is no evidence to save.", severity="warning", markup=False)
             return
         if self.service.last_result is not result:
             self.notify("The service was attested again since this screen opened; open the "
-                        "details again to save the newer attestation.", severity="warning")
+                        "details again to save the newer attestation.", severity="warning", markup=False)
             return
         base = self.evidence_dir or Path.cwd()
         default = base / f"evidence-{captured_stamp(result.at)}"
@@ -139,10 +140,10 @@ class DetailsScreen(Screen[None]):
             try:
                 self.service.save_last(path)
             except (OSError, ValueError, VerifierError) as e:
-                self.notify(f"Could not save the evidence: {e}", severity="error")
+                self.notify(f"Could not save the evidence: {one_line(str(e))}", severity="error", markup=False)
                 return
             self.notify(f"Saved to {path}; `enclave-chat verify --replay {path}` re-checks it.",
-                        title="Evidence saved")
+                        title="Evidence saved", markup=False)
 
         self.app.push_screen(PathScreen("Save this attestation's evidence to a folder", default,
                                         "A recording that `enclave-chat verify --replay` reads, "

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -15,6 +16,7 @@ from textual.widgets import Button, Input, Label, OptionList, TextArea
 from textual.widgets.option_list import Option
 
 from tui.screens.base import demo_banner
+from verifier.text import one_line
 
 
 class ModelPicker(ModalScreen[str | None]):
@@ -24,14 +26,18 @@ class ModelPicker(ModalScreen[str | None]):
 
     def __init__(self, models: Sequence[str], current: str | None) -> None:
         super().__init__()
-        self.models = list(models)
+        self.models = list(dict.fromkeys(models))
+        """The ids as the service listed them, each once (an id listed twice is one choice)."""
         self.current = current
 
     def compose(self) -> ComposeResult:
         yield from demo_banner(self.app)
         with Vertical(classes="dialog", id="model-dialog"):
             yield Label("Choose a model", classes="dialog-title")
-            options = [Option(("● " if m == self.current else "  ") + m, id=m) for m in self.models]
+            # The ids come from the service: plain Text, never markup, and option ids of our own.
+            options = [Option(Text(("● " if m == self.current else "  ") + one_line(m), no_wrap=True,
+                                   overflow="ellipsis"), id=f"model-{i}")
+                       for i, m in enumerate(self.models)]
             yield OptionList(*options, id="models")
             yield Label("The list comes from the service over the attested channel.",
                         classes="dialog-hint")
@@ -44,7 +50,7 @@ class ModelPicker(ModalScreen[str | None]):
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
+        self.dismiss(self.models[event.option_index])
 
 
 class SystemPromptScreen(ModalScreen[str | None]):
@@ -97,10 +103,10 @@ class PathScreen(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         yield from demo_banner(self.app)
         with Vertical(classes="dialog", id="path-dialog"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(Text(self.title_text), classes="dialog-title")
             yield Input(str(self.default), id="path")
             if self.hint:
-                yield Label(self.hint, classes="dialog-hint")
+                yield Label(Text(self.hint), classes="dialog-hint")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", variant="primary", id="ok")
                 yield Button("Cancel", id="cancel")

@@ -21,6 +21,7 @@ from tui.service import Target
 from verifier.appraisal.policy import Policy
 from verifier.errors import VerifierError
 from verifier.policy_check import policy_provider
+from verifier.text import one_line
 
 INTRO = (
     "enclave-chat talks only to confidential AI services that prove, before each conversation, "
@@ -55,7 +56,7 @@ class WelcomeScreen(Screen[None]):
             yield Label("Or open a service", classes="welcome-section")
             yield Input(placeholder="https://chat.example.com", id="url")
             names = list(app.policy_names) or ["default"]
-            yield Select([(n, n) for n in names], value=names[0] if "default" not in names else "default",
+            yield Select([(Text(n), n) for n in names], value=names[0] if "default" not in names else "default",
                          allow_blank=False, id="policy")
             with Horizontal(id="welcome-buttons"):
                 yield Button("Verify and open", id="open", variant="primary")
@@ -80,7 +81,7 @@ class WelcomeScreen(Screen[None]):
         try:
             policy = self.chat_app.load_policy(name)
         except VerifierError as e:
-            self._error(str(e))
+            self._error(one_line(str(e)))
             return
         self.chat_app.open_target(self.target(url, policy))
 
@@ -99,7 +100,7 @@ class WelcomeScreen(Screen[None]):
             url = app.launch_demo()
             policy = app.load_policy("demo")
         except Exception as e:  # the demo could not start: say so, keep the screen usable
-            self.app.call_from_thread(self._error, f"The demo could not start: {e}")
+            self.app.call_from_thread(self._error, f"The demo could not start: {one_line(str(e))}")
             return
         # The demo enclave speaks the demo policy's own provider, whatever the config says.
         self.app.call_from_thread(app.open_target, Target(url, policy, policy_provider(policy)))

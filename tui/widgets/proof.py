@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from tui.proof import DEMO_BANNER, MARK, Phase, ProofState, remedy, status_text, summary_rows
 from verifier.result import Status
+from verifier.text import one_line
 
 
 class DemoBanner(Static):
@@ -99,18 +100,18 @@ class RefusalView(Static):
             text.append("Refused: the service did not verify, so nothing was sent.\n", style="bold")
             if bad is not None:
                 text.append("Failing check: ", style="bold")
-                text.append(f"{bad.id} ({bad.status})\n")
-                text.append(f"{bad.detail}\n")
+                text.append(f"{one_line(bad.id)} ({bad.status})\n")
+                text.append(f"{one_line(bad.detail)}\n")
             text.append("What you can do: ", style="bold")
             text.append(remedy(bad) + "\n")
         elif state.phase is Phase.UNREACHABLE:
             text.append("The service could not be reached; nothing was sent.\n", style="bold")
-            text.append(f"{state.message}\n")
+            text.append(f"{one_line(state.message)}\n")
             text.append("What you can do: ", style="bold")
             text.append("check the URL and your network, and that the service is running.\n")
         else:
             text.append("The service could not be verified; nothing was sent.\n", style="bold")
-            text.append(f"{state.message}\n")
+            text.append(f"{one_line(state.message)}\n")
         text.append(f"{reverify_key} verifies again · {details_key} shows every check",
                     style="italic")
         self.update(text)

@@ -20,6 +20,8 @@ from textual.widget import Widget
 from textual.widgets import Button, Label, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
+from verifier.text import one_line
+
 STATE_NOTES = {
     "cancelled": "cancelled: you stopped this reply; what arrived is shown",
     "incomplete": "INCOMPLETE: the encrypted stream ended before its final chunk; this reply may be cut short",
@@ -139,10 +141,10 @@ class AssistantMessage(Vertical):
         return self._parts[0] if self._parts else ""
 
     def compose(self) -> ComposeResult:
-        yield Label(self.who, classes="who")
+        yield Label(Text(one_line(self.who)), classes="who")  # a model id from the service
         with Vertical(classes="body"):
             yield Markdown(self.text)
-        yield Label(self._note_text(), classes="note")
+        yield Label(Text(self._note_text()), classes="note")
 
     def on_mount(self) -> None:
         self._apply_state()
@@ -160,9 +162,10 @@ class AssistantMessage(Vertical):
 
     def _note_text(self) -> str:
         base = STATE_NOTES.get(self.state, "")
-        if self.state == "error" and self.note:
-            return f"error: {self.note}"
-        return f"{base} ({self.note})" if base and self.note else base
+        note = one_line(self.note)  # an error from the service: one plain line
+        if self.state == "error" and note:
+            return f"error: {note}"
+        return f"{base} ({note})" if base and note else base
 
     def _apply_state(self) -> None:
         """Show the state on the note line and as a coloured left border. No class is toggled on
@@ -330,6 +333,6 @@ class EarlierMessages(Button):
     """Placeholder at the top of a long reopened conversation: loads the next page on press."""
 
     def __init__(self, remaining: int) -> None:
-        super().__init__(f"Show {remaining} earlier message{'s' if remaining != 1 else ''}",
+        super().__init__(Text(f"Show {remaining} earlier message{'s' if remaining != 1 else ''}"),
                          id="earlier", compact=True)
         self.remaining = remaining
