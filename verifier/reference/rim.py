@@ -104,6 +104,10 @@ class Rim:
     manufacturer_id: str
     measurements: tuple[RimMeasurement, ...]
     signer: x509.Certificate
+    platform_model: str = ""
+    """The signed Meta's ``rim:PlatformModel`` (TCG RIM IM): the chip, ``GH100``, in NVIDIA's RIMs."""
+    edition: str = ""
+    """The signed Meta's ``edition``: ``GPU`` or ``SWITCH`` in NVIDIA's RIMs."""
 
     @property
     def kind(self) -> str:
@@ -210,6 +214,8 @@ def _read_signed(root: Any, signer: x509.Certificate) -> Rim:
         manufacturer_id=meta.get(f"{{{NS_RIM}}}PlatformManufacturerId", ""),
         measurements=tuple(measurements),
         signer=signer,
+        platform_model=meta.get(f"{{{NS_RIM}}}PlatformModel", ""),
+        edition=meta.get("edition", ""),
     )
 
 
@@ -269,9 +275,12 @@ def vbios_rim_id(project: str, project_sku: str, chip_sku: str, vbios_version: s
 
 
 def build_rim(*, version: str, measurements: dict[int, Sequence[bytes]], product: str = "GH100",
-              indices: int = 64, manufacturer_id: str = "5703", tag_id: str | None = None) -> bytes:
+              indices: int = 64, manufacturer_id: str = "5703", tag_id: str | None = None,
+              platform_model: str | None = None, edition: str = "GPU") -> bytes:
     """An unsigned RIM in NVIDIA's layout: ``measurements`` maps each *active* RIM index (0-based)
-    to its alternatives (48-byte SHA-384 values); every other index up to ``indices`` is inactive."""
+    to its alternatives (48-byte SHA-384 values); every other index up to ``indices`` is inactive.
+    ``product`` and ``platform_model`` (``rim:PlatformModel``, left out when None) name the chip the
+    RIM is for, ``edition`` its kind of device (``GPU``, ``SWITCH``)."""
     swid = f"{{{NS_SWID}}}"
     root = etree.Element(swid + "SoftwareIdentity", nsmap={None: NS_SWID, "ns2": NS_SHA384})
     root.set("corpus", "false")
@@ -286,9 +295,11 @@ def build_rim(*, version: str, measurements: dict[int, Sequence[bytes]], product
     entity.set("role", "softwareCreator tagCreator")
     meta = etree.SubElement(root, swid + "Meta", nsmap={"ns1": NS_RIM})
     meta.set("colloquialVersion", version)
-    meta.set("edition", "GPU")
+    meta.set("edition", edition)
     meta.set("product", product)
     meta.set(f"{{{NS_RIM}}}PlatformManufacturerId", manufacturer_id)
+    if platform_model is not None:
+        meta.set(f"{{{NS_RIM}}}PlatformModel", platform_model)
     payload = etree.SubElement(root, swid + "Payload")
     for index in range(indices):
         alternatives = list(measurements.get(index, [bytes(48)]))
