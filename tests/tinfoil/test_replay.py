@@ -22,8 +22,9 @@ CLOUD_SKIPS = {
     "sigstore.artifact",  # the digest is checked; the deployment file itself is not fetched
 }
 GPU_COLLATERAL = {f"gpu.0.{k}" for k in (
-    "ocsp", "measurements", "rim.driver.chain", "rim.driver.signature", "rim.driver.version", "rim.driver.ocsp",
-    "rim.vbios.chain", "rim.vbios.signature", "rim.vbios.version", "rim.vbios.ocsp")}
+    "ocsp", "measurements", "rim.driver.chain", "rim.driver.signature", "rim.driver.version", "rim.driver.device",
+    "rim.driver.ocsp", "rim.vbios.chain", "rim.vbios.signature", "rim.vbios.version", "rim.vbios.device",
+    "rim.vbios.ocsp")}
 DIRECT_SKIPS = {
     "tdx.td.mrseam", "tdx.td.mrtd", "tdx.td.rtmr0", "tdx.td.rtmr1", "tdx.td.rtmr2", "tdx.td.mrservicetd",
     *GPU_COLLATERAL,  # NVIDIA's RIMs for driver 595.71.05 and OCSP answers are not recorded

@@ -17,6 +17,7 @@ id                              what passes                                     
 ``gpu.N.rim.K.chain``           RIM K's signer chain holds to the pinned CoRIM root at ``at``
 ``gpu.N.rim.K.signature``       RIM K's XML signature verifies with that signer (signxml)
 ``gpu.N.rim.K.version``         RIM K's signed version equals the report's (driver / VBIOS)
+``gpu.N.rim.K.device``          RIM K's signed product / PlatformModel is the device's chip
 ``gpu.N.rim.K.ocsp``            OCSP says good for RIM K's chain L4..L2 (policy ``rim_ocsp``)
 ``gpu.N.measurements``          every active RIM index equals one of its alternatives
 ==============================  ==============================================================  =====
@@ -31,9 +32,9 @@ The ids are the templates of :mod:`~verifier.appraisal.nvidia.checks` (``CATALOG
 ``gpu_id`` fills in N and K). The modules, in go-sev-guest's split: :mod:`~verifier.appraisal.nvidia.rules`
 (the ``[gpu]`` table), :mod:`~verifier.appraisal.nvidia.authenticity` (the report, the device chain,
 its signature and OCSP; RIM chains, signatures, versions, OCSP; collateral fetching),
-:mod:`~verifier.appraisal.nvidia.validate` (nonce, architecture, measurements, count, distinct,
-mode), :mod:`~verifier.appraisal.nvidia.claims`, and :mod:`~verifier.appraisal.nvidia.files`
-(``evidence verify nvidia-gpu``, not imported here).
+:mod:`~verifier.appraisal.nvidia.validate` (nonce, architecture, the device a RIM names,
+measurements, count, distinct, mode), :mod:`~verifier.appraisal.nvidia.claims`, and
+:mod:`~verifier.appraisal.nvidia.files` (``evidence verify nvidia-gpu``, not imported here).
 
 Sources: DMTF DSP0274 (SPDM 1.1) for the report and its signature; TCG DICE Attestation
 Architecture §6.1.1 for the FWID; RFC 5280 §6.1 for the paths; RFC 6960 for OCSP; TCG RIM

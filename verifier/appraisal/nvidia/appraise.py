@@ -20,7 +20,7 @@ from verifier.appraisal.nvidia.rules import (
     MAX_GPUS,
     GpuPolicy,
 )
-from verifier.appraisal.nvidia.validate import gpu_count_check
+from verifier.appraisal.nvidia.validate import DeviceModel, gpu_count_check
 from verifier.appraisal.policy import Policy
 from verifier.endorsements.anchors import spki_sha256
 from verifier.evidence.nvidia import OpaqueField
@@ -132,14 +132,17 @@ def _appraise_one(out: CheckCollector, report_bytes: bytes, chain_bytes: bytes, 
     rim_ids = {"driver": driver_rim_id(device_arch, opaque.driver_version,
                                    opaque.text(OpaqueField.CHIP_INFO)) if opaque.driver_version else None,
            "vbios": authenticity.vbios_id(report) if not is_switch else None}
+    chip = claims.get("chip")
+    device = DeviceModel(chip=chip if isinstance(chip, str) and chip else None, switch=is_switch,
+                         project=opaque.project, project_sku=opaque.project_sku, chip_sku=opaque.chip_sku)
     verified: dict[str, Rim] = {}
     rim_claims: dict[str, object] = {}
     authenticity.rim_input_check(out, n, collateral)
     for kind in kinds:
         label = "driver" if kind == "driver" else ("switch BIOS" if is_switch else "VBIOS")
-        outcome = collateral.rim_for(kind, versions[kind], rim_ids[kind])
+        outcome = collateral.rim_for(kind, versions[kind], rim_ids[kind], device)
         rim_claim, rim, rim_ocsp = authenticity.rim_checks(out, n, kind, label, outcome, versions[kind],
-                                                           rim_ids[kind], policy, collateral)
+                                                           rim_ids[kind], policy, collateral, device)
         rim_claims[kind] = rim_claim
         if rim is not None:
             verified[kind] = rim

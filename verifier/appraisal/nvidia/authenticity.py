@@ -2,9 +2,10 @@
 
 The SPDM report parses; the device chain ends at the pinned Device Identity CA and holds; the leaf's
 DICE FWID is the report's; the leaf signed the report; OCSP for the chain. For each RIM (driver,
-VBIOS): its signer's chain to the pinned CoRIM root, its XML signature, its version, OCSP for its
-chain. :class:`Collateral` holds the RIMs and OCSP answers of one appraisal, fetched (RIM service,
-OCSP responder) at most once each.
+VBIOS): its signer's chain to the pinned CoRIM root, its XML signature, its version, the device it
+names (:func:`~verifier.appraisal.nvidia.validate.rim_device_check`), OCSP for its chain.
+:class:`Collateral` holds the RIMs and OCSP answers of one appraisal, fetched (RIM service, OCSP
+responder) at most once each.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from verifier.appraisal.checks import CheckCollector
 from verifier.appraisal.nvidia import checks as ids
 from verifier.appraisal.nvidia.checks import gpu_id
 from verifier.appraisal.nvidia.rules import GpuPolicy
+from verifier.appraisal.nvidia.validate import DeviceModel, rim_device_check, rim_device_problem
 from verifier.endorsements import nvidia_ocsp
 from verifier.endorsements.nvidia_anchors import RIM_SERVICE_URL, GpuAnchors
 from verifier.endorsements.nvidia_chain import (
@@ -50,7 +52,7 @@ from verifier.reference.rim import (
     verify_rim_chain,
     verify_rim_signature,
 )
-from verifier.result import Check, failed, iso, passed, skipped
+from verifier.result import Check, Status, failed, iso, passed, skipped
 from verifier.strict_json import load_strict_json
 
 if TYPE_CHECKING:
@@ -116,17 +118,21 @@ class Collateral:
         self._verified[key] = out
         return out
 
-    def rim_for(self, kind: str, version: str | None, rim_id: str | None) -> RimOutcome | None:
-        """The supplied RIM of ``kind`` for ``version`` (one that verifies, if several claim it), else
-        the only supplied one of that kind, else one fetched by id; None when there is none."""
+    def rim_for(self, kind: str, version: str | None, rim_id: str | None,
+                device: DeviceModel | None = None) -> RimOutcome | None:
+        """The supplied RIM of ``kind`` for ``version`` (one that verifies, if several claim it; of
+        those, one that names ``device``, if any does), else the only supplied one of that kind, else
+        one fetched by id; None when there is none."""
         of_kind = [(s, d) for s, d in self.docs if d.claimed_kind == kind]
         exact = [(s, d) for s, d in of_kind
                  if version is not None and d.claimed_version.upper() == version.upper()]
         chosen = exact or (of_kind if len(of_kind) == 1 else [])
         outcomes = [self._verify(s, d) for s, d in chosen]
         good = [o for o in outcomes if o.stage == "ok"]
-        if good:
-            return good[0]
+        fitting = [o for o in good if device is not None and o.rim is not None
+                   and rim_device_problem(o.rim, device) is None]
+        if fitting or good:
+            return (fitting or good)[0]
         if outcomes:
             return outcomes[0]
         if rim_id is None or self.fetcher is None or not RIM_ID.match(rim_id):
@@ -274,12 +280,14 @@ def rim_input_check(out: CheckCollector, n: int, collateral: Collateral) -> None
 
 
 def rim_checks(out: CheckCollector, n: int, kind: str, label: str, outcome: RimOutcome | None,
-               want: str | None, rim_id: str | None, policy: GpuPolicy, collateral: Collateral
-               ) -> tuple[dict[str, object], Rim | None, dict[str, object] | None]:
-    """``gpu.N.rim.K.chain``, ``.signature``, ``.version``, ``.ocsp`` for one RIM; its claims, the RIM
-    when it is verified and for the report's version, and its chain's OCSP states."""
+               want: str | None, rim_id: str | None, policy: GpuPolicy, collateral: Collateral,
+               device: DeviceModel) -> tuple[dict[str, object], Rim | None, dict[str, object] | None]:
+    """``gpu.N.rim.K.chain``, ``.signature``, ``.version``, ``.device``, ``.ocsp`` for one RIM; its
+    claims, the RIM when it is verified, for the report's version and for this device, and its
+    chain's OCSP states."""
     chain_id, sig_id = gpu_id(ids.RIM_CHAIN, n, kind), gpu_id(ids.RIM_SIGNATURE, n, kind)
     version_id, ocsp_id = gpu_id(ids.RIM_VERSION, n, kind), gpu_id(ids.RIM_OCSP, n, kind)
+    device_id = gpu_id(ids.RIM_DEVICE, n, kind)
     required = policy.rims == "required"
     claim: dict[str, object] = {"id": rim_id, "present": False}
     if outcome is None or outcome.stage in ("absent", "format"):
@@ -292,6 +300,7 @@ def rim_checks(out: CheckCollector, n: int, kind: str, label: str, outcome: RimO
             out.add(failed(chain_id, outcome.detail))
         out.add(skipped(sig_id, f"no {label} RIM to check", required=required))
         out.add(skipped(version_id, f"no {label} RIM to read", required=required))
+        out.add(skipped(device_id, f"no {label} RIM to match with the device", required=required))
         out.add(skipped(ocsp_id, f"no {label} RIM", required=False))
         return claim, None, None
     claim.update(present=True, source=outcome.source)
@@ -299,6 +308,7 @@ def rim_checks(out: CheckCollector, n: int, kind: str, label: str, outcome: RimO
         out.add(failed(chain_id, f"{label} RIM: {outcome.detail}"))
         out.add(skipped(sig_id, "not checked: the signer's chain does not hold", required=required))
         out.add(skipped(version_id, "not read: the RIM is not verified", required=required))
+        out.add(skipped(device_id, "not read: the RIM is not verified", required=required))
         out.add(skipped(ocsp_id, "not checked: the signer's chain does not hold", required=False))
         return claim, None, None
     signer = outcome.path.leaf
@@ -309,16 +319,23 @@ def rim_checks(out: CheckCollector, n: int, kind: str, label: str, outcome: RimO
     if outcome.rim is None:
         out.add(failed(sig_id, f"{label} RIM: {outcome.detail}"))
         out.add(skipped(version_id, "not read: the RIM is not verified", required=required))
+        out.add(skipped(device_id, "not read: the RIM is not verified", required=required))
     else:
         rim = outcome.rim
         out.add(passed(sig_id, f"{label} RIM {rim.version}: XML signature (ECDSA "
                        "P-384/SHA-384) verifies with that signer"))
-        if want is not None and rim.version.upper() == want.upper():
+        version_ok = want is not None and rim.version.upper() == want.upper()
+        if version_ok:
             out.add(passed(version_id, f"the {label} RIM is for {rim.version}, the report's version"))
-            usable = rim
         else:
             out.add(failed(version_id, f"the {label} RIM is for {rim.version}, the report says {want}"))
+        fetched_as = rim_id if outcome.source.startswith(RIM_SERVICE_URL) else None
+        device_check = out.add(rim_device_check(device_id, label, rim, device, fetched_as=fetched_as,
+                                                required=required))
+        if version_ok and device_check.status is Status.PASS:
+            usable = rim
         claim.update(version=rim.version, tag_id=rim.tag_id, manufacturer_id=rim.manufacturer_id,
+                     product=rim.product, platform_model=rim.platform_model,
                      signer_not_after=iso(signer.not_valid_after_utc))
     certs = outcome.path.certificates
     ocsp_states: dict[str, object] = {}

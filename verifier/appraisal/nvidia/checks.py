@@ -22,13 +22,14 @@ RIM_INPUT = "gpu.{n}.rim.input"
 RIM_CHAIN = "gpu.{n}.rim.{kind}.chain"
 RIM_SIGNATURE = "gpu.{n}.rim.{kind}.signature"
 RIM_VERSION = "gpu.{n}.rim.{kind}.version"
+RIM_DEVICE = "gpu.{n}.rim.{kind}.device"
 RIM_OCSP = "gpu.{n}.rim.{kind}.ocsp"
 MEASUREMENTS = "gpu.{n}.measurements"
 MODE = "gpu.mode"
 
 CATALOGUE: tuple[str, ...] = (
     COUNT, DISTINCT, PARSE, CHAIN_ROOT_PINNED, CHAIN, FWID, SIGNATURE, NONCE, ARCH, OCSP, RIM_INPUT,
-    RIM_CHAIN, RIM_SIGNATURE, RIM_VERSION, RIM_OCSP, MEASUREMENTS, MODE,
+    RIM_CHAIN, RIM_SIGNATURE, RIM_VERSION, RIM_DEVICE, RIM_OCSP, MEASUREMENTS, MODE,
 )
 """Every id (or id template) an NVIDIA appraisal can emit, in documented order. Per device, the
 RIM group (``RIM_CHAIN`` .. ``RIM_OCSP``) repeats for each RIM kind, ``driver`` then ``vbios``."""

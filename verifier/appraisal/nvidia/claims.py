@@ -25,8 +25,16 @@ def device_claims(chain: Sequence[x509.Certificate]) -> dict[str, object]:
     for prefix, arch in ARCH_BY_CHIP:
         if name.startswith(prefix):
             out["chain_arch"] = arch
+            out["chip"] = chip_of(name)
             break
     return out
+
+
+def chip_of(common_name: str) -> str:
+    """The chip a device certificate's common name starts with, as NVIDIA's RIMs spell it (their
+    ``product`` and ``rim:PlatformModel``): ``GH100 A01 GSP FMC LF`` -> ``GH100``, ``LS_10 A01 FSP
+    FMC LF`` -> ``LS10``."""
+    return common_name.split(maxsplit=1)[0].replace("_", "") if common_name.strip() else ""
 
 
 def report_claims(report: SpdmReport) -> dict[str, object]:

@@ -1,13 +1,15 @@
 """Validate NVIDIA devices' evidence against the caller and the ``[gpu]`` policy (go-sev-guest's ``validate``).
 
-Per device: the SPDM nonce is the expected one, the declared architecture is the chain's, the
-measurements equal the verified RIMs' reference values. Across devices: how many there are
-(``[gpu] count`` is a minimum), that no device key stands for two devices, that all are in one mode.
+Per device: the SPDM nonce is the expected one, the declared architecture is the chain's, each
+verified RIM names the device (:func:`rim_device_check`), the measurements equal the verified RIMs'
+reference values. Across devices: how many there are (``[gpu] count`` is a minimum), that no device
+key stands for two devices, that all are in one mode.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from verifier.appraisal.checks import CheckCollector, expect_one_of
 from verifier.appraisal.nvidia import checks as ids
@@ -83,6 +85,67 @@ def arch_check(out: CheckCollector, n: int, arch: str | None, chain_arch: object
     else:
         out.add(failed(cid, f"declared {declared}, but the chain is a {chain_arch} device"))
     return declared or (chain_arch if isinstance(chain_arch, str) else "HOPPER")
+
+
+@dataclass(frozen=True)
+class DeviceModel:
+    """What a RIM must name to be this device's (docs/nvidia.md, "Which device a RIM is for")."""
+
+    chip: str | None
+    """``GH100``, ``GB100``, ``LS10``: the chip the leaf certificate's common name starts with; None
+    when it names no known NVIDIA chip."""
+    switch: bool
+    """An NVSwitch (its RIMs' ``edition`` is ``SWITCH``; a GPU's is ``GPU``)."""
+    project: str | None = None
+    project_sku: str | None = None
+    chip_sku: str | None = None
+    """The report's board (opaque PROJECT, PROJECT_SKU, CHIP_SKU), which no NVIDIA RIM names."""
+
+    @property
+    def edition(self) -> str:
+        return "SWITCH" if self.switch else "GPU"
+
+
+def rim_device_problem(rim: Rim, device: DeviceModel) -> str | None:
+    """Why ``rim`` (signed content) is not for ``device``; None when it names the device's chip.
+
+    The signed Meta's ``product`` and ``rim:PlatformModel``, each where present (at least one must
+    be), must be the device's chip, spelt as the certificate spells it (``LS_10`` as ``LS10``);
+    ``edition``, where present, must be the device's kind (``GPU``, ``SWITCH``).
+    """
+    names = [(attr, value) for attr, value in (("product", rim.product), ("rim:PlatformModel", rim.platform_model))
+             if value]
+    if not names:
+        return ("it names no device (its signed Meta has neither product nor rim:PlatformModel): it could be "
+                "any device's")
+    other = [(attr, value) for attr, value in names if value != device.chip]
+    if other:
+        said = ", ".join(f"{attr} {value!r}" for attr, value in other)
+        return f"it is for another chip ({said}); the device's chip is {device.chip}"
+    if rim.edition and rim.edition != device.edition:
+        kind = "an NVSwitch" if device.switch else "a GPU"
+        return f"it is for another kind of device (edition {rim.edition!r}); the device is {kind} ({device.edition!r})"
+    return None
+
+
+def rim_device_check(cid: str, label: str, rim: Rim, device: DeviceModel, *, fetched_as: str | None,
+                     required: bool) -> Check:
+    """``gpu.N.rim.K.device``: the verified RIM names the device's chip (:func:`rim_device_problem`)."""
+    if device.chip is None:
+        return skipped(cid, f"the device's leaf certificate names no known NVIDIA chip: the {label} RIM "
+                       "cannot be matched to it", required=required)
+    problem = rim_device_problem(rim, device)
+    if problem is not None:
+        return failed(cid, f"the {label} RIM {rim.version} is not this device's: {problem}")
+    named = " and ".join(a for a, v in (("product", rim.product), ("rim:PlatformModel", rim.platform_model)) if v)
+    detail = f"the {label} RIM names {device.chip} ({named}), the chip of the device's leaf certificate"
+    if rim.kind == "vbios" and not device.switch:
+        board = "/".join(str(x) for x in (device.project, device.project_sku, device.chip_sku))
+        detail += (f"; it names no board (no NVIDIA RIM does): the report's project/SKU/chip SKU {board} is "
+                   "bound by the VBIOS version")
+        if fetched_as is not None:
+            detail += f" and by the id it was fetched as ({fetched_as})"
+    return passed(cid, detail)
 
 
 def measurements_check(id: str, report: SpdmReport, verified: dict[str, Rim], kinds: tuple[str, ...],
