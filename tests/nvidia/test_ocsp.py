@@ -142,9 +142,12 @@ def test_nonce_rules(ca: tuple[pki.Issued, pki.Issued]) -> None:
     other = pki.ocsp_answer(subject.cert, issuer, nonce=b"x" * 32)
     out = check_answer(other, subject.cert, issuer.cert, at=pki.AT, nonce=ours)
     assert out.state is OcspState.INVALID and "nonce" in out.detail
-    # a nonce-less answer is fine inside its window, and nonce-less + open-ended is not
+    # a nonce-less answer to a request that carried a nonce is refused (nvtrust refuses it too, issue 13
+    # point 9); the same answer given as a file (no nonce sent) is fine inside its window
     plain = pki.ocsp_answer(subject.cert, issuer)
-    assert check_answer(plain, subject.cert, issuer.cert, at=pki.AT, nonce=ours).state is OcspState.GOOD
+    out = check_answer(plain, subject.cert, issuer.cert, at=pki.AT, nonce=ours)
+    assert out.state is OcspState.INVALID and "no nonce" in out.detail
+    assert check_answer(plain, subject.cert, issuer.cert, at=pki.AT).state is OcspState.GOOD
     skew = pki.ocsp_answer(subject.cert, issuer, nonce=ours, this_update=pki.AT + dt.timedelta(minutes=2))
     assert check_answer(skew, subject.cert, issuer.cert, at=pki.AT, nonce=ours).state is OcspState.GOOD
     assert check_answer(skew, subject.cert, issuer.cert, at=pki.AT).state is OcspState.NOT_YET_VALID
@@ -168,6 +171,25 @@ def _responder(issuer: pki.Issued, *, echo: bool) -> httpx.MockTransport:
         der = pki.ocsp_answer(subject, issuer, nonce=nonce if echo else b"z" * 32, next_update=None)
         return httpx.Response(200, content=der)
     return httpx.MockTransport(handle)
+
+
+def _nonceless_responder(issuer: pki.Issued) -> httpx.MockTransport:
+    """A responder that answers good inside a valid window but ignores the request's nonce."""
+    def handle(request: httpx.Request) -> httpx.Response:
+        req = x509_ocsp.load_der_ocsp_request(request.content)
+        return httpx.Response(200, content=pki.ocsp_answer(_ISSUED[req.serial_number], issuer))
+    return httpx.MockTransport(handle)
+
+
+def test_a_fetched_answer_without_the_nonce_sent_is_refused(ca: tuple[pki.Issued, pki.Issued],
+                                                             tmp_path: Path) -> None:
+    """Issue 13, point 9: nvtrust reads the nonce extension of every answer it asked for with a
+    nonce and refuses one without it (``get_extension_for_class(OCSPNonce)`` raises); so do we."""
+    issuer, subject = ca
+    _ISSUED[subject.cert.serial_number] = subject.cert
+    fetcher = CollateralFetcher(tmp_path, client=httpx.Client(transport=_nonceless_responder(issuer)))
+    out = fetch_answer(fetcher, subject.cert, issuer.cert, at=pki.AT)
+    assert out.state is OcspState.INVALID and out.state.refusal and "no nonce" in out.detail
 
 
 _ISSUED: dict[int, x509.Certificate] = {}
