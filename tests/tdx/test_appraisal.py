@@ -51,11 +51,15 @@ AUTHENTICITY = ("tdx.parse", "tdx.pck.chain", "tdx.pck.root_pinned", "tdx.qe.rep
 ORDER = ("tdx.parse", "tdx.quote.trailing_bytes", "tdx.pck.chain", "tdx.pck.root_pinned", "tdx.pck.extensions",
          "tdx.qe.report_signature", "tdx.qe.binding", "tdx.quote.signature", "tdx.collateral.root_crl",
          "tdx.collateral.pck_crl", "tdx.pck.revocation", "tdx.collateral.tcb_info", "tdx.collateral.qe_identity",
-         "tdx.td.debug", "tdx.td.sept_ve_disable", "tdx.td.migratable", "tdx.td.attributes", "tdx.td.xfam",
-         "tdx.qe.identity", "tdx.tcb.module", "tdx.tcb.status", "tdx.td.mrseam", "tdx.td.mrtd", "tdx.td.rtmr0",
+         "tdx.td.debug", "tdx.td.sept_ve_disable", "tdx.td.migratable", "tdx.td.service_td",
+         "tdx.td.attributes", "tdx.td.attributes_fixed", "tdx.td.xfam", "tdx.td.xfam_fixed", "tdx.qe.identity",
+         "tdx.tcb.module", "tdx.tcb.status", "tdx.tcb.minimum", "tdx.td.mrseam", "tdx.td.mrtd", "tdx.td.rtmr0",
          "tdx.td.rtmr1", "tdx.td.rtmr2", "tdx.td.rtmr3", "tdx.td.mrconfigid", "tdx.td.mrowner",
          "tdx.td.mrownerconfig", "tdx.td.mrservicetd", "tdx.report_data")
 DEFAULT = policy()
+THROUGH_TCB = ORDER[:ORDER.index("tdx.tcb.status") + 1]
+UNSET_BY_DEFAULT = ("tdx.td.xfam", "tdx.td.attributes_fixed", "tdx.td.xfam_fixed")
+"""Checks whose policy keys the default leaves out: optional skips."""
 
 
 def status(a: TdxAppraisal, id: str) -> Status:
@@ -92,7 +96,7 @@ def test_v5_sample_is_up_to_date_with_the_january_2026_collateral(vectors: Path)
     assert a.claims["tcb_status"] == "UpToDate"
     assert a.claims["tdx_module_identity"] == "TDX_01" and a.claims["fmspc"] == "90c06f000000"
     assert verified(a), [c for c in a.checks if c.status is not Status.PASS and c.required]
-    assert all(status(a, i) is Status.PASS for i in ORDER[:21] if i != "tdx.td.xfam")
+    assert all(status(a, i) is Status.PASS for i in THROUGH_TCB if i not in UNSET_BY_DEFAULT)
 
 
 def test_trustee_quote_6_is_out_of_date(vectors: Path) -> None:
@@ -514,5 +518,5 @@ def test_tinfoil_recording_replayed_through_the_pcs_client(vectors: Path, tmp_pa
     captured = dt.datetime(2026, 6, 29, 2, 13, 4, tzinfo=dt.UTC)
     a = appraise_tdx(quote, policy=DEFAULT, at=captured, expected_report_data=None, fetcher=fetcher)
     assert a.authentic and a.claims["tcb_status"] == "UpToDate" and a.claims["fmspc"] == "90c06f000000"
-    assert all(status(a, id) is Status.PASS for id in ORDER[:21] if id != "tdx.td.xfam")
+    assert all(status(a, id) is Status.PASS for id in THROUGH_TCB if id not in UNSET_BY_DEFAULT)
     assert len(seen) == 4 and all("trustedservices.intel.com" in u for u in seen)

@@ -9,8 +9,10 @@ their order are stable and documented in ``docs/tdx.md`` (``A``: decides ``authe
     tdx.pck.extensions, tdx.qe.report_signature (A), tdx.qe.binding (A), tdx.quote.signature (A),
     tdx.collateral.root_crl, tdx.collateral.pck_crl, tdx.pck.revocation (A once decidable),
     tdx.collateral.tcb_info, tdx.collateral.qe_identity,
-    tdx.td.debug, tdx.td.sept_ve_disable, tdx.td.migratable, tdx.td.attributes, tdx.td.xfam,
+    tdx.td.debug, tdx.td.sept_ve_disable, tdx.td.migratable, tdx.td.service_td, tdx.td.attributes,
+    tdx.td.attributes_fixed, tdx.td.xfam, tdx.td.xfam_fixed,
     tdx.qe.identity, tdx.tcb.module, tdx.tcb.status (Intel's evaluation, ``intel_tcb``),
+    tdx.tcb.minimum,
     tdx.td.mrseam, tdx.td.mrtd, tdx.td.rtmr0..3, tdx.td.mrconfigid, tdx.td.mrowner,
     tdx.td.mrownerconfig, tdx.td.mrservicetd, tdx.report_data
 
@@ -104,6 +106,7 @@ def appraise_tdx(quote: bytes, *, policy: Policy, at: dt.datetime, expected_repo
     tcb_info, qe_identity = authenticity.collateral_checks(run, chain, ext, coll, problem)
     validate.td_config(run, q)
     validate.tcb(run, q, ext, tcb_info, qe_identity, claims)
+    validate.tcb_minimum(run, q, ext)
     validate.measurements(run, q)
     validate.report_data(run, q, expected_report_data)
     return TdxAppraisal(run.checks, q, claims, coll)

@@ -51,6 +51,11 @@ if TYPE_CHECKING:
     from verifier.endorsements.fetch import CollateralFetcher
 
 
+TCB_TYPE_SVN_COMPONENTS = 0
+"""The only ``tcbType`` Intel PCS API v4 defines: TCB levels are compared SVN component by component
+(go-tdx-guest and Open Enclave refuse any other; dcap-qvl 0.7 ignores the field)."""
+
+
 def not_a_quote_reason(data: bytes) -> str | None:
     """A sentence for evidence that is recognisably something other than a quote."""
     if azure_tdx.is_hcl_report(data):
@@ -258,6 +263,11 @@ def collateral_checks(run: Run, chain: PckChain | None, ext: PckExtensions | Non
                            f"the TCB info is for FMSPC {tcb_info.fmspc.hex()} / PCE-ID {tcb_info.pce_id.hex()}, "
                            f"the PCK certificate says {ext.fmspc.hex()} / {ext.pce_id.hex()}: fetch the TCB "
                            "info for this platform"))
+            tcb_info = None
+        elif tcb_info.tcb_type != TCB_TYPE_SVN_COMPONENTS:
+            run.add(failed(ids.COLLATERAL_TCB_INFO,
+                           f"the TCB info has tcbType {tcb_info.tcb_type}: PCS API v4 defines only tcbType 0 "
+                           "(TCB levels compared SVN component by component), so its levels cannot be read"))
             tcb_info = None
         else:
             run.add(passed(ids.COLLATERAL_TCB_INFO,

@@ -29,11 +29,15 @@ COLLATERAL_QE_IDENTITY = "tdx.collateral.qe_identity"
 TD_DEBUG = "tdx.td.debug"
 TD_SEPT_VE_DISABLE = "tdx.td.sept_ve_disable"
 TD_MIGRATABLE = "tdx.td.migratable"
+TD_SERVICE_TD = "tdx.td.service_td"
 TD_ATTRIBUTES = "tdx.td.attributes"
+TD_ATTRIBUTES_FIXED = "tdx.td.attributes_fixed"
 TD_XFAM = "tdx.td.xfam"
+TD_XFAM_FIXED = "tdx.td.xfam_fixed"
 QE_IDENTITY = "tdx.qe.identity"
 TCB_MODULE = "tdx.tcb.module"
 TCB_STATUS = "tdx.tcb.status"
+TCB_MINIMUM = "tdx.tcb.minimum"
 TD_MRSEAM = "tdx.td.mrseam"
 TD_MRTD = "tdx.td.mrtd"
 TD_RTMR0 = "tdx.td.rtmr0"
@@ -58,7 +62,8 @@ CATALOGUE: tuple[str, ...] = (
     PARSE, QUOTE_TRAILING_BYTES, PCK_CHAIN, PCK_ROOT_PINNED, PCK_EXTENSIONS, QE_REPORT_SIGNATURE,
     QE_BINDING, QUOTE_SIGNATURE, COLLATERAL_ROOT_CRL, COLLATERAL_PCK_CRL, PCK_REVOCATION,
     COLLATERAL_TCB_INFO, COLLATERAL_QE_IDENTITY, TD_DEBUG, TD_SEPT_VE_DISABLE, TD_MIGRATABLE,
-    TD_ATTRIBUTES, TD_XFAM, QE_IDENTITY, TCB_MODULE, TCB_STATUS, *TD_MEASUREMENTS.values(),
+    TD_SERVICE_TD, TD_ATTRIBUTES, TD_ATTRIBUTES_FIXED, TD_XFAM, TD_XFAM_FIXED, QE_IDENTITY, TCB_MODULE,
+    TCB_STATUS, TCB_MINIMUM, *TD_MEASUREMENTS.values(),
     REPORT_DATA,
 )
 """Every id a TDX appraisal emits, in documented (and emitted) order."""

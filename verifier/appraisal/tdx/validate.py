@@ -12,7 +12,7 @@ import hmac
 from verifier.appraisal.checks import expect_one_of
 from verifier.appraisal.tdx import checks as ids
 from verifier.appraisal.tdx.checks import Run
-from verifier.appraisal.tdx.rules import MEASUREMENTS
+from verifier.appraisal.tdx.rules import MEASUREMENTS, FixedBits
 from verifier.endorsements.intel_collateral import QeIdentity, TcbInfo
 from verifier.endorsements.intel_pck import PckExtensions
 from verifier.endorsements.intel_status import MODULE_MISMATCH, NOT_SUPPORTED
@@ -70,14 +70,53 @@ def td_config(run: Run, q: TdxQuote) -> None:
     else:
         run.add(failed(ids.TD_MIGRATABLE, "the TD is migratable (TD_ATTRIBUTES bit 29): a migration TD can "
                                             "move it to another platform; the policy refuses it"))
+    service_td(run, q)
     reserved = attrs & ~TD_ATTR_KNOWN & 0xFFFF_FFFF_FFFF_FFFF
     if reserved:
         run.add(failed(ids.TD_ATTRIBUTES, f"reserved TD_ATTRIBUTES bits {reserved:#x} are set"))
     else:
         run.add(passed(ids.TD_ATTRIBUTES, f"TD_ATTRIBUTES {q.body.td_attributes.hex()}: no reserved bit set"))
+    _fixed_bits(run, ids.TD_ATTRIBUTES_FIXED, "TD_ATTRIBUTES", "td_attributes", q.body.td_attributes,
+                run.pol.td_attributes_fixed)
     run.add(expect_one_of(ids.TD_XFAM, "XFAM", q.body.xfam, run.pol.xfam or None, show=bytes.hex,
                           unset="the policy sets no expected {name} (found {value})",
                           fails="{name} {value} is not one the policy accepts"))
+    _fixed_bits(run, ids.TD_XFAM_FIXED, "XFAM", "xfam", q.body.xfam, run.pol.xfam_fixed)
+
+
+def service_td(run: Run, q: TdxQuote) -> None:
+    """No service TD (migration TD) bound unless ``allow_service_td`` (dcap-qvl's option of the same
+    name, default false; TDX module ABI 1.5, MRSERVICETD in TDINFO_STRUCT)."""
+    value = q.body.mrservicetd
+    if value is None:
+        run.add(passed(ids.TD_SERVICE_TD, "a TDX 1.0 body: no service TD can be bound"))
+    elif value == bytes(48):
+        run.add(passed(ids.TD_SERVICE_TD, "no service TD is bound (MRSERVICETD is zero)"))
+    elif run.pol.allow_service_td:
+        run.add(passed(ids.TD_SERVICE_TD, f"a service TD is bound (MRSERVICETD {value.hex()}); the policy "
+                                          "allows it (tdx.td.mrservicetd says whether it is the expected one)"))
+    else:
+        run.add(failed(ids.TD_SERVICE_TD, f"a service TD is bound (MRSERVICETD {value.hex()}): it can read or "
+                                          "migrate the TD's state; refused (set [tdx] allow_service_td = true "
+                                          "and list it in mrservicetd to accept it)"))
+
+
+def _fixed_bits(run: Run, id: str, name: str, key: str, value: bytes, fixed: FixedBits) -> None:
+    """Intel's fixed0/fixed1 rule: a bit clear in fixed0 must be 0, a bit set in fixed1 must be 1."""
+    if not fixed.set:
+        run.add(skipped(id, f"the policy sets no {key}_fixed0 / {key}_fixed1 (found {name} {value.hex()})",
+                        required=False))
+        return
+    must_be_zero, must_be_one = fixed.violations(value)
+    wrong = []
+    if must_be_zero:
+        wrong.append(f"bits {must_be_zero:#x} are set although {key}_fixed0 requires them clear")
+    if must_be_one:
+        wrong.append(f"bits {must_be_one:#x} are clear although {key}_fixed1 requires them set")
+    if wrong:
+        run.add(failed(id, f"{name} {value.hex()}: " + "; ".join(wrong)))
+    else:
+        run.add(passed(id, f"{name} {value.hex()} has every bit the policy's fixed0/fixed1 masks require"))
 
 
 def tcb(run: Run, q: TdxQuote, ext: PckExtensions | None, info: TcbInfo | None,
@@ -104,8 +143,13 @@ def tcb(run: Run, q: TdxQuote, ext: PckExtensions | None, info: TcbInfo | None,
     mod = ev.module
     claims["tdx_module_identity"] = (mod.identity.id or "tdxModule") if mod.identity else None
     claims["tdx_module_tcb_status"] = mod.status
+    outside = _seam_outside_mask(q, mod.identity.attributes_mask) if mod.identity is not None else 0
+    label = (mod.identity.id or "tdxModule") if mod.identity is not None else "tdxModule"
     if mod.status in (MODULE_MISMATCH, NOT_SUPPORTED):
         run.add(failed(ids.TCB_MODULE, f"the TDX module is not one Intel's TCB info supports: {mod.reason}"))
+    elif outside:
+        run.add(failed(ids.TCB_MODULE, f"SEAMATTRIBUTES {q.body.seam_attributes.hex()} has bits {outside:#x} "
+                                       f"set outside the attributesMask of {label}: refused"))
     else:
         run.add(passed(ids.TCB_MODULE, mod.reason))
     advisories = ev.advisory_ids + tuple(a for a in qe_advisories if a not in ev.advisory_ids)
@@ -121,6 +165,46 @@ def tcb(run: Run, q: TdxQuote, ext: PckExtensions | None, info: TcbInfo | None,
         shown = "no matching TCB level" if ev.status == NOT_SUPPORTED else ev.status
         run.add(failed(ids.TCB_STATUS, f"TCB status {shown}: the policy accepts only "
                                          f"{', '.join(run.pol.accepted_tcb_status)} ({ev.reason}){adv}"))
+
+
+def _seam_outside_mask(q: TdxQuote, mask: bytes) -> int:
+    """SEAMATTRIBUTES bits the TCB info's attributesMask does not cover: they must be zero (dcap-qvl
+    refuses them: "SEAMATTRIBUTES has bits set outside mask"; Intel's QVL compares under the mask only)."""
+    return int.from_bytes(q.body.seam_attributes, "little") & ~int.from_bytes(mask, "little") & 0xFFFF_FFFF_FFFF_FFFF
+
+
+def tcb_minimum(run: Run, q: TdxQuote, ext: PckExtensions | None) -> None:
+    """The policy's floors (go-tdx-guest's MinimumTeeTcbSvn, MinimumQeSvn, MinimumPceSvn): TEE_TCB_SVN
+    component by component, the QE report's ISVSVN, the PCK certificate's PCESVN."""
+    pol = run.pol
+    if not pol.has_minimums:
+        run.add(skipped(ids.TCB_MINIMUM, "the policy sets no min_tee_tcb_svn, min_qe_svn or min_pce_svn",
+                        required=False))
+        return
+    low: list[str] = []
+    ok: list[str] = []
+    if pol.min_tee_tcb_svn is not None:
+        svn = q.body.tee_tcb_svn
+        below = [i for i in range(16) if svn[i] < pol.min_tee_tcb_svn[i]]
+        if below:
+            low.append(f"TEE_TCB_SVN {svn.hex()} is below {pol.min_tee_tcb_svn.hex()} at component(s) "
+                       + ", ".join(f"{i} ({svn[i]} < {pol.min_tee_tcb_svn[i]})" for i in below))
+        else:
+            ok.append(f"TEE_TCB_SVN {svn.hex()} >= {pol.min_tee_tcb_svn.hex()}")
+    if pol.min_qe_svn is not None:
+        isvsvn = q.qe_report.isvsvn
+        (low if isvsvn < pol.min_qe_svn else ok).append(f"QE ISVSVN {isvsvn} "
+                                                        f"{'<' if isvsvn < pol.min_qe_svn else '>='} {pol.min_qe_svn}")
+    if pol.min_pce_svn is not None:
+        if ext is None:
+            low.append("no PCK certificate extensions to read PCESVN from")
+        else:
+            (low if ext.pcesvn < pol.min_pce_svn else ok).append(
+                f"PCESVN {ext.pcesvn} {'<' if ext.pcesvn < pol.min_pce_svn else '>='} {pol.min_pce_svn}")
+    if low:
+        run.add(failed(ids.TCB_MINIMUM, "below the policy's minimum: " + "; ".join(low)))
+    else:
+        run.add(passed(ids.TCB_MINIMUM, "at or above the policy's minimums: " + "; ".join(ok)))
 
 
 def measurements(run: Run, q: TdxQuote) -> None:
