@@ -15,6 +15,12 @@ Known disagreements (dcap-qvl 0.7):
    (not verified), different layer.
 3. No matching TCB level: dcap-qvl raises "No matching TCB level found"; we report the status
    ``NotSupported`` in a failing ``tdx.tcb.status``. Same verdict.
+4. TCB info with ``tcbType`` other than 0: dcap-qvl 0.7 ignores the field; we refuse the TCB info
+   (``tdx.collateral.tcb_info``): PCS v4 defines only type 0, and go-tdx-guest refuses others.
+5. A TD_QE identity of version 3: dcap-qvl 0.7 accepts versions 2 and 3; we accept only 2
+   (``tdx.collateral.qe_identity``), as Tinfoil's conformance vector ``attestation-tdx/349`` requires.
+
+The table "Compared with the reference" in docs/tdx.md is checked row by row at the end.
 """
 
 from __future__ import annotations
@@ -34,7 +40,14 @@ from tests.tdx.conftest import (
     read,
     tinfoil_collateral,
 )
-from tests.tdx.forge import FakeIntel, make_collateral, make_quote, td_body
+from tests.tdx.forge import (
+    FakeIntel,
+    make_collateral,
+    make_quote,
+    qe_identity_inner,
+    tcb_info_inner,
+    td_body,
+)
 from verifier.appraisal.tdx import TdxAppraisal, appraise_tdx
 from verifier.endorsements.intel_collateral import TdxCollateral, split_signed_body
 from verifier.evidence.tdx import TD_ATTR_DEBUG, TD_ATTR_SEPT_VE_DISABLE
@@ -159,3 +172,55 @@ def test_pck_crl_issued_after_the_verification_time(fake_intel: FakeIntel) -> No
     mine = ours(quote, coll, JAN_2026_AT, fake_intel.pin)
     check = mine.check("tdx.collateral.pck_crl")
     assert check is not None and check.status is Status.FAIL and "after the verification time" in check.detail
+
+
+# -- issue 13: the "Compared with the reference" table of docs/tdx.md, case by case ----------------
+def _compared_case(fake_intel: FakeIntel, case: str) -> tuple[bytes, TdxCollateral]:
+    at = JAN_2026_AT
+    issue, nxt = at - dt.timedelta(days=1), at + dt.timedelta(days=30)
+    if case == "tdx.td.service_td":
+        return make_quote(fake_intel, td_body(mrservicetd=b"\x5d" * 48), version=5), make_collateral(fake_intel, at)
+    if case == "tdx.collateral.tcb_info":  # tcbType 1
+        inner = tcb_info_inner(issue, nxt)
+        inner["tcbType"] = 1
+        return make_quote(fake_intel), make_collateral(fake_intel, at, tcb_inner=inner)
+    if case == "tdx.tcb.module":  # SEAMATTRIBUTES bit outside the mask
+        inner = tcb_info_inner(issue, nxt)
+        inner["tdxModuleIdentities"][0]["attributesMask"] = "FEFFFFFFFFFFFFFF"
+        return (make_quote(fake_intel, td_body(seam_attributes=b"\x01" + bytes(7))),
+                make_collateral(fake_intel, at, tcb_inner=inner))
+    if case == "tdx.collateral.qe_identity":  # QE identity version 3
+        qe = qe_identity_inner(issue, nxt)
+        qe["version"] = 3
+        return make_quote(fake_intel), make_collateral(fake_intel, at, qe_inner=qe)
+    raise AssertionError(case)
+
+
+def _compared_rows() -> dict[str, str]:
+    """docs/tdx.md's comparison table: our check id -> dcap-qvl's column."""
+    doc = (Path(__file__).parents[2] / "docs" / "tdx.md").read_text()
+    section = doc.split("\n## Compared with the reference\n", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[2].startswith("refused: `tdx."):
+            rows[cells[2].split("`")[1]] = cells[1]
+    return rows
+
+
+COMPARED = ("tdx.td.service_td", "tdx.collateral.tcb_info", "tdx.tcb.module", "tdx.collateral.qe_identity")
+
+
+@pytest.mark.parametrize("case", COMPARED)
+def test_compared_with_the_reference_table_is_true(fake_intel: FakeIntel, case: str) -> None:
+    rows = _compared_rows()
+    assert case in rows, f"docs/tdx.md's comparison table has no row refused by {case}"
+    quote, coll = _compared_case(fake_intel, case)
+    theirs = qvl(quote, coll, JAN_2026_AT, _root(fake_intel))
+    documented_refusal = rows[case].startswith("refuses")
+    assert theirs.startswith("ERR:") is documented_refusal, (rows[case], theirs)
+    if documented_refusal:  # the table quotes dcap-qvl's message
+        assert theirs.removeprefix("ERR: ") in rows[case], (rows[case], theirs)
+    mine = ours(quote, coll, JAN_2026_AT, fake_intel.pin)
+    check = mine.check(case)
+    assert mine.authentic and check is not None and check.status is Status.FAIL
