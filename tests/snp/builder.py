@@ -174,6 +174,9 @@ class Pki:
         ]
         if "fmc" in spl:
             exts.append(("1.3.6.1.4.1.3704.1.3.9", der_integer(spl["fmc"])))
+        for n in (4, 5, 6, 7):  # the reserved spl_4..spl_7 (.3.4-.3.7), as real VCEKs carry them
+            if f"spl{n}" in spl:
+                exts.append((f"1.3.6.1.4.1.3704.1.3.{n}", der_integer(spl[f"spl{n}"])))
         if vlek:
             exts.append(("1.3.6.1.4.1.3704.1.5", der_ia5(csp_id)))
         else:

@@ -33,7 +33,7 @@ import re
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -55,6 +55,7 @@ OID_TEE_SPL = "1.3.6.1.4.1.3704.1.3.2"
 OID_SNP_SPL = "1.3.6.1.4.1.3704.1.3.3"
 OID_UCODE_SPL = "1.3.6.1.4.1.3704.1.3.8"
 OID_FMC_SPL = "1.3.6.1.4.1.3704.1.3.9"
+OID_RESERVED_SPLS = {n: f"1.3.6.1.4.1.3704.1.3.{n}" for n in (4, 5, 6, 7)}
 OID_HWID = "1.3.6.1.4.1.3704.1.4"
 OID_CSP_ID = "1.3.6.1.4.1.3704.1.5"
 
@@ -98,6 +99,8 @@ class VcekExtensions:
     fmc: int | None
     hwid: bytes | None
     csp_id: str | None
+    reserved_spls: Mapping[int, int] = field(default_factory=dict)
+    """spl_4..spl_7 (1.3.6.1.4.1.3704.1.3.4-.7), the reserved TCB bytes, by number; absent ones are not keys."""
 
     @property
     def product_line(self) -> str | None:
@@ -327,6 +330,7 @@ def vcek_extensions(cert: x509.Certificate) -> VcekExtensions:
         fmc=integer(OID_FMC_SPL, "fmcSPL"),
         hwid=hwid_value(raw[OID_HWID]) if OID_HWID in raw else None,
         csp_id=_ext_ia5(raw[OID_CSP_ID], "cspID") if OID_CSP_ID in raw else None,
+        reserved_spls={n: _ext_int(raw[oid], f"spl_{n}") for n, oid in OID_RESERVED_SPLS.items() if oid in raw},
     )
 
 

@@ -73,7 +73,7 @@ class Authenticity:
         self.notes: list[str] = []
 
     def run(self, raw: bytes, report: SnpReport, blobs: Sequence[bytes],
-            crl_blobs: Sequence[bytes]) -> tuple[Chain, Product]:
+            crl_blobs: Sequence[bytes], vlek_crl_blobs: Sequence[bytes] = ()) -> tuple[Chain, Product]:
         """The chain checks, ``snp.report.signature``, ``snp.revocation``; the chain and product used."""
         certs, cert_problem = self._load_certs(blobs)
         leaf_role = {SigningKey.VCEK: Role.VCEK, SigningKey.VLEK: Role.VLEK}.get(report.signing_key)
@@ -84,7 +84,7 @@ class Authenticity:
             chain, product = self._fetch_missing(report, chain, certs, leaf_role, product)
         self._chain_checks(report, chain, leaf_role, product, cert_problem)
         self._signature_check(raw, report, chain.leaf)
-        self._revocation_check(chain, leaf_role, product, crl_blobs)
+        self._revocation_check(chain, leaf_role, product, crl_blobs, vlek_crl_blobs)
         return chain, product
 
     # -- inputs ----------------------------------------------------------------------------------
@@ -272,6 +272,17 @@ class Authenticity:
                 return f"it has no {name} SPL extension"
             if got != value:
                 diffs.append(f"{name} {got} vs REPORTED_TCB {value}")
+        # The reserved TCB bytes and the VCEK's spl_4..spl_7 (go-sev-guest compares the whole
+        # TCB_VERSION): Milan/Genoa bytes 2-5 are spl_4..spl_7; Turin bytes 4-6 are spl_5..spl_7
+        # and it has no spl_4. An absent extension stands for 0.
+        raw = report.reported_tcb_raw.to_bytes(8, "little")
+        places = {5: 4, 6: 5, 7: 6} if product is Product.TURIN else {4: 2, 5: 3, 6: 4, 7: 5}
+        for n in (4, 5, 6, 7):
+            got = ext.reserved_spls.get(n) or 0
+            want = raw[places[n]] if n in places else 0
+            if got != want:
+                where = f"REPORTED_TCB byte {places[n]}" if n in places else f"{product.value}, which has no spl_4"
+                diffs.append(f"spl_{n} {got} vs {where} {want}")
         if diffs:
             return "TCB " + ", ".join(diffs)
         return None
@@ -293,7 +304,12 @@ class Authenticity:
         self.out.add(passed(ids.REPORT_SIGNATURE, f"The report is signed by the {leaf.role.value} (ECDSA P-384, SHA-384).", authenticity=True))
 
     def _revocation_check(self, chain: Chain, leaf_role: Role | None, product: Product,
-                          crl_blobs: Sequence[bytes]) -> None:
+                          crl_blobs: Sequence[bytes], vlek_crl_blobs: Sequence[bytes] = ()) -> None:
+        """The ASK's CRL is AMD's ``/vcek/v1/<product>/crl`` (``crl_blobs``), the ASVK's
+        ``/vlek/v1/<product>/crl`` (``vlek_crl_blobs``, or fetched from there). Both are ARK-signed
+        and carry no distribution point, so their bytes cannot tell them apart: only where a CRL
+        came from says which it is. The other one can still refuse (a serial it lists is revoked),
+        never pass."""
         mode = self.rules.revocation
         required = mode == "required"
         cid = ids.REVOCATION
@@ -305,12 +321,21 @@ class Authenticity:
             self.out.add(skipped(cid, "Not checked: no ASK/ASVK and ARK to check against a CRL.", required=required))
             return
         try:
-            crls = amd.load_crls([bytes(b) for b in crl_blobs])
+            vcek_crls = amd.load_crls([bytes(b) for b in crl_blobs])
+            vlek_crls = amd.load_crls([bytes(b) for b in vlek_crl_blobs])
         except VerifierError as e:
             self.out.add(failed(cid, f"A CRL given is unreadable: {e}."))
             return
-        mine = [c for c in crls if c.issuer_der == ark.subject_der]
         key = "vcek" if leaf_role is Role.VCEK else "vlek"
+        other_key = "vlek" if key == "vcek" else "vcek"
+        mine = [c for c in (vcek_crls if key == "vcek" else vlek_crls) if c.issuer_der == ark.subject_der]
+        others = [c for c in (vlek_crls if key == "vcek" else vcek_crls) if c.issuer_der == ark.subject_der]
+        for crl in others:
+            entry = crl.entry(mid.serial)
+            if entry is not None and amd.crl_signature_problem(crl, ark) is None:
+                since = entry.revocation_date_utc.date().isoformat()
+                self.out.add(failed(cid, f"The {mid.role.value} {mid.common_name!r} (serial 0x{mid.serial:x}) is revoked by the ARK's /{other_key} CRL (since {since}).", authenticity=True))
+                return
         if not mine and self.kds is not None and product is not Product.UNKNOWN:
             try:
                 mine = [c for c in amd.load_crls([self.kds.crl(product, key)])
@@ -319,7 +344,9 @@ class Authenticity:
             except VerifierError as e:
                 self.notes.append(f"{key} CRL not fetched: {e}")
         if not mine:
-            self.out.add(skipped(cid, f"No CRL issued by {ark.common_name!r} is available (AMD KDS /{key}/v1/{product.value}/crl), so revocation of the {mid.role.value} is unknown.", required=required))
+            also = (f" The CRL given is AMD's /{other_key}/v1/{product.value}/crl, which does not cover the {mid.role.value}."
+                    if others else "")
+            self.out.add(skipped(cid, f"No CRL issued by {ark.common_name!r} from the {mid.role.value}'s distribution point (AMD KDS /{key}/v1/{product.value}/crl) is available, so revocation of the {mid.role.value} is unknown.{also}", required=required))
             return
         stale: list[str] = []
         good: AmdCrl | None = None
