@@ -114,7 +114,8 @@ def test_policy_and_platform_flags() -> None:
     flags = report.policy_flags()
     assert flags["debug"] and not flags["smt"] and (flags["abi_major"], flags["abi_minor"]) == (1, 2)
     assert report.platform_flags() == {"smt_en": True, "tsme_en": True, "ecc_en": False, "rapl_dis": False,
-                                       "ciphertext_hiding_en": False, "alias_check_complete": True}
+                                       "ciphertext_hiding_en": False, "alias_check_complete": True,
+                                       "iommu_write_safe": False, "tio_en": False}
 
 
 def test_product_comes_from_cpuid_and_must_agree_with_the_chain(pki: Pki, platform: Platform) -> None:

@@ -47,9 +47,11 @@ def test_default_rules_pass_the_test_platform(pki: Pki, platform: Platform) -> N
         "snp.chain.validity", "snp.vcek.extensions", "snp.report.signature", "snp.revocation",
         "snp.product", "snp.signing_key", "snp.policy.debug", "snp.policy.migrate_ma", "snp.policy.smt",
         "snp.policy.single_socket", "snp.policy.cxl", "snp.policy.aes_256_xts", "snp.policy.page_swap",
-        "snp.vmpl", "snp.platform.alias_check", "snp.platform.smt", "snp.platform.tsme",
-        "snp.tcb.committed", "snp.tcb.minimum", "snp.firmware", "snp.measurement", "snp.host_data",
-        "snp.id_key", "snp.author_key", "snp.report_data",
+        "snp.policy.abi", "snp.vmpl", "snp.guest_svn", "snp.platform.alias_check", "snp.platform.smt",
+        "snp.platform.tsme", "snp.platform.features", "snp.platform.reserved", "snp.tcb.committed",
+        "snp.tcb.reported", "snp.tcb.minimum", "snp.firmware", "snp.mitigation.launch",
+        "snp.mitigation.current", "snp.measurement", "snp.host_data", "snp.family_id", "snp.image_id",
+        "snp.report_id", "snp.id_key", "snp.author_key", "snp.id_block", "snp.report_data",
     ]
     assert [c.id for c in a.checks if c.authenticity] == ids[:8]
 

@@ -313,3 +313,75 @@ class TestCrls:
                 ["snp/trustee/e2e-vcek.der", "snp/trustee/genoa_ask_ark_asvk.pem"], policy=strict)
         check = a.check("snp.revocation")
         assert check is not None and check.status is Status.SKIP and check.required
+
+
+# -- Oak's version-5 reports (README "More AMD SEV-SNP"), at 2025-09-01 --------------------------
+OAK_AT = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
+
+
+def oak(product: str, policy: Policy = DEFAULT) -> SnpAppraisal:
+    return run(f"snp/oak/{product}_report.bin",
+               [f"snp/oak/{product}_vcek.der", f"snp/trustee/{product}_ask_ark_asvk.pem"],
+               policy=policy, at=OAK_AT)
+
+
+def test_oak_turin_v5_is_authentic_and_judged_against_the_turin_floor() -> None:
+    """Authentic; Turin TCB layout (fmc 0, bootloader 1, tee 0, snp 2, microcode 0x47), firmware
+    1.55.61, PLATFORM_INFO 0x67 (bit 6, IOMMU write safe); the 2025 report is below the Turin floor
+    (Tinfoil's 2026-09 production TCB): ``snp.tcb.minimum`` fails, never skips."""
+    a = oak("turin")
+    assert a.authentic, [c for c in a.checks if c.authenticity and c.status is not Status.PASS]
+    assert a.claims["version"] == 5 and a.claims["product"] == "Turin"
+    reported = a.claims["tcb"]["reported"]  # type: ignore[index]
+    assert {k: reported[k] for k in ("fmc", "bootloader", "tee", "snp", "microcode")} == {
+        "fmc": 0, "bootloader": 1, "tee": 0, "snp": 2, "microcode": 0x47}
+    assert a.claims["firmware"] == {"current": "1.55.61", "committed": "1.55.61"}
+    assert a.claims["platform_info"] == "0x67"
+    assert a.claims["platform_flags"]["iommu_write_safe"] is True  # type: ignore[index]
+    assert a.claims["platform_flags"]["tio_en"] is False  # type: ignore[index]
+    assert a.claims["mit_vector"] == {"launch": "0x0", "current": "0x0"}
+    assert a.claims["certificates"]["leaf"]["role"] == "VCEK"  # type: ignore[index]
+    for cid in ("snp.platform.features", "snp.platform.reserved", "snp.tcb.reported", "snp.tcb.committed"):
+        assert a.check(cid).status is Status.PASS, cid  # type: ignore[union-attr]
+    minimum = a.check("snp.tcb.minimum")
+    assert minimum is not None and minimum.status is Status.FAIL
+    assert "fmc 0" in minimum.detail and "snp 2" in minimum.detail
+    assert failing(a) == ["snp.tcb.minimum"]
+    # The shipped policies judge it the same way (a Turin floor in each, no skip).
+    from verifier.appraisal.policy import load_policy
+
+    root = Path(__file__).parents[2] / "policies"
+    for name in ("default", "strict"):
+        check = oak("turin", load_policy(root / f"{name}.toml")).check("snp.tcb.minimum")
+        assert check is not None and check.status is Status.FAIL, name
+    # require_platform sees bit 6; a mitigation-vector minimum cannot be met by its zero vectors.
+    ok = parse_policy(b'name = "t"\n[snp]\nrequire_platform = ["iommu_write_safe", "ecc", "alias_check"]\n'
+                      b'min_current_mitigation_vector = 1\n')
+    b = oak("turin", ok)
+    assert b.check("snp.platform.features").status is Status.PASS  # type: ignore[union-attr]
+    assert b.check("snp.mitigation.current").status is Status.FAIL  # type: ignore[union-attr]
+
+
+def test_oak_genoa_v5_mitigation_vectors_are_decoded_and_checkable() -> None:
+    a = oak("genoa")
+    assert a.authentic
+    assert a.claims["version"] == 5 and a.claims["product"] == "Genoa"
+    assert a.claims["mit_vector"] == {"launch": "0x1", "current": "0x1"}
+    assert a.check("snp.tcb.minimum").status is Status.PASS  # type: ignore[union-attr]
+    assert failing(a) == []
+    need = parse_policy(b'name = "t"\n[snp]\nmin_launch_mitigation_vector = 1\nmin_current_mitigation_vector = 1\n')
+    b = oak("genoa", need)
+    assert b.check("snp.mitigation.launch").status is Status.PASS  # type: ignore[union-attr]
+    assert b.check("snp.mitigation.current").status is Status.PASS  # type: ignore[union-attr]
+    more = parse_policy(b'name = "t"\n[snp]\nmin_current_mitigation_vector = 3\n')
+    assert failing(oak("genoa", more)) == ["snp.mitigation.current"]
+
+
+def test_vlek_revocation_does_not_pass_on_the_milan_vcek_crl() -> None:
+    """The trustee VLEK with AMD's Milan /vcek CRL: not the ASVK's CRL, so a skip, never a pass."""
+    a = run("snp/trustee/test-vlek-report.bin",
+            ["snp/trustee/test-vlek.der", "snp/trustee/milan_ask_ark_asvk.pem"], policy=VLEK_OK,
+            crls=(MILAN_CRL,))
+    check = a.check("snp.revocation")
+    assert check is not None and check.status is Status.SKIP, check
+    assert "/vlek/v1/Milan/crl" in check.detail

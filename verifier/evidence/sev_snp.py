@@ -44,6 +44,11 @@ PLATFORM_ECC_EN = 1 << 2
 PLATFORM_RAPL_DIS = 1 << 3
 PLATFORM_CIPHERTEXT_HIDING_EN = 1 << 4
 PLATFORM_ALIAS_CHECK_COMPLETE = 1 << 5
+PLATFORM_IOMMU_WRITE_SAFE = 1 << 6  # Turin (the real Oak Turin report has 0x67); go-sev-guest: reserved
+PLATFORM_TIO_EN = 1 << 7
+PLATFORM_RESERVED_MASK = ~0xFF & 0xFFFF_FFFF_FFFF_FFFF
+"""PLATFORM_INFO bits 8-63: reserved, refused by ``snp.platform.reserved`` (go-sev-guest refuses
+"unrecognized platform info bit(s)")."""
 
 
 class SigningKey(enum.IntEnum):
@@ -207,6 +212,8 @@ class SnpReport:
             "ecc_en": bool(i & PLATFORM_ECC_EN), "rapl_dis": bool(i & PLATFORM_RAPL_DIS),
             "ciphertext_hiding_en": bool(i & PLATFORM_CIPHERTEXT_HIDING_EN),
             "alias_check_complete": bool(i & PLATFORM_ALIAS_CHECK_COMPLETE),
+            "iommu_write_safe": bool(i & PLATFORM_IOMMU_WRITE_SAFE),
+            "tio_en": bool(i & PLATFORM_TIO_EN),
         }
 
     def firmware(self, which: str) -> tuple[int, int, int]:

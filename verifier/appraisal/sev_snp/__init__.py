@@ -25,17 +25,28 @@ snp.policy.single_socket    no     guest policy SINGLE_SOCKET
 snp.policy.cxl              no     guest policy CXL_ALLOW
 snp.policy.aes_256_xts      no     guest policy MEM_AES_256_XTS
 snp.policy.page_swap        no     guest policy PAGE_SWAP_DISABLE
+snp.policy.abi              no     guest policy ABI major.minor >= min_policy_abi
 snp.vmpl                    no     VMPL in the allowed list
+snp.guest_svn               no     GUEST_SVN >= min_guest_svn
 snp.platform.alias_check    no     PLATFORM_INFO ALIAS_CHECK_COMPLETE (BadRAM, AMD-SB-3015)
 snp.platform.smt            no     PLATFORM_INFO SMT_EN
 snp.platform.tsme           no     PLATFORM_INFO TSME_EN
-snp.tcb.committed           no     COMMITTED_TCB == CURRENT_TCB (no provisional firmware)
+snp.platform.features       no     require_platform set, refuse_platform (default tio) clear
+snp.platform.reserved       no     PLATFORM_INFO bits 8-63 clear
+snp.tcb.committed           no     committed TCB and firmware == current (no provisional firmware)
+snp.tcb.reported            no     REPORTED_TCB <= CURRENT_TCB
 snp.tcb.minimum             no     current, reported, committed, launch TCB >= minimum
 snp.firmware                no     current and committed firmware >= min_firmware
+snp.mitigation.launch       no     LAUNCH_MIT_VECTOR has min_launch_mitigation_vector's bits
+snp.mitigation.current      no     CURRENT_MIT_VECTOR has min_current_mitigation_vector's bits
 snp.measurement             no     MEASUREMENT in the policy's allow-list, if it has one
 snp.host_data               no     HOST_DATA in the policy's allow-list, if it has one
+snp.family_id               no     FAMILY_ID in the policy's allow-list, if it has one
+snp.image_id                no     IMAGE_ID in the policy's allow-list, if it has one
+snp.report_id               no     REPORT_ID in the policy's allow-list, if it has one
 snp.id_key                  no     ID_KEY_DIGEST in the policy's allow-list, if it has one
 snp.author_key              no     AUTHOR_KEY_DIGEST in the policy's allow-list, if it has one
+snp.id_block                no     require_id_block / require_author_key: a trusted ID or author key
 snp.report_data             no     REPORT_DATA == the expected 64 bytes (freshness, binding)
 snp.internal                yes    never passes: alone, for a verifier bug (the evidence is refused)
 ==========================  =====  ==========================================================
@@ -101,33 +112,36 @@ class SnpAppraisal(Checked):
 
 def appraise_snp(report: bytes, certificates: Sequence[bytes], *, policy: Policy, at: dt.datetime,
                  expected_report_data: bytes | None, fetcher: CollateralFetcher | None = None,
-                 crls: Sequence[bytes] = ()) -> SnpAppraisal:
+                 crls: Sequence[bytes] = (), vlek_crls: Sequence[bytes] = ()) -> SnpAppraisal:
     """Appraise ``report`` (1184 raw bytes, or an Azure HCL report) at time ``at``.
 
     ``certificates``: DER or PEM blobs (a PEM blob may hold several) in any order; the VCEK/VLEK,
     ASK/ASVK and ARK are told apart by role. Missing ones are fetched from AMD KDS through
-    ``fetcher`` (which answers from its cache only when offline). ``crls``: DER or PEM CRLs.
+    ``fetcher`` (which answers from its cache only when offline). ``crls``: DER or PEM CRLs from
+    AMD's ``/vcek/v1/<product>/crl`` (the ASK's); ``vlek_crls``: from ``/vlek/v1/<product>/crl``
+    (the ASVK's). The two cannot be told apart by content, so each counts only for its own chain.
     ``expected_report_data``: the exact 64 bytes REPORT_DATA must hold, or None (no binding: the
     check is a required ``skip``, so the result is never verified).
     """
     rules = snp_policy(policy)
     when = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
     try:
-        return _appraise(rules, when, fetcher, report, certificates, crls, expected_report_data)
+        return _appraise(rules, when, fetcher, report, certificates, crls, expected_report_data, vlek_crls)
     except Exception as e:  # defence in depth: a bug must refuse, never crash the caller
         log.exception("SEV-SNP appraisal failed unexpectedly")
         return SnpAppraisal((failed(ids.INTERNAL, f"The verifier failed unexpectedly ({type(e).__name__}: {e}); the evidence is refused.", authenticity=True),), None, {})
 
 
 def _appraise(rules: SnpPolicy, at: dt.datetime, fetcher: CollateralFetcher | None, data: bytes,
-              blobs: Sequence[bytes], crl_blobs: Sequence[bytes], expected: bytes | None) -> SnpAppraisal:
+              blobs: Sequence[bytes], crl_blobs: Sequence[bytes], expected: bytes | None,
+              vlek_crl_blobs: Sequence[bytes] = ()) -> SnpAppraisal:
     out = CheckCollector()
     parsed = parse(out, data)
     if parsed is None:
         return SnpAppraisal(out.checks, None, {})
     raw, report, hcl = parsed
     auth = Authenticity(rules, at, fetcher, out)
-    chain, product = auth.run(raw, report, blobs, crl_blobs)
+    chain, product = auth.run(raw, report, blobs, crl_blobs, vlek_crl_blobs)
     if hcl is not None:
         validate.hcl_runtime_data_check(out, hcl)
     validate.policy_checks(out, rules, report, product, chain.leaf)

@@ -22,8 +22,11 @@ DEFAULT_MIN_TCB: dict[Product, dict[str, int]] = {
     # report in the vectors), Genoa SNP SPL 0x17 / microcode 0x54 (the Genoa VCEKs of 2025).
     Product.MILAN: {"bootloader": 4, "tee": 0, "snp": 24, "microcode": 219},
     Product.GENOA: {"bootloader": 10, "tee": 0, "snp": 23, "microcode": 84},
-    # No Turin figure from a bulletin could be checked here: no minimum until a policy sets one.
-    Product.TURIN: {"bootloader": 0, "tee": 0, "snp": 0, "microcode": 0, "fmc": 0},
+    # Turin: the TCB at which AMD's Turin firmware carries the AMD-SB-3019 (CVE-2024-56161) and
+    # AMD-SB-3020 (CVE-2025-0033, RMPocalypse) fixes, as Tinfoil's signed production policy for
+    # Turin (2026-09) requires it: fmc 1, bootloader 1, tee 1, snp 4, microcode 82 (0x52). The
+    # bulletins name platform-initialization (TurinPI) versions, not SPLs: re-check each release.
+    Product.TURIN: {"fmc": 1, "bootloader": 1, "tee": 1, "snp": 4, "microcode": 82},
 }
 
 POLICY_KEYS = (
@@ -32,7 +35,17 @@ POLICY_KEYS = (
     "vlek_csp_ids", "allow_smt", "require_single_socket", "allow_cxl", "require_aes_256_xts",
     "require_page_swap_disable", "allow_platform_smt", "require_tsme", "min_firmware",
     "measurements", "host_data", "id_key_digests", "author_key_digests",
+    "min_guest_svn", "min_policy_abi", "require_platform", "refuse_platform", "family_ids",
+    "image_ids", "report_ids", "min_launch_mitigation_vector", "min_current_mitigation_vector",
+    "require_id_block", "require_author_key",
 )
+PLATFORM_BITS: dict[str, int] = {
+    # PLATFORM_INFO (ABI spec 56860 Table 23; go-sev-guest abi.SnpPlatformInfo). Bit 6 is IOMMU
+    # write safety on Turin (go-sev-guest still calls it reserved and refuses it).
+    "smt": 0, "tsme": 1, "ecc": 2, "rapl_disabled": 3, "ciphertext_hiding": 4, "alias_check": 5,
+    "iommu_write_safe": 6, "tio": 7,
+}
+DEFAULT_REFUSE_PLATFORM = ("tio",)
 REVOCATION_MODES = ("required", "if-available", "off")
 _HEX64 = re.compile(r"\A[0-9a-f]{64}\Z")
 
@@ -60,6 +73,24 @@ def _hex_list(section: Section, key: str, size: int) -> frozenset[bytes] | None:
             raise PolicyError(f"policy [snp] {key}: {item!r} is not {size} bytes")
         out.add(value)
     return frozenset(out)
+
+
+def _uint(section: Section, key: str, bits: int) -> int | None:
+    if key not in section.values:
+        return None
+    value = section.values[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < (1 << bits):
+        raise PolicyError(f"policy [snp] {key} must be an integer 0 to 2^{bits}-1")
+    return value
+
+
+def _platform_names(section: Section, key: str, default: tuple[str, ...]) -> frozenset[str]:
+    names = section.str_list(key, list(default))
+    unknown = [n for n in names if n not in PLATFORM_BITS]
+    if unknown:
+        raise PolicyError(f"policy [snp] {key}: {', '.join(map(repr, unknown))} not among "
+                          f"{', '.join(PLATFORM_BITS)} (PLATFORM_INFO bits 0-7)")
+    return frozenset(names)
 
 
 def _tcb_table(values: Mapping[str, Any], where: str) -> dict[str, int]:
@@ -101,6 +132,17 @@ class SnpPolicy:
     host_data: frozenset[bytes] | None = None
     id_key_digests: frozenset[bytes] | None = None
     author_key_digests: frozenset[bytes] | None = None
+    min_guest_svn: int | None = None
+    min_policy_abi: tuple[int, int] | None = None
+    require_platform: frozenset[str] = frozenset()
+    refuse_platform: frozenset[str] = frozenset(DEFAULT_REFUSE_PLATFORM)
+    family_ids: frozenset[bytes] | None = None
+    image_ids: frozenset[bytes] | None = None
+    report_ids: frozenset[bytes] | None = None
+    min_launch_mitigation_vector: int | None = None
+    min_current_mitigation_vector: int | None = None
+    require_id_block: bool = False
+    require_author_key: bool = False
 
     @classmethod
     def from_policy(cls, policy: Policy) -> SnpPolicy:
@@ -143,6 +185,26 @@ class SnpPolicy:
             if not m:
                 raise PolicyError('policy [snp] min_firmware must look like "1.55" or "1.55.21"')
             min_fw = (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
+        min_abi: tuple[int, int] | None = None
+        if "min_policy_abi" in s.values:
+            text = s.get("min_policy_abi", str, "")
+            m = re.fullmatch(r"(\d{1,3})\.(\d{1,3})", text)
+            if not m or int(m.group(1)) > 255 or int(m.group(2)) > 255:
+                raise PolicyError('policy [snp] min_policy_abi must be "MAJOR.MINOR", each 0-255 (e.g. "1.55")')
+            min_abi = (int(m.group(1)), int(m.group(2)))
+        require_platform = _platform_names(s, "require_platform", ())
+        refuse_platform = _platform_names(s, "refuse_platform", DEFAULT_REFUSE_PLATFORM)
+        both = require_platform & refuse_platform
+        if both:
+            raise PolicyError(f"policy [snp] require_platform and refuse_platform both name {', '.join(sorted(both))}")
+        id_keys = _hex_list(s, "id_key_digests", 48)
+        author_keys = _hex_list(s, "author_key_digests", 48)
+        require_author = s.get("require_author_key", bool, False)
+        require_block = s.get("require_id_block", bool, False)
+        if require_author and author_keys is None:
+            raise PolicyError("policy [snp] require_author_key needs author_key_digests (the trusted author keys)")
+        if require_block and id_keys is None and author_keys is None:
+            raise PolicyError("policy [snp] require_id_block needs id_key_digests or author_key_digests (the trusted keys)")
         return cls(
             roots=roots,
             products=products,
@@ -165,8 +227,19 @@ class SnpPolicy:
             min_firmware=min_fw,
             measurements=_hex_list(s, "measurements", 48),
             host_data=_hex_list(s, "host_data", 32),
-            id_key_digests=_hex_list(s, "id_key_digests", 48),
-            author_key_digests=_hex_list(s, "author_key_digests", 48),
+            id_key_digests=id_keys,
+            author_key_digests=author_keys,
+            min_guest_svn=_uint(s, "min_guest_svn", 32),
+            min_policy_abi=min_abi,
+            require_platform=require_platform,
+            refuse_platform=refuse_platform,
+            family_ids=_hex_list(s, "family_ids", 16),
+            image_ids=_hex_list(s, "image_ids", 16),
+            report_ids=_hex_list(s, "report_ids", 32),
+            min_launch_mitigation_vector=_uint(s, "min_launch_mitigation_vector", 64),
+            min_current_mitigation_vector=_uint(s, "min_current_mitigation_vector", 64),
+            require_id_block=require_block or require_author,
+            require_author_key=require_author,
         )
 
 
