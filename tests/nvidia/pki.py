@@ -158,9 +158,11 @@ def measurements(n: int = 64, seed: int = 7) -> dict[int, bytes]:
 
 
 def report(pki: DevicePki, nonce: bytes, values: dict[int, bytes], *, driver: str = "550.90.07",
-           vbios: str = "96.00.9F.00.01", fwid: bytes | None = None) -> bytes:
+           vbios: str = "96.00.9F.00.01", fwid: bytes | None = None,
+           extra: dict[int, bytes] | None = None) -> bytes:
+    """A report signed by ``pki``'s leaf; ``extra``: more opaque fields (id -> value), after the usual."""
     fields = spdm.nvidia_opaque_fields(driver_version=driver, vbios_version=vbios,
-                                       fwid=pki.fwid if fwid is None else fwid)
+                                       fwid=pki.fwid if fwid is None else fwid, extra=extra)
     return spdm.build_report(nonce, values, opaque_fields=fields, sign=spdm.p384_signer(pki.leaf.key))
 
 

@@ -68,7 +68,9 @@ def test_demo_evidence_verifies_under_the_demo_roots() -> None:
                   "gpu.0.measurements"):
         assert a.check(check).status is Status.PASS, check  # type: ignore[union-attr]
     claims = a.claims["gpus"][0]  # type: ignore[index]
-    assert claims["measurements"]["equal"] == len(gpu.DRIVER_RIM_INDICES) + len(gpu.VBIOS_RIM_INDICES) == 33
+    # the demo H100 reports NVDEC0 disabled (0x55): index 35 is not compared (nvtrust's rule)
+    assert claims["measurements"]["active"] == len(gpu.DRIVER_RIM_INDICES) + len(gpu.VBIOS_RIM_INDICES) == 33
+    assert claims["measurements"]["equal"] == 32 and claims["measurements"]["not_compared"] == [35]
     assert claims["driver_version"] == gpu.DRIVER_VERSION and claims["vbios_version"] == gpu.VBIOS_VERSION
     assert claims["device"].endswith("(INSECURE DEMO)") and claims["arch"] == "HOPPER"
 

@@ -90,6 +90,13 @@ class OpaqueField(enum.IntEnum):
     INVALID = 255
 
 
+NVDEC0_DISABLED = 0x55
+""":attr:`OpaqueField.NVDEC0_STATUS` when the GPU's video decoder NVDEC0 is disabled: its
+measurement (RIM index 35, SPDM block 36) is then not compared (nvtrust's ``is_msr_35_valid``)."""
+NVDEC0_INDEX = 35
+"""The RIM measurement index NVDEC0's state leaves uncompared when it is disabled."""
+
+
 class FeatureFlag(enum.IntEnum):
     """Value of :attr:`OpaqueField.FEATURE_FLAG` (Blackwell and later): the GPU's multi-GPU mode."""
 
@@ -201,6 +208,11 @@ class OpaqueData:
     def protected_pcie_status(self) -> int | None:
         value = self.get(OpaqueField.PROTECTED_PCIE_STATUS)
         return value[0] if value else None
+
+    @property
+    def nvdec0_disabled(self) -> bool:
+        """NVDEC0_STATUS is the one byte 0x55 (:data:`NVDEC0_DISABLED`)."""
+        return self.get(OpaqueField.NVDEC0_STATUS) == bytes([NVDEC0_DISABLED])
 
     @property
     def feature_flag(self) -> int | None:

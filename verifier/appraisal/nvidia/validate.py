@@ -16,7 +16,7 @@ from verifier.appraisal.nvidia import checks as ids
 from verifier.appraisal.nvidia.checks import gpu_id
 from verifier.appraisal.nvidia.rules import MAX_GPUS, GpuPolicy
 from verifier.appraisal.policy import Policy
-from verifier.evidence.nvidia import SpdmReport
+from verifier.evidence.nvidia import NVDEC0_INDEX, SpdmReport
 from verifier.reference.rim import Rim
 from verifier.result import Check, failed, passed, skipped
 
@@ -154,6 +154,8 @@ def measurements_check(id: str, report: SpdmReport, verified: dict[str, Rim], ki
         claims["measurements"] = {"compared": 0}
         return skipped(id, "no verified RIM to compare the measurements with", required=rim_required)
     values = report.measurements()
+    # nvtrust's rule: with NVDEC0 disabled (opaque NVDEC0_STATUS 0x55) RIM index 35 is not compared
+    uncompared = {NVDEC0_INDEX} if report.opaque.nvdec0_disabled else set()
     owner: dict[int, str] = {}
     conflicts: list[int] = []
     for kind, rim in verified.items():
@@ -164,8 +166,12 @@ def measurements_check(id: str, report: SpdmReport, verified: dict[str, Rim], ki
     differ: list[int] = []
     missing: list[int] = []
     equal = 0
+    not_compared: set[int] = set()
     for rim in verified.values():
         for idx, ref in sorted(rim.active().items()):
+            if idx in uncompared:
+                not_compared.add(idx)
+                continue
             got = values.get(idx + 1)
             if got is None:
                 missing.append(idx)
@@ -176,7 +182,9 @@ def measurements_check(id: str, report: SpdmReport, verified: dict[str, Rim], ki
     active = sum(len(r.active()) for r in verified.values())
     claims["measurements"] = {"active": active, "equal": equal, "differ": sorted(differ),
                               "missing": sorted(missing), "conflicts": sorted(set(conflicts)),
-                              "rims": sorted(verified)}
+                              "not_compared": sorted(not_compared), "rims": sorted(verified)}
+    skipped_note = (f"; index {NVDEC0_INDEX} not compared: NVDEC0 is disabled (NVDEC0_STATUS 0x55)"
+                    if not_compared else "")
     if conflicts:
         return failed(id, f"indices {sorted(set(conflicts))} are active in both RIMs: the reference is "
                       "ambiguous")
@@ -186,13 +194,13 @@ def measurements_check(id: str, report: SpdmReport, verified: dict[str, Rim], ki
             parts.append(f"{_indices(len(differ))} differ from the RIMs: {sorted(differ)}")
         if missing:
             parts.append(f"{_indices(len(missing))} active in a RIM are not in the report: {sorted(missing)}")
-        return failed(id, "; ".join(parts) + f" ({equal} of {active} equal)")
+        return failed(id, "; ".join(parts) + f" ({equal} of {active} equal{skipped_note})")
     absent = [k for k in kinds if k not in verified]
     if absent:
         return skipped(id, f"{equal} active indices equal the {', '.join(sorted(verified))} RIM, but no "
                        f"verified {', '.join(absent)} RIM covers the rest", required=rim_required)
     return passed(id, f"{equal} active indices equal the signed reference values "
-                  f"({', '.join(f'{k} {len(verified[k].active())}' for k in kinds)})")
+                  f"({', '.join(f'{k} {len(verified[k].active())}' for k in kinds)}){skipped_note}")
 
 
 def _indices(n: int) -> str:
