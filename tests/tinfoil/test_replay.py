@@ -20,6 +20,9 @@ CLOUD_SKIPS = {
     "snp.revocation",  # no AMD CRL recorded (the Genoa CRL in the vectors expired 2025-11-03)
     "snp.firmware", "snp.measurement", "snp.host_data", "snp.id_key", "snp.author_key",  # the release decides
     "sigstore.artifact",  # the digest is checked; the deployment file itself is not fetched
+    # optional SEV-SNP rules the tinfoil policy does not set (docs/sev-snp.md)
+    "snp.policy.abi", "snp.guest_svn", "snp.mitigation.launch", "snp.mitigation.current",
+    "snp.family_id", "snp.image_id", "snp.report_id", "snp.id_block",
 }
 GPU_COLLATERAL = {f"gpu.0.{k}" for k in (
     "ocsp", "measurements", "rim.driver.chain", "rim.driver.signature", "rim.driver.version", "rim.driver.device",
