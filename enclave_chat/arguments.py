@@ -96,6 +96,25 @@ def service_url(url: str) -> str:
     return url
 
 
+PROXY_SCHEMES = ("http", "https")
+
+
+def proxy_url(url: str) -> str:
+    """``--http-proxy URL``: an ``http`` or ``https`` URL with a host (credentials for the proxy are
+    allowed and never echoed). Usage error (exit 2) otherwise."""
+    shown = redact(url)
+    if not url or any(c.isspace() or not c.isprintable() for c in url):
+        fail(Exit.USAGE, f"--http-proxy {shown!r} is not a proxy URL (empty, white space or control characters)")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        _ = parts.port  # raises ValueError for a port that is not a number from 0 to 65535
+    except ValueError as e:
+        fail(Exit.USAGE, f"--http-proxy {shown!r} is malformed ({redact(str(e))})")
+    if parts.scheme.lower() not in PROXY_SCHEMES or not parts.hostname:
+        fail(Exit.USAGE, f"--http-proxy {shown!r} is not a proxy URL: give http://HOST[:PORT] or https://HOST[:PORT]")
+    return url
+
+
 def load_policy_arg(name_or_path: str | None) -> Policy:
     """``--policy``: a built-in name or a file. A name is never a file in the working directory; a
     path has a slash or ends in ``.toml`` (:func:`enclave_chat.paths.is_policy_path`). A file is

@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--policy", help=f"policy file, or a built-in name: {policies} (default: default)")
         sp.add_argument("--provider", choices=provider_names(),
                         help=f"wire profile (default: the policy's [service] provider, else {DEFAULT})")
+        sp.add_argument("--http-proxy", metavar="URL",
+                        help="connect to the service through this proxy (never through HTTP_PROXY, HTTPS_PROXY or "
+                             "ALL_PROXY; a proxied connection is not a loopback one)")
 
     c = sub.add_parser("chat", help="open the chat TUI on a service")
     c.add_argument("url", nargs="?")

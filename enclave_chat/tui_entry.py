@@ -24,28 +24,33 @@ from verifier.policy_check import policy_provider
 from verifier.providers.registry import DEFAULT
 
 
-def _connect(*, keep_nothing: bool, scratch: list[Path]) -> Callable[[Target], ChatService]:
+def _connect(*, keep_nothing: bool, scratch: list[Path],
+             http_proxy: str | None = None) -> Callable[[Target], ChatService]:
     """How the app opens a Session. With ``keep_nothing`` (``--no-history``) nothing is written
     to the user's directories: collateral is cached in a temporary folder removed at exit
-    (listed in ``scratch``), and no transparency-log checkpoints are remembered."""
+    (listed in ``scratch``), and no transparency-log checkpoints are remembered. ``http_proxy``
+    (``--http-proxy``, else the config's ``[service] http_proxy``) carries the connection to the
+    service; without it the connection takes no proxy at all (never the environment's)."""
     if keep_nothing:
         def connect_ephemeral(target: Target) -> ChatService:
             folder = Path(tempfile.mkdtemp(prefix="enclave-chat-"))
             scratch.append(folder)
-            return SessionService(target, collateral_dir=folder, state_dir=None)
+            return SessionService(target, collateral_dir=folder, state_dir=None, http_proxy=http_proxy)
 
         return connect_ephemeral
     cache = user_dir("cache")
     state = user_dir("state")
 
     def connect(target: Target) -> ChatService:
-        return SessionService(target, collateral_dir=cache / "collateral", state_dir=state)
+        return SessionService(target, collateral_dir=cache / "collateral", state_dir=state,
+                              http_proxy=http_proxy)
 
     return connect
 
 
 def build_app(*, url: str | None, policy: str | None, provider: str | None, no_history: bool,
-              config: Config, launch_demo: Callable[[], str] | None = None) -> Any:
+              config: Config, launch_demo: Callable[[], str] | None = None,
+              http_proxy: str | None = None) -> Any:
     """The configured app (typed loosely so that importing this module does not load textual)."""
     from tui.app import EnclaveChatApp
 
@@ -65,7 +70,8 @@ def build_app(*, url: str | None, policy: str | None, provider: str | None, no_h
         except HistoryError as e:
             error = f"{e}; this session keeps nothing on disk."
     app = EnclaveChatApp(
-        target=target, config=config, connect=_connect(keep_nothing=keep_nothing, scratch=scratch),
+        target=target, config=config,
+        connect=_connect(keep_nothing=keep_nothing, scratch=scratch, http_proxy=http_proxy or config.http_proxy),
         history=history,
         resolve_policy=resolve_policy, policy_names=builtin_policy_names(), launch_demo=launch_demo,
         export_dir=data / "exports", evidence_dir=data / "evidence",
@@ -133,7 +139,7 @@ class _DemoLauncher:
 
 
 def run_chat(*, url: str | None = None, policy: str | None = None, provider: str | None = None,
-             no_history: bool = False) -> int:
+             no_history: bool = False, http_proxy: str | None = None) -> int:
     """``enclave-chat [chat URL]``: the chat on a service, or the welcome screen when none is set."""
     config = _config()
     if config is None:
@@ -141,7 +147,7 @@ def run_chat(*, url: str | None = None, policy: str | None = None, provider: str
     launcher = _DemoLauncher()
     try:
         app = build_app(url=url, policy=policy, provider=provider, no_history=no_history,
-                        config=config, launch_demo=launcher)
+                        config=config, launch_demo=launcher, http_proxy=http_proxy)
     except PolicyError as e:
         say(f"error: {e}")
         return 2
@@ -161,8 +167,10 @@ def run_demo(*, no_history: bool = False) -> int:
         return 2
     say("starting the reference enclave (INSECURE DEMO: simulated TEE, public demo keys)…")
     with BackgroundEnclave(_demo_settings(no_history)) as server:
+        # The demo enclave is on this machine's loopback: connected directly, never through the
+        # config's proxy (which the demo policy would rightly refuse).
         app = build_app(url=server.url, policy="demo", provider=DEFAULT, no_history=no_history,
-                        config=replace(config, url=server.url, policy="demo"))
+                        config=replace(config, url=server.url, policy="demo", http_proxy=None))
         return _run(app)
 
 

@@ -6,6 +6,7 @@ The file (docs/tui.md shows a full example)::
     url = "https://chat.example.com"   # empty: the welcome screen opens
     policy = "default"                 # a built-in policy name or a path to a policy file
     provider = "..."                   # a registered provider; left out: the policy's [service] provider
+    http_proxy = "http://proxy:3128"   # the service through this proxy; left out: no proxy (never HTTP_PROXY)
 
     [ui]
     theme = "textual-dark"             # any Textual theme; the choice made in the app is saved here
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -87,6 +89,9 @@ class Config:
     policy: str | None = None
     provider: str | None = None
     """None: the policy's ``[service] provider`` decides."""
+    http_proxy: str | None = None
+    """The proxy the connection to the service goes through (None: none; the environment's
+    ``HTTP_PROXY`` and the like are never used for it)."""
     theme: str = DEFAULT_THEME
     history: bool = True
     keys: Mapping[str, str] = field(default_factory=dict)
@@ -122,7 +127,7 @@ def parse_config(text: str, source: str = "<memory>") -> Config:
     unknown = sorted(set(doc) - {"service", "ui", "history", "keys"})
     if unknown:
         raise ConfigError(f"{source} has unknown tables: {', '.join(unknown)}")
-    service = _table(doc, "service", ("url", "policy", "provider"), source)
+    service = _table(doc, "service", ("url", "policy", "provider", "http_proxy"), source)
     ui = _table(doc, "ui", ("theme",), source)
     history = _table(doc, "history", ("enabled",), source)
     keys = _table(doc, "keys", tuple(DEFAULT_KEYS), source)
@@ -133,14 +138,30 @@ def parse_config(text: str, source: str = "<memory>") -> Config:
     if provider is not None and provider not in provider_names():
         raise ConfigError(f"{source}: [service] provider must be {_choices()}")
     enabled = _typed(history, "enabled", bool, f"{source} [history]")
+    http_proxy = _typed(service, "http_proxy", str, f"{source} [service]") or None
+    if http_proxy is not None and not _is_proxy_url(http_proxy):
+        raise ConfigError(f"{source}: [service] http_proxy must be an http or https URL with a host, "
+                          "such as \"http://proxy.example.com:3128\"")
     return Config(
         url=_typed(service, "url", str, f"{source} [service]") or None,
         policy=_typed(service, "policy", str, f"{source} [service]") or None,
         provider=provider,
+        http_proxy=http_proxy,
         theme=_typed(ui, "theme", str, f"{source} [ui]") or DEFAULT_THEME,
         history=True if enabled is None else enabled,
         keys={k: v.strip() for k, v in keys.items()},
     )
+
+
+def _is_proxy_url(url: str) -> bool:
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return False
+    try:
+        parts = urllib.parse.urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
 def _choices() -> str:

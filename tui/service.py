@@ -76,13 +76,15 @@ class ChatService(Protocol):
 class SessionService:
     """A :class:`Session` in the shape the app uses. ``collateral_dir`` caches CPU/GPU collateral
     (fetched through the session, so that a saved attestation holds what was fetched);
-    ``state_dir`` keeps the transparency-log checkpoints (None: nothing is remembered)."""
+    ``state_dir`` keeps the transparency-log checkpoints (None: nothing is remembered);
+    ``http_proxy`` (the config's ``[service] http_proxy``) carries the connection to the service,
+    which otherwise takes no proxy, never the environment's."""
 
     def __init__(self, target: Target, *, collateral_dir: Path | None = None,
-                 state_dir: Path | None = None) -> None:
+                 state_dir: Path | None = None, http_proxy: str | None = None) -> None:
         self.target = target
         self.session = Session(target.url, target.policy, provider=target.provider,
-                               collateral_dir=collateral_dir, state_dir=state_dir)
+                               collateral_dir=collateral_dir, state_dir=state_dir, http_proxy=http_proxy)
 
     @property
     def last_result(self) -> AttestationResult | None:

@@ -226,6 +226,13 @@ class Session:
     ``collateral_dir``, when no ``fetcher`` is given, caches collateral there through the session's
     own client, so that what is fetched is among :attr:`last_exchanges` too (a ``fetcher`` of the
     caller's fetches through its own client, which the session does not see).
+
+    Proxies: the session's own connection to the service (``http``: evidence, keys, the chat) never
+    takes a proxy from the environment (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``): it goes
+    through one only when the caller names it, ``http_proxy``, and such a session is never a
+    loopback one (``service.url`` says so under a loopback-only policy). Fetches of signed data
+    (``log_http``: transparency-log checkpoints and tiles, CRLs, OCSP, collateral) may use the
+    environment's proxy, which can withhold them but not forge them (docs/cli.md, "Proxies").
     """
 
     def __init__(self, url: str, policy: Policy, *, provider: str = DEFAULT,
@@ -235,8 +242,11 @@ class Session:
                  save_evidence: Path | None = None, clock: Callable[[], dt.datetime] = utcnow,
                  nonce_factory: Callable[[], bytes] = new_nonce,
                  attest_timeout: float = ATTEST_TIMEOUT, progress: Progress | None = None,
-                 collateral_dir: Path | None = None) -> None:
+                 collateral_dir: Path | None = None, http_proxy: str | None = None) -> None:
+        if http is not None and http_proxy is not None:
+            raise ValueError("give the session a client or a proxy for its own client, not both")
         self.url = url.rstrip("/")
+        self.http_proxy = http_proxy
         self.policy = policy
         self.provider = get_provider(provider)
         self.fetcher = fetcher
@@ -251,7 +261,9 @@ class Session:
         self.nonce_factory = nonce_factory
         self.attest_timeout = attest_timeout
         self._own_http = http is None
-        self.http = http or httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False)
+        # Never the environment's proxy for the service: a loopback URL must be a loopback connection.
+        self.http = http or httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False,
+                                              trust_env=False, proxy=http_proxy)
         self.verified: Verified | None = None
         self.last_result: AttestationResult | None = None
         self.attestations = 0
@@ -319,7 +331,7 @@ class Session:
                       log_http: httpx.Client | None, nonce: bytes, created: dt.datetime,
                       progress: Progress | None = None) -> AttestationResult:
         ctx = AttestContext(http, self.url, nonce, self.policy, created, fetcher, log_http,
-                            self.state_dir, progress)
+                            self.state_dir, progress, proxied=self.http_proxy is not None)
         attested = await self.provider.attest(ctx)
         if attested.result.provider is None:
             attested = dataclasses.replace(
@@ -353,7 +365,10 @@ class Session:
                                capture: _Capture) -> AttestationResult:
         """Attest through a recording transport, with a private collateral cache so that every
         piece of collateral is fetched (and so recorded), then write the recording."""
-        recorder = RecordingTransport()
+        # The service through the caller's proxy, if any (never the environment's); the recorded
+        # fetches of signed data go direct.
+        recorder = RecordingTransport(inner_async=httpx.AsyncHTTPTransport(proxy=self.http_proxy)
+                                      if self.http_proxy is not None else None)
         try:
             with httpx.Client(transport=recorder, timeout=HTTP_TIMEOUT) as sync_http, \
                     tempfile.TemporaryDirectory() as cache:

@@ -49,8 +49,10 @@ def url_host(url: str) -> str | None:
     return host
 
 
-def check_service_url(url: str, policy: Policy) -> Check:
-    """``service.url``: whether the policy accepts talking to this URL at all."""
+def check_service_url(url: str, policy: Policy, *, proxied: bool = False) -> Check:
+    """``service.url``: whether the policy accepts talking to this URL at all. ``proxied``: the
+    connection goes through an HTTP proxy, so it is never a loopback connection, whatever the URL
+    says (the loopback-only rule and plain http to loopback then fail)."""
     section = policy.section("service")
     host = url_host(url)
     scheme = urllib.parse.urlsplit(url).scheme.lower() if host else ""
@@ -58,10 +60,17 @@ def check_service_url(url: str, policy: Policy) -> Check:
         return failed(service_checks.SERVICE_URL, f"{url!r} is not an http(s) URL with a host and a valid port.")
     if "@" in url.split("//", 1)[-1].split("/", 1)[0] or "?" in url or "#" in url:
         return failed(service_checks.SERVICE_URL, "The service URL carries a user name, a query or a fragment; give the service's plain URL (credentials are never sent or shown).")
-    if section.get("loopback_only", bool, False) and not is_loopback_host(host):
-        return failed(service_checks.SERVICE_URL, f"Policy {policy.name!r} trusts INSECURE demo roots and only accepts loopback services (a loopback IP address or localhost); {host} is not one.")
-    if scheme == "http" and not is_loopback_host(host) and not section.get("allow_plain_http", bool, False):
-        return failed(service_checks.SERVICE_URL, f"{url} uses plain http to a remote host; use https (the attested channel does not hide which service you talk to).")
+    through = f"the connection to {host} goes through a proxy, so it is not a loopback connection"
+    if section.get("loopback_only", bool, False):
+        if not is_loopback_host(host):
+            return failed(service_checks.SERVICE_URL, f"Policy {policy.name!r} trusts INSECURE demo roots and only accepts loopback services (a loopback IP address or localhost); {host} is not one.")
+        if proxied:
+            return failed(service_checks.SERVICE_URL, f"Policy {policy.name!r} trusts INSECURE demo roots and only accepts loopback services; {through}.")
+    if scheme == "http" and not section.get("allow_plain_http", bool, False):
+        if not is_loopback_host(host):
+            return failed(service_checks.SERVICE_URL, f"{url} uses plain http to a remote host; use https (the attested channel does not hide which service you talk to).")
+        if proxied:
+            return failed(service_checks.SERVICE_URL, f"{url} uses plain http and {through}; use https, or connect without the proxy.")
     return passed(service_checks.SERVICE_URL, f"The policy accepts {scheme}://{host}.")
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from enclave_chat.arguments import load_policy_arg, service_url
+from enclave_chat.arguments import load_policy_arg, proxy_url, service_url
 from enclave_chat.output import color, say, terminal_text
 from enclave_chat.process import Exit, run_async
 from verifier.errors import NotVerified, TruncatedResponse
@@ -19,6 +19,8 @@ def cmd_ask(args: argparse.Namespace) -> Exit:
     from verifier.session import Session
 
     service_url(args.url)
+    if args.http_proxy is not None:
+        proxy_url(args.http_proxy)
     policy = load_policy_arg(args.policy)
     fetcher = CollateralFetcher(user_dir("cache") / "collateral")
     messages: list[dict[str, Any]] = []
@@ -32,7 +34,7 @@ def cmd_ask(args: argparse.Namespace) -> Exit:
 
     async def run() -> None:
         async with Session(args.url, policy, provider=args.provider or policy_provider(policy), fetcher=fetcher,
-                           state_dir=user_dir("state")) as session:
+                           state_dir=user_dir("state"), http_proxy=args.http_proxy) as session:
             result = await session.attest()
             if not result.verified:
                 raise NotVerified(result.verdict(), result)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from enclave_chat.arguments import load_policy_arg, service_url
+from enclave_chat.arguments import load_policy_arg, proxy_url, service_url
 from enclave_chat.output import fail, report
 from enclave_chat.process import Exit, run_async
 from verifier.errors import InputError, ServiceUnreachable
@@ -20,12 +20,16 @@ def cmd_verify(args: argparse.Namespace) -> Exit:
             fail(Exit.USAGE, "give a URL or --replay DIR, not both")
         if args.save_evidence is not None:
             fail(Exit.USAGE, "--save-evidence records a live verification; a replay has nothing new to record")
+        if args.http_proxy is not None:
+            fail(Exit.USAGE, "--http-proxy applies to a live verification; a replay connects to nothing")
     else:
         if not args.url:
             fail(Exit.USAGE, "verify needs a URL (or --replay DIR)")
         if args.at is not None:
             fail(Exit.USAGE, "--at applies to --replay only: a live verification happens now")
         service_url(args.url)
+        if args.http_proxy is not None:
+            proxy_url(args.http_proxy)
     policy = load_policy_arg(args.policy)
     if args.replay is not None:
         from verifier.replay import replay
@@ -58,7 +62,7 @@ def cmd_verify(args: argparse.Namespace) -> Exit:
         # checkpoint is then a skip); only the service itself is asked.
         async with Session(args.url, policy, provider=args.provider or policy_provider(policy), fetcher=fetcher,
                            fetch_logs=not args.offline, state_dir=user_dir("state"),
-                           save_evidence=args.save_evidence) as session:
+                           save_evidence=args.save_evidence, http_proxy=args.http_proxy) as session:
             return await session.attest()
 
     return report(run_async(run()), args.json)

@@ -44,6 +44,9 @@ class AttestContext:
     state_dir: Path | None
     progress: Callable[[str], None] | None = None
     """Called with one plain sentence per step a provider wants the user to see (optional)."""
+    proxied: bool = False
+    """The connection to the service goes through an HTTP proxy (``Session(http_proxy=...)``): it
+    is never a loopback connection (``check_service_url(..., proxied=True)``)."""
 
 
 class Channel(Protocol):

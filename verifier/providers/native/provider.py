@@ -23,7 +23,7 @@ class NativeProvider:
         from verifier.result import AttestationResult, failed
         from verifier.urls import check_service_url
 
-        url_check = check_service_url(ctx.base_url, ctx.policy)
+        url_check = check_service_url(ctx.base_url, ctx.policy, proxied=ctx.proxied)
         if url_check.status != "pass":
             return Attested(AttestationResult(KIND, ctx.at, ctx.nonce, ctx.policy.ref, (url_check,)), None, None)
         fetched = await fetch_attestation(ctx.http, ctx.base_url, ctx.nonce)

@@ -127,7 +127,7 @@ class TinfoilProvider:
         from verifier.urls import check_service_url
 
         tinfoil = TinfoilPolicy.from_policy(ctx.policy)
-        url_check = check_service_url(ctx.base_url, ctx.policy)
+        url_check = check_service_url(ctx.base_url, ctx.policy, proxied=ctx.proxied)
         if url_check.status != "pass":
             return Attested(AttestationResult(KIND, ctx.at, ctx.nonce, ctx.policy.ref, (url_check,)), None, None)
         host = host_of(ctx.base_url)
