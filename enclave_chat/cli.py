@@ -160,6 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
     ei.add_argument("file", type=Path)
     ei.add_argument("--json", action="store_true")
 
+    px = sub.add_parser("proxy", help="serve an OpenAI-compatible endpoint on loopback that carries every request over the verified channel")
+    px.add_argument("url")
+    common(px)
+    px.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1; another needs --token-file)")
+    px.add_argument("--port", type=arguments.port, default=8787, help="port to listen on (default: 8787; 0: a free one)")
+    px.add_argument("--token-file", type=Path, help="a file holding the token clients must send as Authorization: Bearer")
+    px.add_argument("--api-key-file", type=Path,
+                    help="a file holding the service's API key, sent only inside the verified channel (else ENCLAVE_CHAT_API_KEY)")
+
     loc = sub.add_parser("locate", help="print where enclave-chat keeps its files")
     loc.add_argument("what", choices=["config", "data", "cache", "state"])
     return p
@@ -186,6 +195,7 @@ COMMANDS: dict[str, Command] = {
         ("verify", "verify", "cmd_verify"), ("ask", "ask", "cmd_ask"), ("evidence", "evidence", "cmd_evidence"),
         ("locate", "locate", "cmd_locate"), ("serve", "serve", "cmd_serve"), ("chat", "chat", "cmd_chat"),
         ("demo", "chat", "cmd_demo"), ("log", "log", "cmd_log"), ("release", "release", "cmd_release"),
+        ("proxy", "proxy", "cmd_proxy"),
     )
 }
 """Each command's handler, by its name on the command line."""

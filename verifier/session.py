@@ -272,6 +272,8 @@ class Session:
         self._last_cut: list[str] = []
         self._last_nonce: bytes | None = None
         self._last_created: dt.datetime | None = None
+        self._ready_lock = asyncio.Lock()
+        """One attestation at a time for :meth:`ready`: concurrent requests share it."""
 
     async def __aenter__(self) -> Session:
         return self
@@ -405,8 +407,20 @@ class Session:
     async def ready(self) -> Verified:
         """A current passing result, attesting again when there is none or it lapsed.
 
-        Raises :class:`NotVerified` when the service does not pass: nothing is sent then."""
-        if self.verified is None or self.clock() >= self.verified.valid_until:
+        Raises :class:`NotVerified` when the service does not pass: nothing is sent then.
+        Concurrent callers share one attestation: those that waited for it get its outcome (its
+        result, or its refusal) rather than attesting again each in turn."""
+        verified = self.verified
+        if verified is not None and self.clock() < verified.valid_until:
+            return verified
+        seen = self.attestations
+        async with self._ready_lock:
+            verified = self.verified
+            if verified is not None and self.clock() < verified.valid_until:
+                return verified
+            if self.attestations != seen and self.last_result is not None and verified is None \
+                    and not self.last_result.verified:  # the attestation this caller waited for failed
+                raise NotVerified(self.last_result.verdict(), self.last_result)
             result = await self.attest()
             if self.verified is None:
                 raise NotVerified(result.verdict(), result)
@@ -414,14 +428,26 @@ class Session:
                 lapsed = self.verified.valid_until
                 self.verified = None
                 raise NotVerified(f"the evidence lapsed at {iso(lapsed)}, before anything could be sent to it; nothing was sent", result)
-        return self.verified
+            return self.verified
 
     # -- requests ----------------------------------------------------------------------------------
-    async def _exchange(self, method: str, path: str, body: dict[str, Any] | None) -> AsyncIterator[Event]:
+    def exchange(self, method: str, path: str, body: dict[str, Any] | None = None, *,
+                 headers: Sequence[tuple[str, str]] = ()) -> AsyncIterator[Event]:
+        """One request through the verified channel, as its events: first ``(status, headers)``,
+        then the decrypted body's bytes (what :meth:`stream_chat` and :meth:`request_json` read).
+
+        Attests first when there is no current passing result (:class:`NotVerified`: nothing is
+        sent); a stale key causes at most one re-attestation and one retry. ``headers`` (an API
+        key's ``authorization``) go inside the channel's request (:meth:`Channel.exchange`)."""
+        return self._exchange(method, path, body, headers)
+
+    async def _exchange(self, method: str, path: str, body: dict[str, Any] | None,
+                        headers: Sequence[tuple[str, str]] = ()) -> AsyncIterator[Event]:
         retried = False
         while True:
             verified = await self.ready()
-            stream = verified.channel.exchange(self.http, self.url, method, path, body)
+            stream = (verified.channel.exchange(self.http, self.url, method, path, body, headers=headers)
+                      if headers else verified.channel.exchange(self.http, self.url, method, path, body))
             try:
                 try:
                     first = await anext(stream)

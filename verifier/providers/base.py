@@ -8,7 +8,7 @@ the decrypted response as events: first ``(status, headers)``, then body bytes.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -51,13 +51,18 @@ class AttestContext:
 
 class Channel(Protocol):
     """Requests sealed to the attested key. ``truncation_detectable`` is False for transports
-    (EHBP) that cannot tell a cut-short response from a whole one; the UI says so."""
+    (EHBP) that cannot tell a cut-short response from a whole one; the UI says so.
+
+    ``headers`` are the request's own headers (an API key's ``authorization``), lower-case names:
+    the native channel seals them inside the encrypted request; EHBP seals bodies only, so the
+    Tinfoil channel sends them as headers of the request to the attested (TLS-bound) service."""
 
     @property
     def truncation_detectable(self) -> bool: ...
 
     def exchange(self, http: httpx.AsyncClient, base_url: str, method: str, path: str,
-                 body: dict[str, Any] | None) -> AsyncIterator[Event]: ...
+                 body: dict[str, Any] | None, *,
+                 headers: Sequence[tuple[str, str]] = ()) -> AsyncIterator[Event]: ...
 
 
 @dataclass(frozen=True)

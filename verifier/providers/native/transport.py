@@ -7,7 +7,7 @@ Sans-policy: this module fetches and carries bytes. What to trust is decided by
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,9 +41,17 @@ async def fetch_key_config(http: httpx.AsyncClient, base: str) -> Answer:
     return await aget(http, f"{base}{GATEWAY_PATH}", limit=MAX_KEYS_BYTES)
 
 
-def inner_request(method: str, path: str, authority: str, body: dict[str, Any] | None) -> bytes:
-    """The Binary HTTP form of an OpenAI-compatible request (RFC 9292, known length)."""
+OWN_HEADERS = frozenset({"accept", "content-type", "content-length", "host", "transfer-encoding"})
+"""Inner headers this module writes itself; a caller's header of these names is dropped."""
+
+
+def inner_request(method: str, path: str, authority: str, body: dict[str, Any] | None,
+                  extra: Sequence[tuple[str, str]] = ()) -> bytes:
+    """The Binary HTTP form of an OpenAI-compatible request (RFC 9292, known length); ``extra``
+    headers (an API key) travel inside it, sealed with the rest."""
     headers: list[tuple[bytes, bytes]] = [(b"accept", b"application/json, text/event-stream")]
+    headers += [(name.lower().encode(), value.encode()) for name, value in extra
+                if name.lower() not in OWN_HEADERS]
     content = b""
     if body is not None:
         headers.append((b"content-type", b"application/json"))
@@ -114,6 +122,7 @@ class NativeChannel:
     truncation_detectable: bool = True
 
     def exchange(self, http: httpx.AsyncClient, base_url: str, method: str, path: str,
-                 body: dict[str, Any] | None) -> AsyncIterator[Event]:
-        request = inner_request(method, path, httpx.URL(base_url).host, body)
+                 body: dict[str, Any] | None, *,
+                 headers: Sequence[tuple[str, str]] = ()) -> AsyncIterator[Event]:
+        request = inner_request(method, path, httpx.URL(base_url).host, body, headers)
         return post_chunked(http, base_url, self.key_config, request)

@@ -25,7 +25,7 @@ import hmac
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,8 +193,9 @@ class EhbpChannel:
     truncation_detectable: bool = False
 
     def exchange(self, http: httpx.AsyncClient, base_url: str, method: str, path: str,
-                 body: dict[str, Any] | None) -> AsyncIterator[Event]:
-        return self._exchange(http, base_url, method, path, body)
+                 body: dict[str, Any] | None, *,
+                 headers: Sequence[tuple[str, str]] = ()) -> AsyncIterator[Event]:
+        return self._exchange(http, base_url, method, path, body, headers)
 
     def _check_peer(self, response: httpx.Response) -> None:
         if not self.tls_bound:
@@ -206,10 +207,14 @@ class EhbpChannel:
             raise StaleKeyConfig("the TLS peer is not the attested enclave (its key changed)")
 
     async def _exchange(self, http: httpx.AsyncClient, base_url: str, method: str, path: str,
-                        body: dict[str, Any] | None) -> AsyncIterator[Event]:
+                        body: dict[str, Any] | None,
+                        extra: Sequence[tuple[str, str]] = ()) -> AsyncIterator[Event]:
         url = f"{base_url}{path}"
-        headers = {"accept": "application/json, text/event-stream"}
-        if self.api_key:
+        headers = {name.lower(): value for name, value in extra
+                   if name.lower() not in ("accept", "content-type", "content-length", "host",
+                                           "transfer-encoding", ehbp.ENCAPSULATED_KEY_HEADER.lower())}
+        headers["accept"] = "application/json, text/event-stream"
+        if self.api_key and "authorization" not in headers:
             headers["authorization"] = f"Bearer {self.api_key}"
         sealer: ehbp.RequestSealer | None = None
         content: AsyncIterator[bytes] | None = None
