@@ -142,3 +142,11 @@ register_kind(EvidenceKind(
     files="verifier.appraisal.nvidia.files:appraise_files",
     options=frozenset({"certs", "rims", "ocsp", "nonce"}),
     inspectors=((50, "verifier.evidence.nvidia:looks_binary", "verifier.evidence.inspect:nvidia_fields"),)))
+register_kind(EvidenceKind(
+    "azure-snp-vtpm", "an Azure SEV-SNP confidential VM's HCL report and vTPM quote (trustee's JSON or loose files)",
+    table="azure", rules="verifier.appraisal.azure:AzurePolicy.from_policy",
+    files="verifier.appraisal.azure.files:appraise_snp_files", options=frozenset({"certs", "crls", "nonce"})))
+register_kind(EvidenceKind(
+    "azure-tdx-vtpm", "an Azure TDX confidential VM's HCL report, TD quote and vTPM quote",
+    table="azure", rules="verifier.appraisal.azure:AzurePolicy.from_policy",
+    files="verifier.appraisal.azure.files:appraise_tdx_files", options=frozenset({"collateral", "nonce"})))

@@ -114,3 +114,88 @@ def parse_hcl_report(data: bytes) -> HclReport:
         raise ParseError("the padding after the report is not zero", field="hcl.padding")
     return HclReport(version, request_type, snp_bytes, snp, hash_type,
                      data[REQUEST_OFFSET + REQUEST_HEADER_SIZE:end])
+
+
+# -- the runtime claims (the "variable data"), read by the azure-snp-vtpm and azure-tdx-vtpm kinds --
+MAX_RUNTIME_CLAIMS = 64 * 1024
+AK_KID = "HCLAkPub"
+
+
+@dataclass(frozen=True)
+class RsaJwk:
+    """An RSA public key as a JWK (RFC 7517/7518): its ``kid``, ``key_ops`` and the integers."""
+
+    kid: str
+    key_ops: tuple[str, ...]
+    n: int
+    e: int
+
+
+@dataclass(frozen=True)
+class RuntimeClaims:
+    """The paravisor's runtime claims JSON: its keys by ``kid``, ``vm-configuration``, ``user-data``."""
+
+    doc: dict[str, object]
+    keys: dict[str, dict[str, object]]
+    vm_configuration: dict[str, object]
+    user_data: str | None
+
+    def rsa_key(self, kid: str) -> RsaJwk:
+        """The RSA key named ``kid``, strictly (``kty`` RSA, unpadded base64url ``n`` and ``e``)."""
+        key = self.keys.get(kid)
+        if key is None:
+            raise ParseError(f"has no key {kid!r} (keys: {', '.join(self.keys) or 'none'})", field="runtime_claims.keys")
+        if key.get("kty") != "RSA":
+            raise ParseError(f"{kid} has kty {key.get('kty')!r}, not 'RSA'", field=f"runtime_claims.{kid}.kty")
+        ops = key.get("key_ops", [])
+        if not isinstance(ops, list) or not all(isinstance(o, str) for o in ops):
+            raise ParseError(f"{kid} key_ops is not a list of strings", field=f"runtime_claims.{kid}.key_ops")
+        return RsaJwk(kid, tuple(ops), _b64url_uint(key.get("n"), f"{kid}.n"), _b64url_uint(key.get("e"), f"{kid}.e"))
+
+
+def _b64url_uint(value: object, field: str) -> int:
+    """A JWK integer: unpadded base64url (RFC 7518 section 2 "Base64urlUInt"), no leading zero."""
+    import base64
+    import binascii
+    import re
+
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]+", value) or len(value) % 4 == 1:
+        raise ParseError("is not unpadded base64url", field=f"runtime_claims.{field}")
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        raise ParseError("is not unpadded base64url", field=f"runtime_claims.{field}") from None
+    if raw[:1] == b"\x00":
+        raise ParseError("has a leading zero byte", field=f"runtime_claims.{field}")
+    return int.from_bytes(raw, "big")
+
+
+def parse_runtime_claims(data: bytes) -> RuntimeClaims:
+    """Parse the variable data as strict JSON: an object whose ``keys`` is a list of JWK objects,
+    each with a distinct ``kid``; ``vm-configuration`` (an object) and ``user-data`` (a string)
+    when present."""
+    from verifier.strict_json import load_strict_json
+
+    if len(data) > MAX_RUNTIME_CLAIMS:
+        raise ParseError(f"is {len(data)} bytes, more than {MAX_RUNTIME_CLAIMS}", field="runtime_claims")
+    doc = load_strict_json(data, "runtime_claims", max_depth=8)
+    if not isinstance(doc, dict):
+        raise ParseError("is not a JSON object", field="runtime_claims")
+    keys = doc.get("keys")
+    if not isinstance(keys, list):
+        raise ParseError("has no \"keys\" list", field="runtime_claims.keys")
+    by_kid: dict[str, dict[str, object]] = {}
+    for key in keys:
+        kid = key.get("kid") if isinstance(key, dict) else None
+        if not isinstance(kid, str):
+            raise ParseError("holds a key without a string \"kid\"", field="runtime_claims.keys")
+        if kid in by_kid:
+            raise ParseError(f"names key {kid!r} twice", field="runtime_claims.keys")
+        by_kid[kid] = key
+    vm = doc.get("vm-configuration", {})
+    if not isinstance(vm, dict):
+        raise ParseError("vm-configuration is not an object", field="runtime_claims.vm-configuration")
+    user_data = doc.get("user-data")
+    if user_data is not None and not isinstance(user_data, str):
+        raise ParseError("user-data is not a string", field="runtime_claims.user-data")
+    return RuntimeClaims(doc, by_kid, vm, user_data)

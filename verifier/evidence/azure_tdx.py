@@ -106,3 +106,46 @@ def describe(report: HclTdxReport) -> dict[str, object]:
                      "rtmr1": t.rtmrs[1].hex(), "rtmr2": t.rtmrs[2].hex(), "rtmr3": t.rtmrs[3].hex()},
         "runtime_data": report.runtime_data.decode("utf-8", "replace"),
     }
+
+
+HASH_TYPES = {1: "sha256", 2: "sha384", 3: "sha512"}
+
+
+@dataclass(frozen=True)
+class HclTdxEnvelope:
+    """The strict reading of an HCL report around a TDREPORT (for the azure-tdx-vtpm kind)."""
+
+    report: HclTdxReport
+    hash_type: int
+
+    @property
+    def hash_name(self) -> str:
+        return HASH_TYPES[self.hash_type]
+
+
+def parse_hcl_tdx_strict(data: bytes) -> HclTdxEnvelope:
+    """:func:`parse_hcl_tdx_report`, then what a verifier binds on: version 1 or 2, status 0, zero
+    reserved bytes, zero TDREPORT slot tail, a known hash type, data_size = 20 + variable data size,
+    report_size = where the variable data ends, and a zero tail after it."""
+    report = parse_hcl_tdx_report(data)
+    version, report_size, _request_type, status = struct.unpack_from("<IIII", data, 4)
+    if version not in (1, 2):
+        raise ParseError(f"version {version} is not 1 or 2", field="hcl.version")
+    if status != 0:
+        raise ParseError(f"status {status} is not 0 (success)", field="hcl.status")
+    if any(data[0x14:HCL_HEADER_SIZE]):
+        raise ParseError("reserved header bytes are not zero", field="hcl.reserved")
+    if any(data[HCL_HEADER_SIZE + TDREPORT_SIZE:HCL_HEADER_SIZE + HW_REPORT_SLOT]):
+        raise ParseError("the hardware report slot after the TDREPORT is not zero", field="hcl.tdreport")
+    rt = HCL_HEADER_SIZE + HW_REPORT_SLOT
+    data_size, _rt_version, _report_type, hash_type, var_size = struct.unpack_from("<IIIII", data, rt)
+    if hash_type not in HASH_TYPES:
+        raise ParseError(f"hash type {hash_type} is not 1, 2 or 3", field="hcl.hash_type")
+    if data_size != 20 + var_size:
+        raise ParseError(f"data_size {data_size} is not 20 + variable_data_size {var_size}", field="hcl.data_size")
+    end = rt + 20 + var_size
+    if end != report_size or end > len(data):
+        raise ParseError(f"runtime data ends at {end}, report_size says {report_size}", field="hcl.report_size")
+    if any(data[end:]):
+        raise ParseError("the padding after the report is not zero", field="hcl.padding")
+    return HclTdxEnvelope(report, hash_type)
