@@ -122,7 +122,7 @@ async def test_a_reopened_conversation_labels_replies_with_its_model_literally(t
 
 async def test_a_reply_error_with_markup_is_a_literal_note() -> None:
     service = FakeService(reply=("partial [/] [bold]reply",),
-                          reply_error=ProtocolError(f"the model answered {HOSTILE}"))
+                          reply_error=ProtocolError(f"the model answered {HOSTILE}\nline two\x1b[2J"))
     app = fake_app(service)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
@@ -131,20 +131,22 @@ async def test_a_reply_error_with_markup_is_a_literal_note() -> None:
         assert app.is_running
         reply = chat(app).query_one(AssistantMessage)
         assert reply.state == "error"
-        assert str(reply.query_one(".note", Label).render()) == f"error: the model answered {HOSTILE}"
+        # One line, the escape shown escaped, the markup as it is.
+        assert str(reply.query_one(".note", Label).render()) == \
+            f"error: the model answered {HOSTILE} line two\\x1b[2J"
         # The reply itself is Markdown, which has no Rich markup: the brackets stay as they are.
         shown = "".join(str(block.render()) for block in reply.body.query("MarkdownParagraph"))
         assert shown == "partial [/] [bold]reply"
 
 
 async def test_an_attestation_error_with_markup_is_a_literal_refusal() -> None:
-    service = FakeService(attest_error=ProtocolError(f"the service answered {HOSTILE}"))
+    service = FakeService(attest_error=ProtocolError(f"the service answered {HOSTILE}\r\nline two\x9b"))
     app = fake_app(service)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
         assert app.is_running
-        text = str(chat(app).query_one(RefusalView).render())
-        assert f"the service answered {HOSTILE}" in text
+        lines = str(chat(app).query_one(RefusalView).render()).split("\n")
+        assert lines[1] == f"the service answered {HOSTILE} line two\\x9b"  # one line, literally
 
 
 async def test_a_startup_error_and_a_theme_from_the_config_are_literal_notifications() -> None:
