@@ -99,6 +99,7 @@ class ChatScreen(Screen[None]):
         self._shown_page = 0
         self._expiry_timer: Timer | None = None
         self._reply: Worker[None] | None = None
+        self._bindings_verified: bool | None = None
 
     @property
     def chat_app(self) -> ChatApp:
@@ -161,8 +162,10 @@ class ChatScreen(Screen[None]):
         return True
 
     def _render_state(self) -> None:
-        self.refresh_bindings()
         state = self.state
+        if state.verified != self._bindings_verified:  # what check_action answers changed
+            self._bindings_verified = state.verified
+            self.refresh_bindings()  # the footer recomposes: not on every verification step
         self.query_one(StatusLine).show(state)
         self.query_one(ProofPanel).show(state)
         refusal = self.query_one(RefusalView)
@@ -376,6 +379,7 @@ class ChatScreen(Screen[None]):
         await self._show_more()
         self.transcript.scroll_end(animate=False, immediate=True)
         self._show_info()
+        self.refresh_bindings()  # copy and export follow the messages on view
         if not self.prompt.disabled:
             self.prompt.focus()
 
@@ -431,6 +435,7 @@ class ChatScreen(Screen[None]):
         self.stored = None
         await self.transcript.clear()
         self._show_info()
+        self.refresh_bindings()  # copy and export follow the messages on view
         if not self.prompt.disabled:
             self.prompt.focus()
 
@@ -536,6 +541,8 @@ class ChatScreen(Screen[None]):
                              write)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "reply":
+            return  # only a reply changes what check_action answers (cancel, copy, export)
         if event.worker is self._reply and event.state in (WorkerState.SUCCESS, WorkerState.ERROR,
                                                            WorkerState.CANCELLED):
             self._reply = None
