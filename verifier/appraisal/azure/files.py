@@ -23,7 +23,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from verifier.appraisal.azure import AzureAppraisal, TpmQuote, appraise_azure_snp, appraise_azure_tdx
+from verifier.appraisal.azure import (
+    AzureAppraisal,
+    TpmQuote,
+    appraise_azure_snp,
+    appraise_azure_tdx,
+)
 from verifier.appraisal.offline import OfflineOptions, read_file
 from verifier.errors import InputError, ParseError
 from verifier.evidence import azure_hcl, tpm
@@ -58,7 +63,7 @@ def _bytes(value: object, where: str, text: str) -> bytes:
         if not _HEX.match(value):
             raise InputError(f"{where} is not hex")
         return bytes.fromhex(value)
-    if not _B64.match(value) or ("-" in value or "_" in value) and ("+" in value or "/" in value):
+    if not _B64.match(value) or (("-" in value or "_" in value) and ("+" in value or "/" in value)):
         raise InputError(f"{where} is not base64")
     try:
         padded = value.rstrip("=") + "=" * (-len(value.rstrip("=")) % 4)
