@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench conformance clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,5 +36,22 @@ unit: $(VENV)/.test
 bench: $(VENV)/.test
 	$(BIN)/pytest -q -s -p no:cacheprovider -o testpaths=benchmarks -o python_files='bench_*.py' -m '' benchmarks
 
+## Tinfoil's cross-SDK conformance suite (docs/tinfoil.md, Conformance) against
+## `enclave-chat conformance tinfoil`: the harness is copied out of the read-only vectors folder into
+## a scratch dir and installed into its own venv; prints the pass/fail/skip table. Not part of `make test`.
+CONFORMANCE_SUITE ?= ../shared/vectors/tinfoil-conformance
+CONFORMANCE_VENV  := .venv-conformance
+CONFORMANCE_TMP   := $(CURDIR)/build/conformance
+
+conformance: $(VENV)/.base
+	rm -rf $(CONFORMANCE_TMP) && mkdir -p $(CONFORMANCE_TMP)
+	cp -R $(CONFORMANCE_SUITE)/harness $(CONFORMANCE_TMP)/harness && chmod -R u+w $(CONFORMANCE_TMP)/harness
+	test -x $(CONFORMANCE_VENV)/bin/python || $(PYTHON) -m venv $(CONFORMANCE_VENV)
+	$(CONFORMANCE_VENV)/bin/pip install -q $(CONFORMANCE_TMP)/harness
+	cd $(CONFORMANCE_TMP) && $(CURDIR)/$(CONFORMANCE_VENV)/bin/tinfoil-conformance run \
+	  --sdk "enclave-chat=$(CURDIR)/$(BIN)/enclave-chat conformance tinfoil" \
+	  --vectors $(abspath $(CONFORMANCE_SUITE))/vectors --output-dir $(CONFORMANCE_TMP)/results; \
+	  status=$$?; cat $(CONFORMANCE_TMP)/results/latest/results.md; exit $$status
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CONFORMANCE_VENV) .pytest_cache .mypy_cache .ruff_cache

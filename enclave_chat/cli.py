@@ -171,6 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     loc = sub.add_parser("locate", help="print where enclave-chat keeps its files")
     loc.add_argument("what", choices=["config", "data", "cache", "state"])
+
+    from enclave_chat.conformance.contract import STAGES
+    cf = sub.add_parser("conformance", help="speak a provider's conformance-suite contract (docs/cli.md: its own exit codes)")
+    cf.add_argument("suite", choices=["tinfoil"])
+    cf.add_argument("subcommand", choices=["capabilities", *STAGES], help="capabilities (no stdin) or a stage (JSON on stdin)")
     return p
 
 
@@ -195,7 +200,7 @@ COMMANDS: dict[str, Command] = {
         ("verify", "verify", "cmd_verify"), ("ask", "ask", "cmd_ask"), ("evidence", "evidence", "cmd_evidence"),
         ("locate", "locate", "cmd_locate"), ("serve", "serve", "cmd_serve"), ("chat", "chat", "cmd_chat"),
         ("demo", "chat", "cmd_demo"), ("log", "log", "cmd_log"), ("release", "release", "cmd_release"),
-        ("proxy", "proxy", "cmd_proxy"),
+        ("proxy", "proxy", "cmd_proxy"), ("conformance", "conformance", "cmd_conformance"),
     )
 }
 """Each command's handler, by its name on the command line."""

@@ -27,7 +27,10 @@ class Check:
     ``id`` is stable (scripts match on it), ``detail`` is one sentence: what was expected, what was
     found, and where it helps, what the user can do. ``required`` says whether a ``skip`` makes the
     result unverified. ``authenticity`` marks the checks that decide ``authentic`` (signatures and
-    certificate paths to a pinned root).
+    certificate paths to a pinned root). ``reason`` is an optional structured code (lower-case
+    words joined by ``_``, e.g. ``expired``) telling apart failures that share one check id; it is
+    set by the appraisal at the point of failure, for scripts and adapters that must not parse
+    ``detail``, and appears in :meth:`to_json` only when set (docs/cli.md).
     """
 
     id: str
@@ -35,18 +38,23 @@ class Check:
     detail: str
     required: bool = True
     authenticity: bool = False
+    reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "status": str(self.status), "detail": self.detail,
-                "required": self.required}
+        out: dict[str, Any] = {"id": self.id, "status": str(self.status), "detail": self.detail,
+                               "required": self.required}
+        if self.reason is not None:
+            out["reason"] = self.reason
+        return out
 
 
 def passed(id: str, detail: str, *, authenticity: bool = False, required: bool = True) -> Check:
     return Check(id, Status.PASS, detail, required=required, authenticity=authenticity)
 
 
-def failed(id: str, detail: str, *, authenticity: bool = False, required: bool = True) -> Check:
-    return Check(id, Status.FAIL, detail, required=required, authenticity=authenticity)
+def failed(id: str, detail: str, *, authenticity: bool = False, required: bool = True,
+           reason: str | None = None) -> Check:
+    return Check(id, Status.FAIL, detail, required=required, authenticity=authenticity, reason=reason)
 
 
 def skipped(id: str, detail: str, *, authenticity: bool = False, required: bool = True) -> Check:

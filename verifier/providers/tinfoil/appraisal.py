@@ -347,7 +347,7 @@ def _gpus(run: _Run, doc: docs.V3Document, *, policy: Policy, at: dt.datetime, n
         prefix = f"gpu.{i}."
         for c in one.checks:
             cid = f"nvswitch.{i}." + c.id.removeprefix(prefix) if c.id.startswith(prefix) else c.id
-            run.add(Check(cid, c.status, c.detail, c.required, c.authenticity))
+            run.add(Check(cid, c.status, c.detail, c.required, c.authenticity, c.reason))
 
 
 def _releases(run: _Run, platform: str, measured: tuple[str, dict[str, bytes]] | None, *, policy: Policy,

@@ -241,7 +241,7 @@ def appraise_release_fetch(fetch: ReleaseFetch, *, ids: ReleaseIds,
             chosen = appraisal
             break
     assert chosen is not None
-    checks.extend(Check(ids.sigstore_id(c.id), c.status, c.detail, c.required, c.authenticity)
+    checks.extend(Check(ids.sigstore_id(c.id), c.status, c.detail, c.required, c.authenticity, c.reason)
                   for c in chosen.checks)
     claims.update({k: v for k, v in chosen.claims.items() if k in ("rekor_log_index", "build_config_uri", "predicate_type")})
     sigstore_ok = all(c.status is not Status.FAIL and not (c.status is Status.SKIP and c.required)
