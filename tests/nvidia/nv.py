@@ -56,3 +56,22 @@ def json_devices(relative: str) -> list[tuple[str, bytes, bytes, str]]:
     doc = json.loads(read(relative))
     return [(e["arch"], base64.b64decode(e["evidence"]), base64.b64decode(e["certificate"]), e["nonce"])
             for e in doc]
+
+
+PPCIE = GOOGLE + "test_ppcie_data.json"
+T_PPCIE = dt.datetime(2025, 8, 21, tzinfo=dt.UTC)
+
+
+def ppcie_devices() -> list[tuple[str, bytes, bytes]]:
+    """go-nvattest-tools' protected-PCIe set (a jsonpickle of nvtrust's handlers): 8 H100s, then 4
+    NVSwitches, each ``(arch, report, chain)``; the nonce is the fixture 1234…."""
+    doc = json.loads(read(PPCIE))
+
+    def pem(certs: list[dict[str, str]]) -> bytes:
+        return b"".join(base64.b64decode(c["pem"]) for c in certs)
+
+    gpus = [("HOPPER", base64.b64decode(g["AttestationReport"]["py/b64"]),
+             pem(g["CertificateChains"]["GpuAttestationCertificateChain"])) for g in doc["gpus"]]
+    switches = [("LS10", base64.b64decode(s["attestation_report"]["py/b64"]), pem(s["attestation_cert_chain"]))
+                for s in doc["nvswitches"]]
+    return gpus + switches

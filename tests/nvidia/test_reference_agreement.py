@@ -71,3 +71,96 @@ def test_the_real_h100_passes_by_the_nvdec0_rule() -> None:
     m = a.claims["measurements"]
     assert isinstance(m, dict)
     assert (m["active"], m["equal"], m["not_compared"], m["differ"]) == (33, 32, [35], [])
+
+
+# -- point 8: the protected-PCIe topology (gpu.topology) ------------------------------------------
+
+NO_COLLATERAL = 'ocsp = "off"\nrims = "if-available"\n'
+
+
+def _topology(devices: list[tuple[str, bytes, bytes]], topology: str | None = None) -> GpuAppraisal:
+    from verifier.appraisal.nvidia import appraise_gpus
+
+    extra = f'topology = "{topology}"\n' if topology else ""
+    policy = parse_policy(f'name = "t"\n[gpu]\n{NO_COLLATERAL}{extra}'.encode())
+    return appraise_gpus(devices, policy=policy, at=nv.T_PPCIE, expected_nonce=None)
+
+
+def _forged_gpu(device: pki.DevicePki, switch_pdis: list[bytes]) -> tuple[str, bytes, bytes]:
+    """A PPCIe-mode H100 report (test roots) naming ``switch_pdis`` (each as the switch writes its own
+    PDI; the GPU lists them byte-reversed, twice each, as the real GPUs do)."""
+    listed = b"".join(p[::-1] * 2 for p in switch_pdis)
+    extra = {int(OpaqueField.PROTECTED_PCIE_STATUS): b"\xaa", int(OpaqueField.SWITCH_PDI): listed}
+    return "HOPPER", pki.report(device, NONCE, pki.measurements(), extra=extra), device.chain_pem
+
+
+def _switch_pdis() -> list[bytes]:
+    from verifier.evidence.nvidia import parse_report
+
+    return [parse_report(r).opaque.get(OpaqueField.SWITCH_PDI) or b"" for _, r, _ in nv.ppcie_devices()[8:]]
+
+
+@pytest.mark.vectors
+@pytest.mark.parametrize("topology", [None, "none", "ppcie"])
+def test_the_real_ppcie_set_holds_together(topology: str | None) -> None:
+    """8 H100s in PPCIe mode name the same 4 NVSwitches, which are the 4 switches given, and each
+    switch names the same 8 GPUs (README "More NVIDIA")."""
+    a = _topology(nv.ppcie_devices(), topology)
+    c = check(a, "gpu.topology")
+    assert c.status is Status.PASS and c.required, c.detail
+    assert "8 GPUs" in c.detail and "4 NVSwitches" in c.detail
+    assert check(a, "gpu.mode").status is Status.PASS          # the switches have no mode of their own
+    assert a.authentic
+    assert [c.id for c in a.checks][-2:] == ["gpu.topology", "gpu.mode"]
+
+
+@pytest.mark.vectors
+def test_a_gpu_that_names_other_switches_is_refused(device: pki.DevicePki) -> None:
+    devices = nv.ppcie_devices()
+    others = [bytes([0x11 * (k + 1)] * 8) for k in range(4)]
+    a = _topology([_forged_gpu(device, others), *devices[1:]])
+    c = check(a, "gpu.topology")
+    assert c.status is Status.FAIL and "GPU 0" in c.detail, c.detail
+
+
+@pytest.mark.vectors
+def test_a_gpu_that_names_three_of_the_four_switches_is_refused(device: pki.DevicePki) -> None:
+    devices = nv.ppcie_devices()
+    a = _topology([*devices[:7], _forged_gpu(device, _switch_pdis()[:3]), *devices[8:]])
+    c = check(a, "gpu.topology")
+    assert c.status is Status.FAIL and "7" in c.detail, c.detail
+
+
+@pytest.mark.vectors
+def test_a_switch_named_by_the_gpus_but_missing_is_refused() -> None:
+    devices = nv.ppcie_devices()
+    a = _topology(devices[:11])
+    c = check(a, "gpu.topology")
+    assert c.status is Status.FAIL and "switch" in c.detail.lower(), c.detail
+
+
+@pytest.mark.vectors
+def test_a_gpu_missing_from_the_set_is_refused() -> None:
+    """7 GPUs given, but every switch names 8: one GPU of the system is not attested."""
+    devices = nv.ppcie_devices()
+    a = _topology(devices[1:])
+    c = check(a, "gpu.topology")
+    assert c.status is Status.FAIL and "8" in c.detail and "7" in c.detail, c.detail
+
+
+@pytest.mark.vectors
+def test_ppcie_policy_requires_the_switches() -> None:
+    """topology = "ppcie" requires nvtrust's protected-PCIe system: 8 GPUs in PPCIe mode and 4 NVSwitches."""
+    gpus = nv.ppcie_devices()[:8]
+    assert check(_topology(gpus), "gpu.topology").required is False
+    a = _topology(gpus, "ppcie")
+    c = check(a, "gpu.topology")
+    assert c.status is Status.FAIL and c.required and "4 NVSwitches" in c.detail, c.detail
+
+
+@pytest.mark.vectors
+def test_without_switches_the_default_does_not_require_a_topology() -> None:
+    devices = nv.json_devices(nv.SDK + "serialized_test_evidence/multi_gpu_hopper.json")
+    a = _topology([d[:3] for d in devices])
+    c = check(a, "gpu.topology")
+    assert c.status is Status.PASS and not c.required

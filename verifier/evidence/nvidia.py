@@ -82,6 +82,9 @@ class OpaqueField(enum.IntEnum):
     FLOORSWEPT_PORTS = 23
     POSITION_ID = 24
     LOCK_SWITCH_STATUS = 25
+    SWITCH_GPU_PDIS = 26
+    """An NVSwitch's GPUs: 8 PDIs of 8 bytes, then its ports (an NVSwitch's field 22, SWITCH_PDI, is
+    its own PDI, ``OPAQUE_FIELD_ID_DEVICE_PDI`` in nvtrust's switch verifier)."""
     GPU_LINK_CONN = 32
     SYS_ENABLE_STATUS = 33
     OPAQUE_DATA_VERSION = 34

@@ -25,7 +25,8 @@ id                              what passes                                     
 K is ``driver`` then ``vbios`` for GPUs, ``vbios`` alone for NVSwitches. (*) ``gpu.N.fwid`` is an
 authenticity check when it runs; reports from drivers that predate the FWID field skip it.
 For several devices (:func:`appraise_gpus`) the per-device checks come after ``gpu.count``,
-``gpu.distinct`` and before ``gpu.mode``. ``gpu.count`` (:func:`gpu_count_check`) reads the policy's
+``gpu.distinct`` and before ``gpu.topology`` (the protected-PCIe topology: GPUs and NVSwitches
+name each other, ``[gpu] topology``) and ``gpu.mode``. ``gpu.count`` (:func:`gpu_count_check`) reads the policy's
 ``[gpu] count`` as a minimum: 0 accepts any number of devices, none included.
 
 The ids are the templates of :mod:`~verifier.appraisal.nvidia.checks` (``CATALOGUE`` in this order,
@@ -54,6 +55,7 @@ from verifier.appraisal.nvidia.rules import (
     OCSP_CHOICES,
     POLICY_KEYS,
     RIM_CHOICES,
+    TOPOLOGY_CHOICES,
     GpuPolicy,
     anchors_from_policy,
 )
@@ -62,7 +64,7 @@ if TYPE_CHECKING:
     from verifier.appraisal.nvidia.appraise import GpuAppraisal, appraise_gpu, appraise_gpus
     from verifier.appraisal.nvidia.validate import gpu_count_check
 
-__all__ = ["CATALOGUE", "MAX_GPUS", "OCSP_CHOICES", "POLICY_KEYS", "RIM_CHOICES", "GpuAppraisal",
+__all__ = ["CATALOGUE", "MAX_GPUS", "OCSP_CHOICES", "POLICY_KEYS", "RIM_CHOICES", "TOPOLOGY_CHOICES", "GpuAppraisal",
            "GpuPolicy", "anchors_from_policy", "appraise_gpu", "appraise_gpus", "gpu_count_check", "gpu_id"]
 
 _LAZY = {"GpuAppraisal": "verifier.appraisal.nvidia.appraise", "appraise_gpu": "verifier.appraisal.nvidia.appraise",

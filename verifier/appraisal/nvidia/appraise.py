@@ -23,7 +23,7 @@ from verifier.appraisal.nvidia.rules import (
 from verifier.appraisal.nvidia.validate import DeviceModel, gpu_count_check
 from verifier.appraisal.policy import Policy
 from verifier.endorsements.anchors import spki_sha256
-from verifier.evidence.nvidia import OpaqueField
+from verifier.evidence.nvidia import OpaqueField, SpdmReport
 from verifier.reference.rim import Rim, driver_rim_id
 from verifier.result import Check, Checked, utc
 
@@ -56,7 +56,7 @@ def appraise_gpu(report: bytes, certificate_chain: bytes, *, policy: Policy, at:
     collateral = Collateral(rims=rims, ocsp=ocsp, at=at, anchors=gpu_policy.anchors, fetcher=fetcher,
                             nonce_source=authenticity.random_nonce)
     out = CheckCollector()
-    claims, _ = _appraise_one(out, report, certificate_chain, arch=arch, index=index,
+    claims, _, _ = _appraise_one(out, report, certificate_chain, arch=arch, index=index,
                               policy=gpu_policy, expected_nonce=expected_nonce, collateral=collateral)
     return GpuAppraisal(out.checks, claims)
 
@@ -67,8 +67,9 @@ def appraise_gpus(gpus: Sequence[tuple[str, bytes, bytes]], *, policy: Policy, a
     """Appraise ``(arch, report, certificate_chain)`` for each device, in bundle order.
 
     Adds ``gpu.count`` (:func:`gpu_count_check`: at least the policy's ``count`` devices; 0 accepts
-    any number), ``gpu.distinct`` (no two devices share a device key: N reports prove N devices) and
-    ``gpu.mode`` (all devices in the same confidential-computing mode).
+    any number), ``gpu.distinct`` (no two devices share a device key: N reports prove N devices),
+    ``gpu.topology`` (GPUs and NVSwitches name each other: :func:`validate.topology_check`) and
+    ``gpu.mode`` (all GPUs in the same confidential-computing mode).
     """
     gpu_policy = GpuPolicy.from_policy(policy)
     at = utc(at)
@@ -82,24 +83,30 @@ def appraise_gpus(gpus: Sequence[tuple[str, bytes, bytes]], *, policy: Policy, a
     per_device: list[dict[str, object]] = []
     leaf_keys: list[str | None] = []
     modes: list[str | None] = []
+    views: list[validate.TopologyView] = []
     devices = CheckCollector()
     for i, (arch, report, chain) in enumerate(gpus):
-        claims, leaf_key = _appraise_one(devices, report, chain, arch=arch, index=i, policy=gpu_policy,
-                                         expected_nonce=expected_nonce, collateral=collateral)
+        claims, leaf_key, parsed = _appraise_one(devices, report, chain, arch=arch, index=i, policy=gpu_policy,
+                                                 expected_nonce=expected_nonce, collateral=collateral)
         per_device.append(claims)
         leaf_keys.append(leaf_key)
-        mode = claims.get("mode")
-        modes.append(mode if isinstance(mode, str) else None)
+        mode = claims.get("mode") if isinstance(claims.get("mode"), str) else None
+        switch = claims.get("arch") in _SWITCH_ARCHES
+        if not switch:                       # an NVSwitch has no mode of its own: the GPUs' is compared
+            modes.append(mode if isinstance(mode, str) else None)
+        views.append(validate.TopologyView(i, switch, mode if isinstance(mode, str) else None,
+                                           parsed.opaque if parsed is not None else None))
     out.add(validate.distinct_check(leaf_keys))
     out.extend(devices.checks)
+    out.add(validate.topology_check(views, gpu_policy))
     out.add(validate.mode_check(modes))
     return GpuAppraisal(out.checks, {"count": n, "gpus": per_device})
 
 
 def _appraise_one(out: CheckCollector, report_bytes: bytes, chain_bytes: bytes, *, arch: str | None,
                   index: int, policy: GpuPolicy, expected_nonce: bytes | None, collateral: Collateral
-                  ) -> tuple[dict[str, object], str | None]:
-    """One device's checks, in the documented order, into ``out``; its claims and device key."""
+                  ) -> tuple[dict[str, object], str | None, SpdmReport | None]:
+    """One device's checks, in the documented order, into ``out``; its claims, device key and report."""
     n = index
     claims: dict[str, object] = {"index": index}
     report = authenticity.parse_check(out, n, report_bytes)
@@ -113,7 +120,7 @@ def _appraise_one(out: CheckCollector, report_bytes: bytes, chain_bytes: bytes, 
         except (ValueError, TypeError, UnsupportedAlgorithm):
             leaf_key = None
     if report is None:
-        return claims, leaf_key
+        return claims, leaf_key, None
     claims.update(report_claims(report))
 
     authenticity.fwid_check(out, n, report, leaf)
@@ -152,4 +159,4 @@ def _appraise_one(out: CheckCollector, report_bytes: bytes, chain_bytes: bytes, 
 
     out.add(validate.measurements_check(gpu_id(ids.MEASUREMENTS, n), report, verified, kinds,
                                         policy.rims == "required", claims))
-    return claims, leaf_key
+    return claims, leaf_key, report

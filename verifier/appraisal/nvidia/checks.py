@@ -2,8 +2,8 @@
 
 Per-device ids are templates: ``{n}`` is the device's index in the bundle (0 for a single report)
 and ``{kind}`` the RIM (``driver`` or ``vbios``); :func:`gpu_id` fills them in. The documentation
-writes them with ``N`` and ``K`` (:func:`doc_form`). ``gpu.count``, ``gpu.distinct`` and
-``gpu.mode`` appear only when several devices are appraised together (:func:`appraise_gpus`).
+writes them with ``N`` and ``K`` (:func:`doc_form`). ``gpu.count``, ``gpu.distinct``,
+``gpu.topology`` and ``gpu.mode`` appear only when several devices are appraised together (:func:`appraise_gpus`).
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ RIM_VERSION = "gpu.{n}.rim.{kind}.version"
 RIM_DEVICE = "gpu.{n}.rim.{kind}.device"
 RIM_OCSP = "gpu.{n}.rim.{kind}.ocsp"
 MEASUREMENTS = "gpu.{n}.measurements"
+TOPOLOGY = "gpu.topology"
 MODE = "gpu.mode"
 
 CATALOGUE: tuple[str, ...] = (
     COUNT, DISTINCT, PARSE, CHAIN_ROOT_PINNED, CHAIN, FWID, SIGNATURE, NONCE, ARCH, OCSP, RIM_INPUT,
-    RIM_CHAIN, RIM_SIGNATURE, RIM_VERSION, RIM_DEVICE, RIM_OCSP, MEASUREMENTS, MODE,
+    RIM_CHAIN, RIM_SIGNATURE, RIM_VERSION, RIM_DEVICE, RIM_OCSP, MEASUREMENTS, TOPOLOGY, MODE,
 )
 """Every id (or id template) an NVIDIA appraisal can emit, in documented order. Per device, the
 RIM group (``RIM_CHAIN`` .. ``RIM_OCSP``) repeats for each RIM kind, ``driver`` then ``vbios``."""

@@ -10,7 +10,8 @@ from verifier.errors import PolicyError
 
 OCSP_CHOICES = ("required", "if-available", "off")
 RIM_CHOICES = ("required", "if-available")
-POLICY_KEYS = ("roots", "count", "ocsp", "rim_ocsp", "rims")
+TOPOLOGY_CHOICES = ("none", "ppcie")
+POLICY_KEYS = ("roots", "count", "ocsp", "rim_ocsp", "rims", "topology")
 MAX_GPUS = 64
 
 
@@ -24,6 +25,10 @@ class GpuPolicy:
     ocsp: str = "required"
     rim_ocsp: str = "required"
     rims: str = "required"
+    topology: str = "none"
+    """``ppcie``: the evidence must be nvtrust's protected-PCIe system (8 GPUs in PPCIe mode, 4
+    NVSwitches, each naming the others); ``none``: not required (NVSwitch evidence, when present,
+    is still cross-checked with the GPUs')."""
 
     @classmethod
     def from_policy(cls, policy: Policy) -> GpuPolicy:
@@ -39,6 +44,7 @@ class GpuPolicy:
             ocsp=ocsp,
             rim_ocsp=section.choice("rim_ocsp", OCSP_CHOICES, ocsp),
             rims=section.choice("rims", RIM_CHOICES, "required"),
+            topology=section.choice("topology", TOPOLOGY_CHOICES, "none"),
         )
 
 

@@ -16,7 +16,7 @@ from verifier.appraisal.nvidia import checks as ids
 from verifier.appraisal.nvidia.checks import gpu_id
 from verifier.appraisal.nvidia.rules import MAX_GPUS, GpuPolicy
 from verifier.appraisal.policy import Policy
-from verifier.evidence.nvidia import NVDEC0_INDEX, SpdmReport
+from verifier.evidence.nvidia import NVDEC0_INDEX, OpaqueData, OpaqueField, SpdmReport
 from verifier.reference.rim import Rim
 from verifier.result import Check, failed, passed, skipped
 
@@ -205,3 +205,114 @@ def measurements_check(id: str, report: SpdmReport, verified: dict[str, Rim], ki
 
 def _indices(n: int) -> str:
     return "1 index" if n == 1 else f"{n} indices"
+
+
+# -- the protected-PCIe topology (gpu.topology) ----------------------------------------------------
+
+PPCIE_GPUS = 8
+PPCIE_SWITCHES = 4
+"""nvtrust's protected-PCIe system (its PPCIe verifier's ``gpu_topology_check`` and
+``switch_topology_check``): an HGX board of 8 GPUs and 4 NVSwitches."""
+PDI_SIZE = 8
+SWITCH_GPU_PDI_COUNT = 8
+"""An NVSwitch's SWITCH_GPU_PDIS field starts with this many 8-byte GPU PDIs (its ports follow)."""
+
+
+@dataclass(frozen=True)
+class TopologyView:
+    """What one device says of the topology: a GPU, the switches it names; an NVSwitch, its own PDI
+    and the GPUs it names (docs/nvidia.md, "The protected-PCIe topology")."""
+
+    index: int
+    switch: bool
+    mode: str | None
+    opaque: OpaqueData | None
+
+
+def _pdis(value: bytes) -> list[bytes]:
+    return [value[i:i + PDI_SIZE] for i in range(0, len(value), PDI_SIZE)]
+
+
+def _hex(pdis: set[bytes]) -> str:
+    return "{" + ", ".join(sorted(p.hex() for p in pdis)) + "}"
+
+
+def topology_check(views: Sequence[TopologyView], policy: GpuPolicy) -> Check:
+    """``gpu.topology``: every GPU names the same NVSwitches, which are the NVSwitches given, and
+    every NVSwitch names the same GPUs, as many as the GPUs given (nvtrust's PPCIe topology checks;
+    go-nvattest-tools' ``ppcie`` validator for the all-zero PDIs of disabled links, which are not
+    counted). A GPU lists each switch's PDI byte-reversed (nvtrust reads it little-endian); all-zero
+    entries are disabled links.
+
+    ``[gpu] topology = "ppcie"`` requires nvtrust's system: 8 GPUs in PPCIe mode and 4 NVSwitches.
+    Otherwise the check runs only when the evidence holds both GPUs and NVSwitches.
+    """
+    required = policy.topology == "ppcie"
+    gpus = [v for v in views if not v.switch]
+    switches = [v for v in views if v.switch]
+    if not required and not (gpus and switches):
+        return passed(ids.TOPOLOGY, f"{len(gpus)} GPU(s) and {len(switches)} NVSwitch(es): no switch and GPU "
+                      "to cross-check, and the policy does not require the protected-PCIe topology",
+                      required=False)
+    if required:
+        if len(gpus) != PPCIE_GPUS or len(switches) != PPCIE_SWITCHES:
+            return failed(ids.TOPOLOGY, f"the policy requires the protected-PCIe system of {PPCIE_GPUS} GPUs and "
+                          f"{PPCIE_SWITCHES} NVSwitches; the evidence has {len(gpus)} GPU(s) and "
+                          f"{len(switches)} NVSwitch(es)")
+        other = [v.index for v in gpus if v.mode != "ppcie"]
+        if other:
+            return failed(ids.TOPOLOGY, f"the policy requires protected PCIe; devices {other} are not in PPCIe mode")
+    # the GPUs' view: the same active switches for all
+    named: set[bytes] | None = None
+    for v in gpus:
+        value = v.opaque.get(OpaqueField.SWITCH_PDI) if v.opaque is not None else None
+        if not value or len(value) % PDI_SIZE:
+            return failed(ids.TOPOLOGY, f"GPU {v.index} reports no switch PDIs (opaque SWITCH_PDI, a list of "
+                          f"{PDI_SIZE}-byte PDIs): it is not part of a protected-PCIe system")
+        mine = {p[::-1] for p in _pdis(value) if any(p)}
+        if required and len(mine) != PPCIE_SWITCHES:
+            return failed(ids.TOPOLOGY, f"GPU {v.index} names {len(mine)} NVSwitch(es), not {PPCIE_SWITCHES}: "
+                          f"{_hex(mine)}")
+        if named is None:
+            named = mine
+        elif mine != named:
+            return failed(ids.TOPOLOGY, f"GPU {v.index} names the NVSwitches {_hex(mine)}, GPU {gpus[0].index} "
+                          f"names {_hex(named)}: the GPUs are not on the same switches")
+    named = named or set()
+    # the switches given are the switches named, each once
+    own: dict[bytes, int] = {}
+    for v in switches:
+        pdi = v.opaque.get(OpaqueField.SWITCH_PDI) if v.opaque is not None else None
+        if pdi is None or len(pdi) != PDI_SIZE or not any(pdi):
+            return failed(ids.TOPOLOGY, f"NVSwitch {v.index} reports no PDI of its own (opaque field 22, "
+                          f"{PDI_SIZE} bytes)")
+        if pdi in own:
+            return failed(ids.TOPOLOGY, f"NVSwitches {own[pdi]} and {v.index} report the same PDI {pdi.hex()}")
+        own[pdi] = v.index
+    if set(own) != named:
+        missing, unnamed = named - set(own), set(own) - named
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} switch(es) the GPUs name are not in the evidence: {_hex(missing)}")
+        if unnamed:
+            parts.append(f"NVSwitches {sorted(own[p] for p in unnamed)} are not named by the GPUs")
+        return failed(ids.TOPOLOGY, "; ".join(parts))
+    # the switches' view: the same GPUs for all, as many as the GPUs given
+    seen: set[bytes] | None = None
+    for v in switches:
+        value = v.opaque.get(OpaqueField.SWITCH_GPU_PDIS) if v.opaque is not None else None
+        if value is None or len(value) < SWITCH_GPU_PDI_COUNT * PDI_SIZE:
+            return failed(ids.TOPOLOGY, f"NVSwitch {v.index} reports no GPU PDIs (opaque SWITCH_GPU_PDIS, id 26, "
+                          f"{SWITCH_GPU_PDI_COUNT} PDIs)")
+        theirs = {p for p in _pdis(value[:SWITCH_GPU_PDI_COUNT * PDI_SIZE]) if any(p)}
+        if seen is None:
+            seen = theirs
+        elif theirs != seen:
+            return failed(ids.TOPOLOGY, f"NVSwitch {v.index} names the GPUs {_hex(theirs)}, NVSwitch "
+                          f"{switches[0].index} names {_hex(seen)}: the switches do not serve the same GPUs")
+    if seen is not None and len(seen) != len(gpus):
+        return failed(ids.TOPOLOGY, f"every NVSwitch names {len(seen)} GPUs, the evidence has {len(gpus)}: "
+                      "GPUs of the system are missing or extra")
+    return passed(ids.TOPOLOGY, f"{len(gpus)} GPUs name the same {len(named)} NVSwitches, which are the "
+                  f"{len(switches)} NVSwitches given, and each NVSwitch names the same {len(gpus)} GPUs",
+                  required=True)
