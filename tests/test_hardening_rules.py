@@ -31,6 +31,8 @@ RULES: dict[str, tuple[re.Pattern[str], str, dict[str, str]]] = {
     }),
     "bounded HTTP read": (re.compile(r"\.(a?iter_bytes|a?iter_raw|aread)\(|\.read\(\)\s*$"), "verifier/bounded_http.py", {
         "verifier/recording.py": "the recording transport records every answer decoded, bounded by _bound",
+        "enclave_chat/sdk.py": "the local caller's own request body, handed to the attested channel",
+        "enclave_chat/proxy/app.py": "an exchange the session opened (bounded there), not an HTTP body",
     }),
     "loopback rule": (re.compile(r"\.is_loopback\b|ip_address\("), "verifier/urls.py", {}),
     "DER reader": (re.compile(r"def \w*tlv\w*\(|& 0x1F == 0x1F"), "verifier/endorsements/der.py", {}),

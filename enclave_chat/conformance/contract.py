@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from enclave_chat.conformance.taxonomy import Malformed, Rejected, Unsupported
+from verifier.errors import ParseError
+from verifier.strict_json import load_strict_json
 
 EXIT_ACCEPT = 0
 EXIT_REJECT = 10
@@ -53,8 +54,8 @@ def run_stage(name: str, stdin: bytes) -> tuple[int, dict[str, Any] | None, str]
     if name not in STAGES or name not in supported_stages():
         return EXIT_UNSUPPORTED, None, f"stage {name!r} is not supported"
     try:
-        doc = json.loads(stdin)
-    except (ValueError, UnicodeDecodeError) as e:
+        doc = load_strict_json(stdin, "stdin", max_depth=64)
+    except ParseError as e:
         return EXIT_BAD_INPUT, None, f"stdin is not JSON: {e}"
     if not isinstance(doc, dict) or doc.get("schema_version") != "1":
         return EXIT_BAD_INPUT, None, "stdin is not an object with schema_version \"1\""

@@ -4,7 +4,6 @@ proxy's own: nothing here imports the reference service."""
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import threading
 import time
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 import uvicorn
 
 from enclave_chat.proxy.app import ProxyApp, allowed_hosts
+from verifier.urls import is_loopback_host
 
 if TYPE_CHECKING:
     from verifier.session import Session
@@ -23,12 +23,8 @@ DEFAULT_PORT = 8787
 
 
 def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    """The one loopback rule (:func:`verifier.urls.is_loopback_host`)."""
+    return is_loopback_host(host)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

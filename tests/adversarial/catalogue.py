@@ -37,6 +37,8 @@ from verifier.session import Session
 
 PROMPT = [{"role": "user", "content": "my secret prompt"}]
 DEADLINE = 5.0
+HOSTILE_PIECES = 2000
+"""How many 64 KiB pieces an endless hostile answer sends at most (128 MB: past every limit)."""
 """The attestation deadline the slow-drip rows run under (the real default is 180 s)."""
 
 
@@ -180,7 +182,7 @@ def hostile(answer: Callable[[Request], Awaitable[Response]], *, deadline: float
 
 
 async def _endless() -> AsyncIterator[bytes]:
-    while True:
+    for _ in range(HOSTILE_PIECES):  # bounded: the server stops by itself
         yield b" " * 65536
 
 

@@ -74,7 +74,7 @@ async def test_a_100_mb_attestation_answer_is_refused_after_2_mib(demo_policy: P
 
 async def test_a_never_ending_attestation_answer_is_refused(demo_policy: Policy) -> None:
     async def endless() -> AsyncIterator[bytes]:
-        while True:
+        for _ in range(2000):  # bounded (128 MB): the server stops by itself
             yield b"[" * 65536
             await asyncio.sleep(0)
 
@@ -88,7 +88,7 @@ async def test_a_slow_drip_attestation_hits_the_overall_deadline(demo_policy: Po
     """Each byte arrives well within the per-read timeout, so only a total deadline ends it."""
     async def drip() -> AsyncIterator[bytes]:
         yield b'{"version": 1, '
-        while True:
+        for _ in range(2000):  # bounded (100 s)
             await asyncio.sleep(0.05)  # the hostile server's own pace, not a wait in the test
             yield b" "
 
@@ -108,7 +108,7 @@ async def test_a_slow_drip_key_configuration_hits_the_overall_deadline(enclave: 
 
     async def keys(request: Request) -> Response:
         async def drip() -> AsyncIterator[bytes]:
-            while True:
+            for _ in range(2000):  # bounded (100 s)
                 await asyncio.sleep(0.05)
                 yield b"\x00"
         return StreamingResponse(drip(), media_type=ohttp.KEYS_MEDIA_TYPE)
@@ -285,7 +285,7 @@ async def test_a_never_ending_sealed_reply_without_events_is_refused(enclave: Ba
         encoder = await open_request(enclave, request)
 
         async def forever() -> AsyncIterator[bytes]:
-            while True:
+            for _ in range(5000):  # bounded (80 MB)
                 yield b"x" * 16000
                 await asyncio.sleep(0)
 

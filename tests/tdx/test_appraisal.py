@@ -450,7 +450,16 @@ def test_mutated_quotes_never_raise(fake_intel: FakeIntel, fake_policy: Policy, 
         quote[data.draw(st.integers(0, len(quote) - 1))] ^= data.draw(st.integers(1, 255))
     a = appraise_tdx(bytes(quote), policy=fake_policy, at=JAN_2026_AT, expected_report_data=None,
                      collateral=make_collateral(fake_intel, JAN_2026_AT))
-    assert a.checks and not (a.authentic and bytes(quote) != original)
+    assert a.checks
+    if a.authentic:
+        # The only change that leaves the quote authentic: PEM white space in the certification
+        # data turned into other white space (a newline into a vertical tab): the PEM loader skips
+        # it, so the certificates, all that the signatures cover there, are the same DER.
+        changed = [i for i in range(len(quote)) if quote[i] != original[i]]
+        assert all(chr(original[i]) in WHITE and chr(quote[i]) in WHITE for i in changed), changed
+
+
+WHITE = " \t\n\r\v\f"
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -219,14 +219,14 @@ async def _huge() -> AsyncIterator[bytes]:
 
 
 async def _endless() -> AsyncIterator[bytes]:
-    while True:
+    for _ in range(2000):  # bounded (128 MB): a hostile server stops by itself
         yield b"[" * 65536
         await asyncio.sleep(0)
 
 
 async def _drip() -> AsyncIterator[bytes]:
     yield b'{"version": 1, '
-    while True:
+    for _ in range(2000):  # bounded (100 s)
         await asyncio.sleep(0.05)  # the hostile server's own pace, not a wait in the test
         yield b" "
 
@@ -244,7 +244,7 @@ def _forward(honest: BackgroundEnclave) -> Route:
 def _dripping_keys() -> Route:
     async def keys(request: Request) -> Response:
         async def drip() -> AsyncIterator[bytes]:
-            while True:
+            for _ in range(2000):  # bounded (100 s)
                 await asyncio.sleep(0.05)
                 yield b"\x00"
         return StreamingResponse(drip(), media_type=ohttp.KEYS_MEDIA_TYPE)
@@ -348,7 +348,7 @@ def _never_ending(honest: BackgroundEnclave) -> Handler:
         encoder = await open_request(honest, request)
 
         async def forever() -> AsyncIterator[bytes]:
-            while True:
+            for _ in range(5000):  # bounded (80 MB)
                 yield b"x" * 16000
                 await asyncio.sleep(0)
 
