@@ -8,7 +8,11 @@ from typing import Any
 
 import pytest
 
+from enclave.app import Settings
+from enclave.server import BackgroundEnclave
+from enclave_chat.paths import resolve_policy
 from tests.vectors import vectors_dir
+from verifier.appraisal.policy import Policy
 
 # Tests never leave this machine: collateral services are mocked or recorded, and every server a
 # test starts listens on loopback. In this process any name or address that is not loopback fails
@@ -47,3 +51,16 @@ def _no_network_beyond_loopback() -> Iterator[None]:
 def vectors() -> Path:
     """The real vectors folder (skips, or fails under ENCLAVE_CHAT_REQUIRE_VECTORS=1, when absent)."""
     return vectors_dir()
+
+
+# -- the reference enclave, shared by the end-to-end, adversarial and proxy tests --------------------
+
+@pytest.fixture(scope="session")
+def demo_policy() -> Policy:
+    return resolve_policy("demo")
+
+
+@pytest.fixture(scope="module")
+def enclave() -> Iterator[BackgroundEnclave]:
+    with BackgroundEnclave(Settings(token_delay=0)) as server:
+        yield server

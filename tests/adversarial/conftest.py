@@ -3,6 +3,7 @@ ports, beside the real reference enclave. Nothing here leaves loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -10,17 +11,13 @@ from types import TracebackType
 from typing import Any
 
 import httpx
-import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from enclave.app import Settings
 from enclave.server import BackgroundEnclave, listening_socket
-from enclave_chat.paths import resolve_policy
-from verifier.appraisal.policy import Policy
 from verifier.channel import bhttp, chunked
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -126,12 +123,17 @@ def sealed_stream(encoder: chunked.ChunkedResponseEncoder, status: int, content_
     return body()
 
 
-@pytest.fixture(scope="session")
-def demo_policy() -> Policy:
-    return resolve_policy("demo")
+def never_ending_reply(enclave: BackgroundEnclave) -> Handler:
+    """A gateway that answers with the enclave's own key but never sends an event: sealed chunks
+    of filler, bounded (80 MB) so that the server stops by itself."""
+    async def answer(request: Request) -> Response:
+        encoder = await open_request(enclave, request)
 
+        async def forever() -> AsyncIterator[bytes]:
+            for _ in range(5000):
+                yield b"x" * 16000
+                await asyncio.sleep(0)
 
-@pytest.fixture(scope="module")
-def enclave() -> Iterator[BackgroundEnclave]:
-    with BackgroundEnclave(Settings(token_delay=0)) as server:
-        yield server
+        return StreamingResponse(sealed_stream(encoder, 200, b"text/event-stream", forever()),
+                                 media_type=chunked.RESPONSE_MEDIA_TYPE)
+    return answer

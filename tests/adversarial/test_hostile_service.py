@@ -23,7 +23,7 @@ from starlette.responses import (
 from starlette.routing import Route
 
 from enclave.server import BackgroundEnclave
-from tests.adversarial.conftest import Proxy, open_request, sealed_stream, serve
+from tests.adversarial.conftest import Proxy, never_ending_reply, open_request, sealed_stream, serve
 from verifier.appraisal.policy import Policy
 from verifier.channel import chunked, ohttp
 from verifier.errors import (
@@ -281,18 +281,7 @@ async def test_a_gateway_that_always_says_the_key_is_stale_gets_one_retry(enclav
 
 async def test_a_never_ending_sealed_reply_without_events_is_refused(enclave: BackgroundEnclave,
                                                                      demo_policy: Policy) -> None:
-    async def endless(request: Request) -> Response:
-        encoder = await open_request(enclave, request)
-
-        async def forever() -> AsyncIterator[bytes]:
-            for _ in range(5000):  # bounded (80 MB)
-                yield b"x" * 16000
-                await asyncio.sleep(0)
-
-        return StreamingResponse(sealed_stream(encoder, 200, b"text/event-stream", forever()),
-                                 media_type=chunked.RESPONSE_MEDIA_TYPE)
-
-    with Proxy(enclave, endless) as proxy:
+    with Proxy(enclave, never_ending_reply(enclave)) as proxy:
         async with Session(proxy.url, demo_policy) as session:
             with pytest.raises(ProtocolError, match="larger than 1 MiB"):
                 await asyncio.wait_for(_chat(session), GUARD)

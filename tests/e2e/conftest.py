@@ -5,27 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from enclave.app import Settings
-from enclave.server import BackgroundEnclave
-from enclave_chat.paths import resolve_policy
-from verifier.appraisal.policy import Policy
-
-
-@pytest.fixture(scope="session")
-def demo_policy() -> Policy:
-    return resolve_policy("demo")
-
-
-@pytest.fixture(scope="module")
-def enclave() -> Iterator[BackgroundEnclave]:
-    with BackgroundEnclave(Settings(token_delay=0)) as server:
-        yield server
 
 
 @dataclass

@@ -6,23 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from enclave.app import Settings
 from enclave.server import BackgroundEnclave
-from enclave_chat.paths import resolve_policy
 from enclave_chat.proxy.server import BackgroundProxy
 from verifier.appraisal.policy import Policy
 from verifier.session import Session
-
-
-@pytest.fixture(scope="session")
-def demo_policy() -> Policy:
-    return resolve_policy("demo")
-
-
-@pytest.fixture(scope="module")
-def enclave() -> Iterator[BackgroundEnclave]:
-    with BackgroundEnclave(Settings(token_delay=0)) as server:
-        yield server
 
 
 @pytest.fixture

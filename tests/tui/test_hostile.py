@@ -43,8 +43,14 @@ from enclave.app import Settings
 from enclave.attacks import ATTACK_MODES
 from enclave.server import BackgroundEnclave
 from enclave_chat.paths import resolve_policy
-from tests.adversarial.conftest import Handler, Proxy, open_request, sealed_stream, serve
-from tests.adversarial.conftest import enclave as enclave  # the honest enclave, module-scoped
+from tests.adversarial.conftest import (
+    Handler,
+    Proxy,
+    never_ending_reply,
+    open_request,
+    sealed_stream,
+    serve,
+)
 from tests.tui.conftest import settle
 from tui.app import EnclaveChatApp
 from tui.proof import Phase
@@ -343,20 +349,6 @@ def _garbage_bhttp(honest: BackgroundEnclave) -> Handler:
     return answer
 
 
-def _never_ending(honest: BackgroundEnclave) -> Handler:
-    async def answer(request: Request) -> Response:
-        encoder = await open_request(honest, request)
-
-        async def forever() -> AsyncIterator[bytes]:
-            for _ in range(5000):  # bounded (80 MB)
-                yield b"x" * 16000
-                await asyncio.sleep(0)
-
-        return StreamingResponse(sealed_stream(encoder, 200, b"text/event-stream", forever()),
-                                 media_type=chunked.RESPONSE_MEDIA_TYPE)
-    return answer
-
-
 def _event(payload: bytes) -> list[bytes]:
     return [b"data: " + payload + b"\n\n"]
 
@@ -381,7 +373,7 @@ GATEWAY_CASES: dict[str, GatewayCase] = {
     "always-stale-key": GatewayCase(
         _plain_answer(lambda: JSONResponse({"type": ohttp.KEY_PROBLEM_TYPE, "title": "stale"}, status_code=400,
                                            media_type="application/problem+json")), ""),
-    "never-ending-sealed-reply": GatewayCase(_never_ending, "larger than 1 MiB"),
+    "never-ending-sealed-reply": GatewayCase(never_ending_reply, "larger than 1 MiB"),
     "sse-invalid-utf8": GatewayCase(
         _sealed(b"text/event-stream", _event(b'{"choices": [{"delta": {"content": "\xff\xfe"}}]}')),
         "does not hold JSON"),

@@ -62,6 +62,22 @@ class Section:
                               "remove the key to allow any value")
         return list(items)
 
+    def hex_value(self, key: str, value: str, size: int, what: str = "") -> bytes:
+        """``value`` (given under ``key``) as exactly ``size`` bytes of hex; ``what`` names them
+        in the error (" (a SHA-256 PCR)")."""
+        try:
+            raw = bytes.fromhex(value)
+        except ValueError:
+            raise PolicyError(f"policy [{self.name}] {key}: {value!r} is not hex") from None
+        if len(raw) != size:
+            raise PolicyError(f"policy [{self.name}] {key}: {value!r} is not {size} bytes{what}")
+        return raw
+
+    def hex_allow_list(self, key: str, size: int, what: str = "") -> tuple[bytes, ...] | None:
+        """An allow-list (:meth:`allow_list`) of ``size``-byte hex values; None when absent."""
+        items = self.allow_list(key, "hex string")
+        return None if items is None else tuple(self.hex_value(key, v, size, what) for v in items)
+
     def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
         value = self.get(key, str, default)
         if value not in choices:

@@ -35,19 +35,9 @@ def _versions(section: Section) -> tuple[int, ...]:
 def _pcrs(section: Section) -> dict[int, tuple[bytes, ...]]:
     out: dict[int, tuple[bytes, ...]] = {}
     for i, key in enumerate(PCR_KEYS):
-        items = section.allow_list(key, "hex string")
-        if items is None:
-            continue
-        values = []
-        for v in items:
-            try:
-                raw = bytes.fromhex(v)
-            except ValueError:
-                raise PolicyError(f"policy [{section.name}] {key}: {v!r} is not hex") from None
-            if len(raw) != 32:
-                raise PolicyError(f"policy [{section.name}] {key}: {v!r} is not 32 bytes (a SHA-256 PCR)")
-            values.append(raw)
-        out[i] = tuple(values)
+        values = section.hex_allow_list(key, 32, " (a SHA-256 PCR)")
+        if values is not None:
+            out[i] = values
     return out
 
 

@@ -59,20 +59,8 @@ def _product(name: str, where: str) -> Product:
 
 
 def _hex_list(section: Section, key: str, size: int) -> frozenset[bytes] | None:
-    items = section.allow_list(key, "hex string")
-    if items is None:
-        return None
-    out = set()
-    for item in items:
-        text = item.strip().lower()
-        try:
-            value = bytes.fromhex(text)
-        except ValueError:
-            raise PolicyError(f"policy [snp] {key}: {item!r} is not hex") from None
-        if len(value) != size:
-            raise PolicyError(f"policy [snp] {key}: {item!r} is not {size} bytes")
-        out.add(value)
-    return frozenset(out)
+    values = section.hex_allow_list(key, size)
+    return None if values is None else frozenset(values)
 
 
 def _uint(section: Section, key: str, bits: int) -> int | None:

@@ -24,31 +24,14 @@ COLLATERAL_CHOICES = ("required", "if-available")
 # -- policy --------------------------------------------------------------------------------------
 def _hex_values(section: Section, key: str, size: int) -> tuple[bytes, ...]:
     """An allow-list of hex values (empty: the key is absent, any value)."""
-    items = section.allow_list(key, "hex string") or []
-    out = []
-    for v in items:
-        try:
-            raw = bytes.fromhex(v)
-        except ValueError:
-            raise PolicyError(f"policy [{section.name}] {key}: {v!r} is not hex") from None
-        if len(raw) != size:
-            raise PolicyError(f"policy [{section.name}] {key}: {v!r} is not {size} bytes")
-        out.append(raw)
-    return tuple(out)
+    return section.hex_allow_list(key, size) or ()
 
 
 def _hex_one(section: Section, key: str, size: int) -> bytes | None:
     """One hex value of ``size`` bytes, or None when the key is absent."""
     if key not in section.values:
         return None
-    v = section.get(key, str, "")
-    try:
-        raw = bytes.fromhex(v)
-    except ValueError:
-        raise PolicyError(f"policy [{section.name}] {key}: {v!r} is not hex") from None
-    if len(raw) != size:
-        raise PolicyError(f"policy [{section.name}] {key}: {v!r} is not {size} bytes")
-    return raw
+    return section.hex_value(key, section.get(key, str, ""), size)
 
 
 def _uint16(section: Section, key: str) -> int | None:
