@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench conformance clean
+.PHONY: demo test lint typecheck unit bench conformance wheel clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,5 +53,20 @@ conformance: $(VENV)/.base
 	  --vectors $(abspath $(CONFORMANCE_SUITE))/vectors --output-dir $(CONFORMANCE_TMP)/results; \
 	  status=$$?; cat $(CONFORMANCE_TMP)/results/latest/results.md; exit $$status
 
+## The wheel, built from a clean clone of HEAD (dist/), installed with its dependencies from the
+## package index into a fresh venv (build/wheel/venv) and run there from outside the checkout.
+## Not part of `make test` (tests/cli/test_wheel.py checks the same wheel without the index).
+WHEEL_TMP := $(CURDIR)/build/wheel
+
+wheel:
+	rm -rf $(WHEEL_TMP) && mkdir -p $(WHEEL_TMP) dist
+	git clone -q $(CURDIR) $(WHEEL_TMP)/src
+	$(PYTHON) -m venv $(WHEEL_TMP)/venv
+	$(WHEEL_TMP)/venv/bin/pip install -q --upgrade pip
+	$(WHEEL_TMP)/venv/bin/pip wheel -q --no-deps -w $(CURDIR)/dist $(WHEEL_TMP)/src
+	$(WHEEL_TMP)/venv/bin/pip install -q $(CURDIR)/dist/enclave_chat-$$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)-py3-none-any.whl
+	cd $(WHEEL_TMP) && venv/bin/enclave-chat --version && venv/bin/enclave-chat demo --help >/dev/null \
+	  && venv/bin/enclave-chat completion bash >/dev/null && echo "the wheel in dist/ works in a fresh venv"
+
 clean:
-	rm -rf $(VENV) $(CONFORMANCE_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CONFORMANCE_VENV) .pytest_cache .mypy_cache .ruff_cache build dist

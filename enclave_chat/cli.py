@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -36,18 +37,39 @@ class _Parser(argparse.ArgumentParser):
         fail(Exit.USAGE, f"{message} (see `{self.prog} --help`)")
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed distribution's version (read only when asked)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> NoReturn:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            shown = version("enclave-chat")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            shown = "(not installed)"
+        print(f"enclave-chat {shown}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from enclave_chat.completion import SHELLS, complete_policy
     from enclave_chat.paths import builtin_policy_names
     from verifier.providers.registry import DEFAULT, provider_names
     from verifier.saved_evidence import file_kinds
 
     p = _Parser(prog="enclave-chat", description="Verify confidential AI services, then chat with them end to end.")
+    p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     policies = ", ".join(builtin_policy_names())
 
     def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--policy", help=f"policy file, or a built-in name: {policies} (default: default)")
+        sp.add_argument("--policy", help=f"policy file, or a built-in name: {policies} (default: default)"
+                        ).completer = complete_policy  # type: ignore[attr-defined]
         sp.add_argument("--provider", choices=provider_names(),
                         help=f"wire profile (default: the policy's [service] provider, else {DEFAULT})")
         sp.add_argument("--http-proxy", metavar="URL",
@@ -59,7 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     common(c)
     c.add_argument("--no-history", action="store_true", help="keep nothing on disk")
 
-    d = sub.add_parser("demo", help="start the reference enclave on loopback and chat with it (INSECURE DEMO)")
+    d = sub.add_parser("demo", help="start the reference enclave on loopback and chat with it (INSECURE DEMO)",
+                       description="Start the bundled reference enclave, its transparency log and its witness on "
+                                   "free loopback ports and open the chat on it with the demo policy. INSECURE DEMO: "
+                                   "its TEE is simulated and its roots' private keys are public; it proves nothing.")
     d.add_argument("--no-history", action="store_true", help="keep nothing on disk")
 
     s = sub.add_parser("serve", help="run the reference enclave (INSECURE DEMO: simulated TEE)")
@@ -152,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = ev.add_mutually_exclusive_group()
     g.add_argument("--nonce", type=arguments.hex_bytes)
     g.add_argument("--report-data", type=arguments.hex_bytes)
-    ev.add_argument("--policy", help=f"policy file, or a built-in name: {policies} (default: default)")
+    ev.add_argument("--policy", help=f"policy file, or a built-in name: {policies} (default: default)"
+                    ).completer = complete_policy  # type: ignore[attr-defined]
     ev.add_argument("--at", type=arguments.iso_time)
     ev.add_argument("--offline", action="store_true")
     ev.add_argument("--json", action="store_true")
@@ -171,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     loc = sub.add_parser("locate", help="print where enclave-chat keeps its files")
     loc.add_argument("what", choices=["config", "data", "cache", "state"])
+
+    co = sub.add_parser("completion", help="print the shell completion script for bash, zsh or fish (docs/cli.md)")
+    co.add_argument("shell", choices=SHELLS)
 
     from enclave_chat.conformance.contract import STAGES
     cf = sub.add_parser("conformance", help="speak a provider's conformance-suite contract (docs/cli.md: its own exit codes)")
@@ -201,6 +230,7 @@ COMMANDS: dict[str, Command] = {
         ("locate", "locate", "cmd_locate"), ("serve", "serve", "cmd_serve"), ("chat", "chat", "cmd_chat"),
         ("demo", "chat", "cmd_demo"), ("log", "log", "cmd_log"), ("release", "release", "cmd_release"),
         ("proxy", "proxy", "cmd_proxy"), ("conformance", "conformance", "cmd_conformance"),
+        ("completion", "completion", "cmd_completion"),
     )
 }
 """Each command's handler, by its name on the command line."""
@@ -219,7 +249,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        if argv is None and "_ARGCOMPLETE" in os.environ:
+            from enclave_chat.completion import complete
+
+            complete(parser)  # the shell asks for completions (the script `completion SHELL` prints)
+        args = parser.parse_args(argv)
         command = args.command or "chat"
         if command == "chat" and not hasattr(args, "url"):
             args = build_parser().parse_args(["chat"])
