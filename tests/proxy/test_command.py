@@ -42,9 +42,13 @@ def test_the_command_serves_the_sdk_and_ends_on_ctrl_c(enclave: BackgroundEnclav
         url = lines[-1].split("proxy on ", 1)[1].split()[0]
         assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
         client = openai.OpenAI(base_url=url, api_key="unused", max_retries=0, timeout=30)
+        assert [m.id for m in client.models.list().data] == ["enclave-demo-1"]
         reply = client.chat.completions.create(model="enclave-demo-1",
                                                messages=[{"role": "user", "content": "hello"}])
         assert reply.choices[0].message.content
+        stream = client.chat.completions.create(model="enclave-demo-1", stream=True,
+                                                messages=[{"role": "user", "content": "hello"}])
+        assert len([c for c in stream if c.choices and c.choices[0].delta.content]) > 2
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 130
         rest = proc.stderr.read()
