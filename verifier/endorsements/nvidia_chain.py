@@ -59,8 +59,9 @@ _PEM = re.compile(rb"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", r
 
 
 class PathError(VerifierError):
-    """A certificate path does not hold. ``reason`` is one of ``format``, ``pin``, ``issuer``,
-    ``signature``, ``validity``, ``ca``, ``usage``, ``extension``; ``position`` counts from the leaf."""
+    """A certificate path does not hold. ``reason`` is one of ``format``, ``pin``, ``incomplete``,
+    ``issuer``, ``signature``, ``validity``, ``ca``, ``usage``, ``extension``; ``position`` counts
+    from the leaf."""
 
     def __init__(self, message: str, *, reason: str, position: int | None = None) -> None:
         self.reason = reason
@@ -145,6 +146,9 @@ def _validate_path(chain: Sequence[x509.Certificate], *, pin: str, at: dt.dateti
         raise PathError(
             f"the chain ends at {_name(top)} with key SHA-256 {top_pin[:16]}…, not {anchor_name} "
             f"({pin[:16]}…)", reason="pin", position=len(chain) - 1)
+    if len(chain) == 1:
+        raise PathError(f"the chain is {_name(top)} alone: no certificate below {anchor_name}, so "
+                        "nothing it vouches for signed the evidence", reason="incomplete", position=0)
     for i in range(len(chain) - 1):
         child, issuer = chain[i], chain[i + 1]
         if child.issuer != issuer.subject:
