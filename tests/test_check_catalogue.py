@@ -13,6 +13,7 @@ import pytest
 
 from tests.vectors import REPO
 from verifier.appraisal import checks as shared
+from verifier.appraisal.azure import checks as azure_checks
 from verifier.appraisal.checks import CheckCollector, expect_one_of
 from verifier.appraisal.nvidia import checks as gpu_checks
 from verifier.appraisal.sev_snp import checks as snp_checks
@@ -25,7 +26,7 @@ PACKAGES = ("sev_snp", "tdx", "nvidia")
 
 
 # -- the docs' tables ----------------------------------------------------------------------------
-def documented_ids(doc: str, heading: str, prefix: str) -> list[str]:
+def documented_ids(doc: str, heading: str, prefix: str | tuple[str, ...]) -> list[str]:
     """The ids in the first column of the table under ``heading``, in order. A cell may list
     several (`a`, `b`) or a range (`x.rtmr0` .. `x.rtmr3`)."""
     text = (DOCS / doc).read_text()
@@ -50,8 +51,9 @@ def documented_ids(doc: str, heading: str, prefix: str) -> list[str]:
     ("tdx.md", "## Check ids, in order", "tdx.", tdx_checks.CATALOGUE),
     ("nvidia.md", "## The checks, in order", "gpu.",
      tuple(gpu_checks.doc_form(t) for t in gpu_checks.CATALOGUE)),
+    ("azure.md", "## The checks, in order", ("hcl.", "tpm."), azure_checks.CATALOGUE),
 ])
-def test_each_docs_check_table_is_its_catalogue(doc: str, heading: str, prefix: str,
+def test_each_docs_check_table_is_its_catalogue(doc: str, heading: str, prefix: str | tuple[str, ...],
                                                catalogue: tuple[str, ...]) -> None:
     documented = documented_ids(doc, heading, prefix)
     assert len(set(documented)) == len(documented), "an id is documented twice"
@@ -62,7 +64,7 @@ def test_each_docs_check_table_is_its_catalogue(doc: str, heading: str, prefix: 
 
 
 def test_the_catalogues_hold_each_id_once_and_their_authenticity_ids() -> None:
-    for module in (snp_checks, tdx_checks, gpu_checks):
+    for module in (snp_checks, tdx_checks, gpu_checks, azure_checks):
         assert len(set(module.CATALOGUE)) == len(module.CATALOGUE)
         assert set(module.AUTHENTICITY) <= set(module.CATALOGUE)
         constants = {v for k, v in vars(module).items() if k.isupper() and isinstance(v, str)}
