@@ -1,6 +1,8 @@
 """Smoke test of the real program: `enclave-chat demo` in a tmux pane, driven with send-keys and
 read with capture-pane. It must show the verified status and the INSECURE DEMO mark, stream the
-reply to a typed question, and exit cleanly (stopping its enclave) on Ctrl+Q.
+reply to a typed question, and exit cleanly (stopping its enclave) on Ctrl+Q; and a question and
+Enter sent in one burst (one ``send-keys`` call, as a fast paste delivers them) must reach the
+enclave exactly as typed (issue 17).
 
 Polls are bounded and short; there is no fixed sleep. It skips only when tmux is missing and the
 run does not require it (CI does: .ci/run installs tmux).
@@ -70,7 +72,8 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
         t("kill-server", check=False)
 
 
-def test_demo_in_tmux_verifies_and_streams_a_reply(tmux: Tmux, tmp_path: Path) -> None:
+def _start_demo(tmux: Tmux, tmp_path: Path) -> str:
+    """``enclave-chat demo`` in a detached 160x48 pane; returns the screen once it verified."""
     env = {f"ENCLAVE_CHAT_{k.upper()}_DIR": str(tmp_path / k) for k in ("config", "data", "cache", "state")}
     env.update(TERM="xterm-256color", PYTHONPATH=str(ROOT), COLORTERM="truecolor")
     assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
@@ -78,8 +81,19 @@ def test_demo_in_tmux_verifies_and_streams_a_reply(tmux: Tmux, tmp_path: Path) -
     tmux("new-session", "-d", "-s", "demo", "-x", "160", "-y", "48", command)
     tmux("set-option", "-t", "demo", "window-size", "manual", check=False)
     tmux("resize-window", "-t", "demo", "-x", "160", "-y", "48", check=False)
+    return tmux.wait_for("the verified status", lambda s: "✓ VERIFIED" in s, timeout=60)
 
-    screen = tmux.wait_for("the verified status", lambda s: "✓ VERIFIED" in s, timeout=60)
+
+def _quit(tmux: Tmux) -> None:
+    tmux("send-keys", "-t", "demo", "C-q")
+    deadline = time.monotonic() + 20
+    while tmux.alive() and time.monotonic() < deadline:
+        time.sleep(POLL)
+    assert not tmux.alive(), "enclave-chat demo did not exit on Ctrl+Q"
+
+
+def test_demo_in_tmux_verifies_and_streams_a_reply(tmux: Tmux, tmp_path: Path) -> None:
+    screen = _start_demo(tmux, tmp_path)
     assert "INSECURE DEMO" in screen
     assert "REFUSED" not in screen
 
@@ -92,9 +106,24 @@ def test_demo_in_tmux_verifies_and_streams_a_reply(tmux: Tmux, tmp_path: Path) -
     assert "What is SEV-SNP?" in screen
     assert "✓ VERIFIED" in screen and "INSECURE DEMO" in screen
 
-    tmux("send-keys", "-t", "demo", "C-q")
-    deadline = time.monotonic() + 20
-    while tmux.alive() and time.monotonic() < deadline:
-        time.sleep(POLL)
-    assert not tmux.alive(), "enclave-chat demo did not exit on Ctrl+Q"
+    _quit(tmux)
     assert (tmp_path / "data" / "history.sqlite3").is_file()
+
+
+def test_a_question_and_enter_in_one_burst_reach_the_enclave_exactly(tmux: Tmux, tmp_path: Path) -> None:
+    """``send-keys "What is two plus two?" Enter`` is one write to the pane: the app reads the
+    characters and Enter together. The demo model quotes the question it received and counts its
+    words, so the pane shows what the enclave saw; the input's placeholder shows that it emptied."""
+    question = "What is two plus two?"
+    _start_demo(tmux, tmp_path)
+    placeholder = "Type a message; Enter sends it"
+    tmux.wait_for("the input, focused and empty", lambda s: placeholder in s, timeout=20)
+    tmux("send-keys", "-t", "demo", question, "Enter")
+    screen = tmux.wait_for("the reply to the whole question",
+                           lambda s: f"You asked: {question}" in s and "real guarantees" in s,
+                           timeout=60)
+    assert "words in your message: 5" in screen
+    assert "messages in this conversation: 1" in screen
+    assert placeholder in screen  # the input is empty again
+    assert screen.count(question) == 2  # the user's message and the quote in the reply, nothing more
+    _quit(tmux)

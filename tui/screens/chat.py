@@ -265,11 +265,12 @@ class ChatScreen(Screen[None]):
     async def _submitted(self, event: PromptSubmitted) -> None:
         event.stop()
         if not self.state.verified:
-            return  # the input is disabled then; the Session would refuse in any case
+            self.prompt.restore(event.text)  # the input is disabled now; nothing is sent
+            return
         if self._reply is not None and self._reply.is_running:
+            self.prompt.restore(event.text)  # the input emptied itself when it asked
             self.notify("A reply is still arriving; Escape cancels it.", severity="warning", markup=False)
             return
-        self.prompt.clear()
         user = Message("user", event.text)
         self.messages.append(user)
         user.id = self._save_message(user)
