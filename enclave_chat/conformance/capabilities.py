@@ -35,4 +35,42 @@ def capabilities() -> dict[str, Any]:
             "exit_codes": "enclave-chat's own exit codes (docs/cli.md) do not apply to `conformance tinfoil`",
         },
     }
+    if "verify-sigstore" in stages:
+        caps["sigstore"] = _sigstore()
+        caps["known_quirks"].update(_SIGSTORE_QUIRKS)
     return caps
+
+
+def _sigstore() -> dict[str, Any]:
+    """verify-sigstore (enclave_chat/conformance/sigstore.py) on verifier.reference.sigstore_bundle:
+    the trusted root, identity, payload type and allow-lists are the appraisal's options; the time is
+    the bundle's own (sigstore-python verifies at the log entry's or timestamp's time); the log
+    entry, SCT and observer-time counts are sigstore-python's fixed rules (exactly one, one, one)."""
+    from enclave_chat.conformance.sigstore import PREDICATES_UNDERSTOOD
+
+    return {
+        "trust_root_loading": "configurable",
+        "verification_time_override": "bundle-supplied-only",
+        "policy_fields_configurable": {
+            "oidc_issuer": True, "workflow_ref_prefix": True, "workflow_repository": True,
+            "predicate_types_allowed": True, "in_toto_statement_types_allowed": True, "payload_type": True,
+            "tlog_entries_min": False, "tlog_entries_max": False, "sct_min": False, "observer_timestamps_min": False,
+        },
+        "predicate_types_understood": list(PREDICATES_UNDERSTOOD),
+        "legacy_bundle_format_supported": False,
+        "accepts_multi_tlog_entries": False,
+        "oidc_issuer_v2_preferred": True,
+        "scts_count_distinguish_missing_vs_duplicate": True,
+        "rejects_duplicate_sct_log": True,
+        "checks_only_subject_0": True,
+        "in_toto_statement_tolerates_extra_fields": False,
+    }
+
+
+_SIGSTORE_QUIRKS = {
+    "sigstore_verification_time": "verification_time_unix is not used: the certificate is checked at "
+                                  "the bundle's integrated time or RFC 3161 time (the trusted root's "
+                                  "key start times are compared with the system clock by sigstore-python)",
+    "sigstore_counts": "exactly one tlog entry and exactly one SCT (sigstore-python); a tlog_entries_*, "
+                       "sct_min or observer_timestamps_min other than 1 (max: null or 1) is exit 20",
+}
