@@ -24,6 +24,7 @@ from verifier.endorsements.amd import AmdCertificate, AmdCrl, Chain, Role
 from verifier.errors import VerifierError
 from verifier.evidence import azure_hcl
 from verifier.evidence.sev_snp import (
+    REPORT_SIZE,
     SIGNED_SIZE,
     Product,
     SigningKey,
@@ -40,20 +41,38 @@ if TYPE_CHECKING:
 def parse(out: CheckCollector, data: bytes) -> tuple[bytes, SnpReport, azure_hcl.HclReport | None] | None:
     """``snp.parse``: the signed report bytes, the report and the Azure HCL report around it, if any."""
     hcl: azure_hcl.HclReport | None = None
+    in_hcl = azure_hcl.is_hcl_report(data)
     try:
-        if azure_hcl.is_hcl_report(data):
+        if in_hcl:
             hcl = azure_hcl.parse_hcl_report(data)
             raw, report = hcl.snp_bytes, hcl.snp
         else:
             raw = bytes(data)
             report = parse_report(raw)
     except VerifierError as e:
-        out.add(failed(ids.PARSE, f"The SEV-SNP report does not parse: {e}.", authenticity=True))
+        out.add(failed(ids.PARSE, f"The SEV-SNP report does not parse: {e}.", authenticity=True,
+                       reason=_parse_reason(e, len(data), in_hcl)))
         return None
     form = "An Azure HCL report carrying a" if hcl else "A"
     signer = "not signed" if report.signing_key is SigningKey.NONE else f"signed by a {report.signing_key.name}"
     out.add(passed(ids.PARSE, f"{form} version {report.version} SEV-SNP report, {signer} ({len(data)} bytes).", authenticity=True))
     return raw, report, hcl
+
+
+_PARSE_REASONS = {
+    "version": "version", "policy": "policy_reserved", "signature_algo": "signature_algo",
+    "key_info": "key_info", "reserved": "reserved", "signature_r": "signature_padding",
+    "signature_s": "signature_padding",
+}
+"""``snp.parse``'s ``reason`` by the field :func:`parse_report` refuses (docs/sev-snp.md)."""
+
+
+def _parse_reason(e: VerifierError, size: int, hcl: bool) -> str:
+    """``truncated`` / ``oversized`` (not 1184 bytes), the field's reason, else ``hcl`` or ``format``."""
+    field = getattr(e, "field", None)
+    if field == "report" and not hcl:
+        return "truncated" if size < REPORT_SIZE else "oversized"
+    return _PARSE_REASONS.get(field or "") or ("hcl" if hcl else "format")
 
 
 class Authenticity:
@@ -145,7 +164,7 @@ class Authenticity:
                       product: Product, cert_problem: str | None) -> None:
         later = (ids.CHAIN_ARK_PINNED, ids.CHAIN_ASK, ids.CHAIN_VCEK, ids.CHAIN_VALIDITY, ids.VCEK_EXTENSIONS)
         if leaf_role is None:
-            self.out.add(failed(ids.CHAIN_CERTIFICATES, "The report is not signed (SIGNING_KEY = none, MASK_CHIP_KEY): it cannot be authenticated.", authenticity=True))
+            self.out.add(failed(ids.CHAIN_CERTIFICATES, "The report is not signed (SIGNING_KEY = none, MASK_CHIP_KEY): it cannot be authenticated.", authenticity=True, reason="unsigned"))
             for i in later:
                 self.out.add(skipped(i, "Not checked: the report is not signed.", authenticity=True))
             return
@@ -161,9 +180,9 @@ class Authenticity:
                 detail = f"{leaf_name} not available" + (f" (and {', '.join(m for m in missing if m != leaf_name)})" if len(missing) > 1 else "") + f": {hint}."
             if cert_problem:
                 detail += f" Also: {cert_problem}."
-            self.out.add(failed(ids.CHAIN_CERTIFICATES, detail, authenticity=True))
+            self.out.add(failed(ids.CHAIN_CERTIFICATES, detail, authenticity=True, reason="missing"))
         elif cert_problem:
-            self.out.add(failed(ids.CHAIN_CERTIFICATES, f"The chain is complete, but {cert_problem}: refusing ambiguous input.", authenticity=True))
+            self.out.add(failed(ids.CHAIN_CERTIFICATES, f"The chain is complete, but {cert_problem}: refusing ambiguous input.", authenticity=True, reason="unreadable"))
         else:
             assert chain.leaf and chain.intermediate and chain.ark
             self.out.add(passed(ids.CHAIN_CERTIFICATES, f"{leaf_name} {chain.leaf.common_name!r}, {mid_name} {chain.intermediate.common_name!r} and ARK {chain.ark.common_name!r} identified.", authenticity=True))
@@ -229,47 +248,51 @@ class Authenticity:
         if leaf is None:
             self.out.add(skipped(ids.VCEK_EXTENSIONS, f"Not checked: no {leaf_name}.", authenticity=True))
         else:
-            problem = self._extension_problem(report, leaf, product)
-            if problem:
-                self.out.add(failed(ids.VCEK_EXTENSIONS, f"The {leaf_name} does not match the report: {problem}.", authenticity=True))
+            found = self._extension_problem(report, leaf, product)
+            if found:
+                reason, problem = found
+                self.out.add(failed(ids.VCEK_EXTENSIONS, f"The {leaf_name} does not match the report: {problem}.", authenticity=True, reason=reason))
             else:
                 self.out.add(passed(ids.VCEK_EXTENSIONS, f"The {leaf_name}'s product, hwID and TCB extensions match the report.", authenticity=True))
 
-    def _extension_problem(self, report: SnpReport, leaf: AmdCertificate, product: Product) -> str | None:
+    def _extension_problem(self, report: SnpReport, leaf: AmdCertificate,
+                           product: Product) -> tuple[str, str] | None:
+        """(reason, problem) when the leaf's extensions do not match the report: ``malformed``,
+        ``product``, ``hwid_missing``, ``hwid``, ``csp_id`` or ``tcb`` (docs/sev-snp.md)."""
         try:
             ext = leaf.extensions()
         except VerifierError as e:
-            return f"its AMD extensions are malformed ({e})"
+            return "malformed", f"its AMD extensions are malformed ({e})"
         if ext.product_line is None:
-            return "it has no productName extension (1.3.6.1.4.1.3704.1.2)"
+            return "product", "it has no productName extension (1.3.6.1.4.1.3704.1.2)"
         if product is Product.UNKNOWN or ext.product_line != product.value:
-            return f"it is for {ext.product_line!r}, the report is from {product.value}"
+            return "product", f"it is for {ext.product_line!r}, the report is from {product.value}"
         if leaf.role is Role.VCEK:
             if ext.csp_id is not None:
-                return "a VCEK must not carry a cspID"
+                return "csp_id", "a VCEK must not carry a cspID"
             if ext.hwid is None:
-                return "it has no hwID extension (1.3.6.1.4.1.3704.1.4)"
+                return "hwid_missing", "it has no hwID extension (1.3.6.1.4.1.3704.1.4)"
             want = 8 if product is Product.TURIN else 64
             if len(ext.hwid) != want:
-                return f"its hwID is {len(ext.hwid)} bytes, {product.value} uses {want}"
+                return "hwid", f"its hwID is {len(ext.hwid)} bytes, {product.value} uses {want}"
             if not any(report.chip_id):
                 self.notes.append("CHIP_ID is masked (zero): the VCEK's hwID was not compared")
             elif ext.hwid != report.chip_id[:want] or any(report.chip_id[want:]):
-                return f"hwID {ext.hwid.hex()[:16]}… is not CHIP_ID {report.chip_id.hex()[:16]}…"
+                return "hwid", f"hwID {ext.hwid.hex()[:16]}… is not CHIP_ID {report.chip_id.hex()[:16]}…"
         else:
             if ext.hwid is not None:
-                return "a VLEK must not carry a hwID"
+                return "hwid", "a VLEK must not carry a hwID"
             if ext.csp_id is None:
-                return "a VLEK must carry a cspID (1.3.6.1.4.1.3704.1.5)"
+                return "csp_id", "a VLEK must carry a cspID (1.3.6.1.4.1.3704.1.5)"
         reported = report.tcb("reported", product).components()
         spls = ext.spls()
         if product is Product.TURIN and ext.fmc is None:
-            return "a Turin VCEK must carry fmcSPL (1.3.6.1.4.1.3704.1.3.9)"
+            return "tcb", "a Turin VCEK must carry fmcSPL (1.3.6.1.4.1.3704.1.3.9)"
         diffs = []
         for name, value in reported.items():
             got = spls.get(name)
             if got is None:
-                return f"it has no {name} SPL extension"
+                return "tcb", f"it has no {name} SPL extension"
             if got != value:
                 diffs.append(f"{name} {got} vs REPORTED_TCB {value}")
         # The reserved TCB bytes and the VCEK's spl_4..spl_7 (go-sev-guest compares the whole
@@ -284,7 +307,7 @@ class Authenticity:
                 where = f"REPORTED_TCB byte {places[n]}" if n in places else f"{product.value}, which has no spl_4"
                 diffs.append(f"spl_{n} {got} vs {where} {want}")
         if diffs:
-            return "TCB " + ", ".join(diffs)
+            return "tcb", "TCB " + ", ".join(diffs)
         return None
 
     def _signature_check(self, raw: bytes, report: SnpReport, leaf: AmdCertificate | None) -> None:
