@@ -30,9 +30,26 @@ def capabilities() -> dict[str, Any]:
         "transport_modes_supported": ["tls-pinning", "ehbp"],
         "measurement": {"compare_multiplatform_to_tdx_supported": "verify-measurement" in stages},
         "ehbp": {"key_binding_supported": "verify-ehbp-key-binding" in stages},
+        # verify-attestation-sev (enclave_chat/conformance/sev.py): the VCEK inline, the ARK and ASK
+        # inline (the ARK becomes the policy's only root pin), the pins and TCB minimums as [snp]
+        # options, the verification time from the input. No execution_mode: the stage is one path.
+        "attestation_sev": {
+            "supported": "verify-attestation-sev" in stages,
+            "injected_collateral_supported": "verify-attestation-sev" in stages,
+            "extended_checks_supported": "verify-attestation-sev" in stages,
+            "amd_root_ca_injection_supported": "verify-attestation-sev" in stages,
+            "verification_time_override": "supported" if "verify-attestation-sev" in stages else "system-clock-only",
+            "public_api_hooks_supported": False,
+        },
         "flow_modes_supported": [],
         "known_quirks": {
             "exit_codes": "enclave-chat's own exit codes (docs/cli.md) do not apply to `conformance tinfoil`",
+            "attestation_sev_body_fields": "committed_tcb_hex, current_/committed_build/minor/major and "
+                                           "launch_tcb_hex are read at their ABI 56860 Table 23 offsets "
+                                           "(0x1E0, 0x1E8-0x1EE, 0x1F0); vector 200's expected.json has "
+                                           "them 8 bytes off",
+            "attestation_sev_embedded_chain": "no AMD certificate is shipped: the ASK and ARK of a VCEK "
+                                              "come from AMD KDS through the collateral cache",
         },
     }
     if "verify-sigstore" in stages:
