@@ -117,7 +117,8 @@ def vector_dirs() -> list[Path]:
 @pytest.fixture(scope="module")
 def kds_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = tmp_path_factory.mktemp("cache")
-    seed(cache / "collateral", GENOA_CHAIN.read_bytes())
+    if GENOA_CHAIN.is_file():
+        seed(cache / "collateral", GENOA_CHAIN.read_bytes())
     return cache
 
 
