@@ -195,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     px.add_argument("--api-key-file", type=Path,
                     help="a file holding the service's API key, sent only inside the verified channel (else ENCLAVE_CHAT_API_KEY)")
 
+    sv = sub.add_parser("services", help="list the services enclave-chat knows, and the provider and policy each gets "
+                                         "when no --provider or --policy is given")
+    sv.add_argument("--json", action="store_true", help="print them as one JSON object on stdout")
+
     loc = sub.add_parser("locate", help="print where enclave-chat keeps its files")
     loc.add_argument("what", choices=["config", "data", "cache", "state"])
 
@@ -230,7 +234,7 @@ COMMANDS: dict[str, Command] = {
         ("locate", "locate", "cmd_locate"), ("serve", "serve", "cmd_serve"), ("chat", "chat", "cmd_chat"),
         ("demo", "chat", "cmd_demo"), ("log", "log", "cmd_log"), ("release", "release", "cmd_release"),
         ("proxy", "proxy", "cmd_proxy"), ("conformance", "conformance", "cmd_conformance"),
-        ("completion", "completion", "cmd_completion"),
+        ("completion", "completion", "cmd_completion"), ("services", "services", "cmd_services"),
     )
 }
 """Each command's handler, by its name on the command line."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from enclave_chat.output import say
 from enclave_chat.paths import builtin_policy_names, demo_transparency_dir, resolve_policy, user_dir
+from enclave_chat.services import choose
 from tui.config import Config, ConfigError, load_config
 from tui.history import History, HistoryError
 from tui.service import ChatService, SessionService, Target
@@ -58,8 +59,13 @@ def build_app(*, url: str | None, policy: str | None, provider: str | None, no_h
     url = url or config.url
     target: Target | None = None
     if url:
-        chosen = resolve_policy(policy or config.policy)
-        target = Target(url, chosen, provider or config.provider or policy_provider(chosen))
+        # --policy, then the config's; likewise the provider; with no policy named, a known
+        # service gives both (docs/cli.md, "Known services").
+        choice = choose(url, policy=policy or config.policy, provider=provider or config.provider)
+        if choice.known is not None:
+            say(choice.note())
+        chosen = resolve_policy(choice.policy)
+        target = Target(url, chosen, choice.provider or policy_provider(chosen))
     history: History | None = None
     data = user_dir("data")
     keep_nothing = no_history or not config.history

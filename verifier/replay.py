@@ -17,14 +17,16 @@ import httpx
 from verifier.appraisal.policy import Policy
 from verifier.endorsements.fetch import CollateralFetcher
 from verifier.errors import InputError
-from verifier.recording import ReplayTransport, load_recording
+from verifier.recording import Recording, ReplayTransport, load_recording
 from verifier.result import AttestationResult
 from verifier.session import Session
 
 
 async def replay(directory: Path, *, policy: Policy, provider: str | None = None,
-                 at: dt.datetime | None = None) -> AttestationResult:
-    recording = load_recording(directory)
+                 at: dt.datetime | None = None, recording: Recording | None = None) -> AttestationResult:
+    """Verify the recording in ``directory`` (``recording``: that recording, loaded already)."""
+    if recording is None:
+        recording = load_recording(directory)
     recorded = recording.manifest.provider
     if provider is not None and provider != recorded:
         raise InputError(f"the recording is of provider {recorded!r}, not {provider!r}")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from enclave_chat.arguments import load_policy_arg, proxy_url, service_url
+from enclave_chat.arguments import proxy_url, service_url
 from enclave_chat.output import color, say, terminal_text
 from enclave_chat.process import Exit, run_async
 from verifier.errors import NotVerified, TruncatedResponse
@@ -14,6 +14,7 @@ from verifier.errors import NotVerified, TruncatedResponse
 
 def cmd_ask(args: argparse.Namespace) -> Exit:
     from enclave_chat.paths import user_dir
+    from enclave_chat.services import resolve
     from verifier.endorsements.fetch import CollateralFetcher
     from verifier.policy_check import policy_provider
     from verifier.session import Session
@@ -21,7 +22,7 @@ def cmd_ask(args: argparse.Namespace) -> Exit:
     service_url(args.url)
     if args.http_proxy is not None:
         proxy_url(args.http_proxy)
-    policy = load_policy_arg(args.policy)
+    policy, provider = resolve(args.url, policy=args.policy, provider=args.provider)
     fetcher = CollateralFetcher(user_dir("cache") / "collateral")
     messages: list[dict[str, Any]] = []
     if args.system:
@@ -33,7 +34,7 @@ def cmd_ask(args: argparse.Namespace) -> Exit:
     shown = terminal_text if sys.stdout.isatty() else str
 
     async def run() -> None:
-        async with Session(args.url, policy, provider=args.provider or policy_provider(policy), fetcher=fetcher,
+        async with Session(args.url, policy, provider=provider or policy_provider(policy), fetcher=fetcher,
                            state_dir=user_dir("state"), http_proxy=args.http_proxy) as session:
             result = await session.attest()
             if not result.verified:

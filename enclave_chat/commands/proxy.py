@@ -11,7 +11,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from enclave_chat.arguments import key_file, load_policy_arg, proxy_url, service_url
+from enclave_chat.arguments import key_file, proxy_url, service_url
 from enclave_chat.output import color, fail, say
 from enclave_chat.process import Exit
 from verifier.errors import NotVerified
@@ -37,6 +37,7 @@ def cmd_proxy(args: argparse.Namespace) -> Exit:
     from enclave_chat.paths import user_dir
     from enclave_chat.proxy.app import ProxyApp, allowed_hosts
     from enclave_chat.proxy.server import base_url, is_loopback, listening_socket, serve
+    from enclave_chat.services import resolve
     from verifier.endorsements.fetch import CollateralFetcher
     from verifier.policy_check import policy_provider
     from verifier.session import Session
@@ -51,7 +52,7 @@ def cmd_proxy(args: argparse.Namespace) -> Exit:
     token = _secret(args.token_file, "token") if args.token_file is not None else None
     api_key = (_secret(args.api_key_file, "API key") if args.api_key_file is not None
                else os.environ.get(API_KEY_ENV) or None)
-    policy = load_policy_arg(args.policy)
+    policy, provider = resolve(args.url, policy=args.policy, provider=args.provider)
     try:
         sock = listening_socket(args.host, args.port)
     except OSError as e:
@@ -59,7 +60,7 @@ def cmd_proxy(args: argparse.Namespace) -> Exit:
     port = sock.getsockname()[1]
 
     async def run() -> None:
-        session = Session(args.url, policy, provider=args.provider or policy_provider(policy),
+        session = Session(args.url, policy, provider=provider or policy_provider(policy),
                           fetcher=CollateralFetcher(user_dir("cache") / "collateral"),
                           state_dir=user_dir("state"), http_proxy=http_proxy)
         try:

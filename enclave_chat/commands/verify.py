@@ -30,16 +30,11 @@ def cmd_verify(args: argparse.Namespace) -> Exit:
         service_url(args.url)
         if args.http_proxy is not None:
             proxy_url(args.http_proxy)
-    policy = load_policy_arg(args.policy)
     if args.replay is not None:
-        from verifier.replay import replay
+        return _replay(args)
+    from enclave_chat.services import resolve
 
-        try:
-            result = run_async(replay(args.replay, policy=policy, provider=args.provider, at=args.at))
-        except ServiceUnreachable as e:
-            # A replay reaches nothing: an exchange it needs is missing from the recording.
-            raise InputError(f"{args.replay} is not a complete recording: {e}") from None
-        return report(result, args.json)
+    policy, provider = resolve(args.url, policy=args.policy, provider=args.provider)
     if args.save_evidence is not None:
         from verifier.private_files import private_dir
 
@@ -60,9 +55,31 @@ def cmd_verify(args: argparse.Namespace) -> Exit:
     async def run() -> AttestationResult:
         # --offline: no collateral fetch, and no transparency-log fetch either (the log's fresh
         # checkpoint is then a skip); only the service itself is asked.
-        async with Session(args.url, policy, provider=args.provider or policy_provider(policy), fetcher=fetcher,
+        async with Session(args.url, policy, provider=provider or policy_provider(policy), fetcher=fetcher,
                            fetch_logs=not args.offline, state_dir=user_dir("state"),
                            save_evidence=args.save_evidence, http_proxy=args.http_proxy) as session:
             return await session.attest()
 
     return report(run_async(run()), args.json)
+
+
+def _replay(args: argparse.Namespace) -> Exit:
+    """``verify --replay DIR``: an explicit ``--policy`` is read first, as before; without one the
+    policy is the known service's that the recording's URL names (docs/cli.md, "Known services"),
+    provided the recording is of that service's provider, else the default."""
+    from enclave_chat.services import resolve
+    from verifier.recording import load_recording
+    from verifier.replay import replay
+
+    policy = load_policy_arg(args.policy) if args.policy is not None else None
+    recording = load_recording(args.replay)
+    if policy is None:
+        policy, _ = resolve(recording.manifest.url, policy=None,
+                            provider=args.provider or recording.manifest.provider)
+    try:
+        result = run_async(replay(args.replay, policy=policy, provider=args.provider, at=args.at,
+                                  recording=recording))
+    except ServiceUnreachable as e:
+        # A replay reaches nothing: an exchange it needs is missing from the recording.
+        raise InputError(f"{args.replay} is not a complete recording: {e}") from None
+    return report(result, args.json)

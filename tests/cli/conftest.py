@@ -54,13 +54,15 @@ def strict_json(text: str) -> dict[str, Any]:
 
 def contract(run: Run, code: int | set[int], *, json_out: bool = False) -> Run:
     """The rules of docs/cli.md that hold for every command: the exit code; never a traceback;
-    a failure says so in exactly one line on stderr (a success in at most one, the verdict);
+    a failure says so in exactly one line on stderr (a success in at most one, the verdict),
+    after at most one line naming the known service used (``known service: ...``, first);
     stdout is, with ``--json``, empty or exactly one strict JSON object, and is empty after an
     error (exit 2, 3 or 130)."""
     codes = {code} if isinstance(code, int) else code
     assert run.code in codes, str(run)
     assert "Traceback" not in run.stderr + run.stdout, str(run)
-    assert len(run.lines) == 1 if run.code else len(run.lines) <= 1, str(run)
+    lines = run.lines[1:] if run.lines and run.lines[0].startswith("known service: ") else run.lines
+    assert len(lines) == 1 if run.code else len(lines) <= 1, str(run)
     if json_out and run.stdout.strip():
         run.json()
     if run.code in (2, 3, 130):

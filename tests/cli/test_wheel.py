@@ -70,6 +70,7 @@ def test_the_wheel_holds_the_program_and_its_data_but_no_tests(installed: Instal
     policies = {Path(n).stem for n in names if n.startswith("enclave_chat/policies/") and n.endswith(".toml")}
     assert policies == {p.stem for p in (REPO / "policies").glob("*.toml")}
     assert "tui/app.tcss" in names and "enclave/demo_keys/ark-INSECURE-DEMO.pem" in names
+    assert "enclave_chat/services.toml" in names  # the known services (docs/cli.md)
 
 
 def test_version_is_the_projects(installed: Installed) -> None:
@@ -85,6 +86,8 @@ def test_the_commands_start_from_the_installed_package(installed: Installed) -> 
     assert verify.returncode == 0 and "default, demo, strict, tinfoil" in " ".join(verify.stdout.split()), verify.stderr
     completion = installed.run("completion", "bash")
     assert completion.returncode == 0 and "complete " in completion.stdout and "enclave-chat" in completion.stdout
+    services = installed.run("services", "--json")
+    assert services.returncode == 0 and '"inference.tinfoil.sh"' in services.stdout, services.stderr
 
 
 _IN_PROCESS = """
