@@ -13,11 +13,14 @@ class VerifierError(Exception):
 class ParseError(VerifierError):
     """Evidence or a protocol message does not follow its format.
 
-    ``field`` names the field (or structure) at fault, so a message can point at it.
+    ``field`` names the field (or structure) at fault, so a message can point at it; ``reason``
+    is an optional structured code (lower-case words joined by ``_``, e.g. ``truncated``) for an
+    appraisal to carry into its check's ``reason`` without reading the message.
     """
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, reason: str | None = None) -> None:
         self.field = field
+        self.reason = reason
         super().__init__(f"{field}: {message}" if field else message)
 
 

@@ -48,17 +48,20 @@ from verifier.result import Status
 
 AUTHENTICITY = ("tdx.parse", "tdx.pck.chain", "tdx.pck.root_pinned", "tdx.qe.report_signature",
                 "tdx.qe.binding", "tdx.quote.signature")
-ORDER = ("tdx.parse", "tdx.quote.trailing_bytes", "tdx.pck.chain", "tdx.pck.root_pinned", "tdx.pck.extensions",
+ORDER = ("tdx.parse", "tdx.quote.trailing_bytes", "tdx.quote.qe_vendor", "tdx.pck.chain", "tdx.pck.root_pinned",
+         "tdx.pck.extensions", "tdx.pck.fmspc",
          "tdx.qe.report_signature", "tdx.qe.binding", "tdx.quote.signature", "tdx.collateral.root_crl",
          "tdx.collateral.pck_crl", "tdx.pck.revocation", "tdx.collateral.tcb_info", "tdx.collateral.qe_identity",
          "tdx.td.debug", "tdx.td.sept_ve_disable", "tdx.td.migratable", "tdx.td.service_td",
-         "tdx.td.attributes", "tdx.td.attributes_fixed", "tdx.td.xfam", "tdx.td.xfam_fixed", "tdx.qe.identity",
-         "tdx.tcb.module", "tdx.tcb.status", "tdx.tcb.minimum", "tdx.td.mrseam", "tdx.td.mrtd", "tdx.td.rtmr0",
+         "tdx.td.attributes", "tdx.td.attributes_fixed", "tdx.td.xfam", "tdx.td.xfam_fixed",
+         "tdx.td.seam_attributes", "tdx.qe.identity", "tdx.tcb.module", "tdx.tcb.status", "tdx.tcb.minimum",
+         "tdx.td.mrseam", "tdx.td.mrsignerseam", "tdx.td.mrtd", "tdx.td.rtmr0",
          "tdx.td.rtmr1", "tdx.td.rtmr2", "tdx.td.rtmr3", "tdx.td.mrconfigid", "tdx.td.mrowner",
          "tdx.td.mrownerconfig", "tdx.td.mrservicetd", "tdx.report_data")
 DEFAULT = policy()
 THROUGH_TCB = ORDER[:ORDER.index("tdx.tcb.status") + 1]
-UNSET_BY_DEFAULT = ("tdx.td.xfam", "tdx.td.attributes_fixed", "tdx.td.xfam_fixed")
+UNSET_BY_DEFAULT = ("tdx.pck.fmspc", "tdx.td.xfam", "tdx.td.attributes_fixed", "tdx.td.xfam_fixed",
+                    "tdx.td.seam_attributes")
 """Checks whose policy keys the default leaves out: optional skips."""
 
 

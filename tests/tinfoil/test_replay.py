@@ -31,6 +31,7 @@ GPU_COLLATERAL = {f"gpu.0.{k}" for k in (
 DIRECT_SKIPS = {
     "tdx.td.mrseam", "tdx.td.mrtd", "tdx.td.rtmr0", "tdx.td.rtmr1", "tdx.td.rtmr2", "tdx.td.mrservicetd",
     "tdx.td.attributes_fixed", "tdx.td.xfam_fixed", "tdx.tcb.minimum",  # the policy sets no fixed bits, no floors
+    "tdx.pck.fmspc", "tdx.td.seam_attributes", "tdx.td.mrsignerseam",  # nor an FMSPC or SEAM pins
     *GPU_COLLATERAL,  # NVIDIA's RIMs for driver 595.71.05 and OCSP answers are not recorded
     "sigstore.artifact", "tinfoil.hardware.sigstore.artifact",
 }

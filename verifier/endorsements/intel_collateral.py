@@ -46,7 +46,16 @@ MAX_CRL_BYTES = 4 * 1024 * 1024
 
 
 class CollateralInvalid(Exception):
-    """Collateral is present but not acceptable; the message is one sentence for a check's detail."""
+    """Collateral is present but not acceptable; the message is one sentence for a check's detail.
+
+    ``reason`` (structured, for a check's ``reason``): ``expired`` (past its nextUpdate),
+    ``not_yet_valid`` (issued after the verification time), ``signature``, ``chain`` (the signer's
+    issuer chain does not hold or ends in an unpinned root), ``issuer`` (a CRL names another
+    issuer) or ``format``."""
+
+    def __init__(self, message: str, *, reason: str = "format") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -128,17 +137,17 @@ def verify_signed_body(signed: SignedBody, chain_pem: bytes, pins: Sequence[str]
     try:
         certs = load_pem_chain(chain_pem, f"{signed.key} issuer chain")
     except ParseError as e:
-        raise CollateralInvalid(str(e)) from None
+        raise CollateralInvalid(str(e), reason="chain") from None
     try:
         verify_path(certs, ["TCB signing", "root CA"], [(TCB_SIGNING_CN,), (ROOT_CA_CN,)], at)
     except ChainError as e:
-        raise CollateralInvalid(f"its issuer chain does not hold: {e}") from None
+        raise CollateralInvalid(f"its issuer chain does not hold: {e}", reason="chain") from None
     if not root_pinned(certs[-1], pins):
-        raise CollateralInvalid("its issuer chain ends in a root whose key is not pinned")
+        raise CollateralInvalid("its issuer chain ends in a root whose key is not pinned", reason="chain")
     key = certs[0].public_key()
     assert isinstance(key, ec.EllipticCurvePublicKey)  # verify_path checked P-256
     if not raw_ecdsa_verify(key, signed.signature, signed.inner_raw):
-        raise CollateralInvalid("its signature does not verify over the signed bytes")
+        raise CollateralInvalid("its signature does not verify over the signed bytes", reason="signature")
     return certs[0]
 
 
@@ -297,7 +306,8 @@ def parse_tcb_info(inner: dict[str, Any]) -> TcbInfo:
     ident = _get(inner, "id", str, f)
     version = _get(inner, "version", int, f)
     if ident != "TDX" or version != 3:
-        raise ParseError(f"is {ident!r} version {version}, not TDX TCB info version 3", field=f)
+        raise ParseError(f"is {ident!r} version {version}, not TDX TCB info version 3", field=f,
+                         reason="id" if ident != "TDX" else "version")
     issue, nxt = _window(inner, f)
     module = _module_identity(inner["tdxModule"], f"{f}.tdxModule", with_levels=False) \
         if "tdxModule" in inner else None
@@ -350,7 +360,8 @@ def parse_qe_identity(inner: dict[str, Any]) -> QeIdentity:
     ident = _get(inner, "id", str, f)
     version = _get(inner, "version", int, f)
     if ident != "TD_QE" or version != 2:
-        raise ParseError(f"is {ident!r} version {version}, not the TD_QE identity version 2", field=f)
+        raise ParseError(f"is {ident!r} version {version}, not the TD_QE identity version 2", field=f,
+                         reason="id" if ident != "TD_QE" else "version")
     issue, nxt = _window(inner, f)
     raw_levels = _get(inner, "tcbLevels", list, f)
     if not raw_levels or len(raw_levels) > MAX_LEVELS:
@@ -373,9 +384,11 @@ def parse_qe_identity(inner: dict[str, Any]) -> QeIdentity:
 def check_window(issue: dt.datetime, next_update: dt.datetime, at: dt.datetime, what: str) -> None:
     """Collateral is usable from its issue date to its next update (PCS API v4)."""
     if at < issue:
-        raise CollateralInvalid(f"{what} was issued {issue:%Y-%m-%dT%H:%M:%SZ}, after the verification time")
+        raise CollateralInvalid(f"{what} was issued {issue:%Y-%m-%dT%H:%M:%SZ}, after the verification time",
+                                reason="not_yet_valid")
     if at > next_update:
-        raise CollateralInvalid(f"{what} expired at its nextUpdate {next_update:%Y-%m-%dT%H:%M:%SZ}")
+        raise CollateralInvalid(f"{what} expired at its nextUpdate {next_update:%Y-%m-%dT%H:%M:%SZ}",
+                                reason="expired")
 
 
 # -- CRLs ----------------------------------------------------------------------------------------
@@ -412,19 +425,21 @@ def _verify_crl(crl: x509.CertificateRevocationList, issuer: x509.Certificate, a
                 what: str) -> None:
     if crl.issuer != issuer.subject:
         raise CollateralInvalid(f"the {what} is issued by {crl.issuer.rfc4514_string()!r}, "
-                                f"not by {issuer.subject.rfc4514_string()!r}")
+                                f"not by {issuer.subject.rfc4514_string()!r}", reason="issuer")
     key = issuer.public_key()
     if not isinstance(key, ec.EllipticCurvePublicKey) or not crl.is_signature_valid(key):
-        raise CollateralInvalid(f"the {what}'s signature does not verify with its issuer's key")
+        raise CollateralInvalid(f"the {what}'s signature does not verify with its issuer's key",
+                                reason="signature")
     this_update = crl.last_update_utc
     next_update = crl.next_update_utc
     if at < this_update:
         raise CollateralInvalid(f"the {what} was issued {this_update:%Y-%m-%dT%H:%M:%SZ}, after the "
-                                "verification time, so it says nothing about that time")
+                                "verification time, so it says nothing about that time", reason="not_yet_valid")
     if next_update is None:
         raise CollateralInvalid(f"the {what} has no nextUpdate")
     if at > next_update:
-        raise CollateralInvalid(f"the {what} expired at its nextUpdate {next_update:%Y-%m-%dT%H:%M:%SZ}")
+        raise CollateralInvalid(f"the {what} expired at its nextUpdate {next_update:%Y-%m-%dT%H:%M:%SZ}",
+                                reason="expired")
 
 
 def is_revoked(crl: x509.CertificateRevocationList, cert: x509.Certificate) -> bool:

@@ -50,7 +50,14 @@ CERT_DECODE_ERRORS: tuple[type[Exception], ...] = (
 
 
 class ChainError(Exception):
-    """A certificate path does not hold; the message is one sentence for a check's detail."""
+    """A certificate path does not hold; the message is one sentence for a check's detail.
+
+    ``reason`` (structured, for a check's ``reason``): ``expired``, ``not_yet_valid``,
+    ``signature``, ``name``, ``algorithm``, ``not_ca``, ``length`` or ``format``."""
+
+    def __init__(self, message: str, *, reason: str = "format") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 # -- certificate paths --------------------------------------------------------------------------
@@ -95,9 +102,9 @@ def subject_cn(cert: x509.Certificate) -> str | None:
 def _check_p256_sha256(cert: x509.Certificate, role: str) -> None:
     key = cert.public_key()
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
-        raise ChainError(f"the {role} certificate's key is not ECDSA P-256")
+        raise ChainError(f"the {role} certificate's key is not ECDSA P-256", reason="algorithm")
     if cert.signature_algorithm_oid != SignatureAlgorithmOID.ECDSA_WITH_SHA256:
-        raise ChainError(f"the {role} certificate is not signed with ECDSA-SHA256")
+        raise ChainError(f"the {role} certificate is not signed with ECDSA-SHA256", reason="algorithm")
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
@@ -111,9 +118,11 @@ def _is_ca(cert: x509.Certificate) -> bool:
 def check_validity(cert: x509.Certificate, at: dt.datetime, role: str) -> None:
     """The certificate's own validity window must hold at the verification time."""
     if at < cert.not_valid_before_utc:
-        raise ChainError(f"the {role} certificate is not valid before {cert.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ}")
+        raise ChainError(f"the {role} certificate is not valid before {cert.not_valid_before_utc:%Y-%m-%dT%H:%M:%SZ}",
+                         reason="not_yet_valid")
     if at > cert.not_valid_after_utc:
-        raise ChainError(f"the {role} certificate expired {cert.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}")
+        raise ChainError(f"the {role} certificate expired {cert.not_valid_after_utc:%Y-%m-%dT%H:%M:%SZ}",
+                         reason="expired")
 
 
 def verify_path(certs: Sequence[x509.Certificate], roles: Sequence[str], names: Sequence[tuple[str, ...]],
@@ -137,13 +146,14 @@ def _verify_path(certs: Sequence[x509.Certificate], roles: Sequence[str], names:
     """
     if len(certs) != len(roles):
         raise ChainError(f"the chain holds {len(certs)} certificates, {len(roles)} expected "
-                         f"({' <- '.join(roles)})")
+                         f"({' <- '.join(roles)})", reason="length")
     for cert, role, accepted in zip(certs, roles, names, strict=True):
         cn = subject_cn(cert)
         if cn is None:
-            raise ChainError(f"the {role} certificate's subject name is malformed")
+            raise ChainError(f"the {role} certificate's subject name is malformed", reason="name")
         if cn not in accepted:
-            raise ChainError(f"the {role} certificate is {cn!r}, not {' or '.join(map(repr, accepted))}")
+            raise ChainError(f"the {role} certificate is {cn!r}, not {' or '.join(map(repr, accepted))}",
+                             reason="name")
         _check_p256_sha256(cert, role)
     for i, cert in enumerate(certs):
         parent = certs[i + 1] if i + 1 < len(certs) else cert
@@ -151,12 +161,12 @@ def _verify_path(certs: Sequence[x509.Certificate], roles: Sequence[str], names:
             cert.verify_directly_issued_by(parent)
         except InvalidSignature:
             raise ChainError(f"the {roles[i]} certificate's signature does not verify with the "
-                             f"{roles[min(i + 1, len(roles) - 1)]} key") from None
+                             f"{roles[min(i + 1, len(roles) - 1)]} key", reason="signature") from None
         except (ValueError, TypeError) as e:
             raise ChainError(f"the {roles[i]} certificate is not issued by the "
-                             f"{roles[min(i + 1, len(roles) - 1)]}: {e}") from None
+                             f"{roles[min(i + 1, len(roles) - 1)]}: {e}", reason="name") from None
         if i > 0 and not _is_ca(cert):
-            raise ChainError(f"the {roles[i]} certificate is not a CA")
+            raise ChainError(f"the {roles[i]} certificate is not a CA", reason="not_ca")
     for cert, role in zip(certs, roles, strict=True):
         check_validity(cert, at, role)
 
@@ -186,7 +196,7 @@ def load_pck_chain(pem: bytes) -> PckChain:
     certs = load_pem_chain(pem, "pck_chain")
     if len(certs) != 3:
         raise ParseError(f"holds {len(certs)} certificates; a PCK chain has 3 (leaf, CA, root)",
-                         field="pck_chain")
+                         field="pck_chain", reason="incomplete" if len(certs) < 3 else "format")
     return PckChain(*certs)
 
 
@@ -271,7 +281,9 @@ class PckExtensions:
     cpusvn: bytes
     pce_id: bytes
     fmspc: bytes
-    sgx_type: int
+    sgx_type: int | None
+    """Standard, Scalable or ScalableWithIntegrity; None when the certificate leaves it out (no
+    check reads it: the TCB evaluation uses the FMSPC, PCE-ID, CPUSVN components and PCESVN)."""
     platform_instance_id: bytes | None = None
     dynamic_platform: bool | None = None
     cached_keys: bool | None = None
@@ -279,12 +291,17 @@ class PckExtensions:
 
 
 def parse_sgx_extension(der: bytes) -> PckExtensions:
-    """Decode the extension's DER value (a SEQUENCE of {OID, value} pairs)."""
+    """Decode the extension's DER value (a SEQUENCE of {OID, value} pairs).
+
+    PPID, TCB, PCE-ID and FMSPC are required. SGX Type is required by Intel's profile but read by
+    no check, so a certificate without it decodes (``sgx_type`` None), as go-tdx-guest and dcap-qvl
+    read it (Tinfoil's conformance suite signs such PCK certificates under its synthetic root).
+    """
     top = _der_items(der, "sgx_extension")
     if len(top) != 1 or top[0][0] != _SEQUENCE:
         raise ParseError("is not one SEQUENCE", field="sgx_extension")
     items = _pairs(top[0][1], "sgx_extension")
-    for oid in (OID_PPID, OID_TCB, OID_PCE_ID, OID_FMSPC, OID_SGX_TYPE):
+    for oid in (OID_PPID, OID_TCB, OID_PCE_ID, OID_FMSPC):
         if oid not in items:
             raise ParseError(f"lacks {oid}", field="sgx_extension")
     tcb_tag, tcb_der = items[OID_TCB]
@@ -319,7 +336,8 @@ def parse_sgx_extension(der: bytes) -> PckExtensions:
         cpusvn=cpusvn,
         pce_id=_octets(items[OID_PCE_ID], 2, "sgx_extension.pce_id"),
         fmspc=_octets(items[OID_FMSPC], 6, "sgx_extension.fmspc"),
-        sgx_type=_uint(items[OID_SGX_TYPE], (_ENUMERATED,), 255, "sgx_extension.sgx_type"),
+        sgx_type=(_uint(items[OID_SGX_TYPE], (_ENUMERATED,), 255, "sgx_extension.sgx_type")
+                  if OID_SGX_TYPE in items else None),
         platform_instance_id=_octets(pid, 16, "sgx_extension.platform_instance_id") if pid else None,
         dynamic_platform=flag(OID_DYNAMIC_PLATFORM),
         cached_keys=flag(OID_CACHED_KEYS),

@@ -53,31 +53,33 @@ def _mask(a: bytes, b: bytes) -> bytes:
 # -- QE identity ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class QeEvaluation:
-    """``matches`` is False with ``reason`` when the QE is not the one Intel names; ``status`` is
+    """``matches`` is False with ``reason`` when the QE is not the one Intel names (``mismatch``
+    names the field: ``mrsigner``, ``isvprodid``, ``miscselect`` or ``attributes``); ``status`` is
     the QE's TCB status (UpToDate, OutOfDate, Revoked, or NotSupported) otherwise."""
 
     matches: bool
     status: str
     level: ModuleTcbLevel | None
     reason: str
+    mismatch: str | None = None
 
 
 def evaluate_qe(report: EnclaveReport, identity: QeIdentity) -> QeEvaluation:
     """Compare the QE report with the TD_QE identity (QVL 4.1.2.4.15, "EnclaveReportVerifier")."""
     if report.mrsigner != identity.mrsigner:
         return QeEvaluation(False, NOT_SUPPORTED, None,
-                            f"QE MRSIGNER {report.mrsigner.hex()} is not {identity.mrsigner.hex()}")
+                            f"QE MRSIGNER {report.mrsigner.hex()} is not {identity.mrsigner.hex()}", "mrsigner")
     if report.isvprodid != identity.isvprodid:
         return QeEvaluation(False, NOT_SUPPORTED, None,
-                            f"QE ISVPRODID {report.isvprodid} is not {identity.isvprodid}")
+                            f"QE ISVPRODID {report.isvprodid} is not {identity.isvprodid}", "isvprodid")
     if _mask(report.miscselect, identity.miscselect_mask) != identity.miscselect:
         return QeEvaluation(False, NOT_SUPPORTED, None,
                             f"QE MISCSELECT {report.miscselect.hex()} under mask "
-                            f"{identity.miscselect_mask.hex()} is not {identity.miscselect.hex()}")
+                            f"{identity.miscselect_mask.hex()} is not {identity.miscselect.hex()}", "miscselect")
     if _mask(report.attributes, identity.attributes_mask) != identity.attributes:
         return QeEvaluation(False, NOT_SUPPORTED, None,
                             f"QE ATTRIBUTES {report.attributes.hex()} under mask "
-                            f"{identity.attributes_mask.hex()} are not {identity.attributes.hex()}")
+                            f"{identity.attributes_mask.hex()} are not {identity.attributes.hex()}", "attributes")
     for level in identity.tcb_levels:
         if level.isvsvn <= report.isvsvn:
             return QeEvaluation(True, level.status, level,

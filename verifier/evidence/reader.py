@@ -18,7 +18,7 @@ class Reader:
     def take(self, n: int, field: str) -> bytes:
         if n < 0 or self.pos + n > self.end:
             raise ParseError(f"needs {n} bytes at offset {self.pos}, only {self.end - self.pos} remain",
-                             field=field)
+                             field=field, reason="truncated")
         out = self.data[self.pos:self.pos + n]
         self.pos += n
         return out

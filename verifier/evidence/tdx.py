@@ -174,22 +174,26 @@ class TdxQuote:
 
 
 def parse_header(data: bytes) -> QuoteHeader:
-    """Quote header (spec A.3.1): refuses versions, key types and TEE types we do not verify."""
+    """Quote header (spec A.3.1): refuses versions, key types, TEE types and QE vendors we do not
+    verify (the :class:`ParseError`'s ``reason``: ``version``, ``key_type``, ``tee_type``,
+    ``qe_vendor``; a header cut short: ``truncated``)."""
     r = Reader(data)
     version = r.u16("header.version")
     if version not in SUPPORTED_VERSIONS:
-        raise ParseError(f"unsupported quote version {version} (only 4 and 5)", field="header.version")
+        raise ParseError(f"unsupported quote version {version} (only 4 and 5)", field="header.version",
+                         reason="version")
     att_key_type = r.u16("header.att_key_type")
     if att_key_type != ATT_KEY_TYPE_ECDSA_P256:
         raise ParseError(f"attestation key type {att_key_type} is not ECDSA-256-with-P-256 (2)",
-                         field="header.att_key_type")
+                         field="header.att_key_type", reason="key_type")
     tee_type = r.u32("header.tee_type")
     if tee_type != TEE_TYPE_TDX:
-        raise ParseError(f"TEE type {tee_type:#x} is not TDX (0x81)", field="header.tee_type")
+        raise ParseError(f"TEE type {tee_type:#x} is not TDX (0x81)", field="header.tee_type", reason="tee_type")
     reserved = r.take(4, "header.reserved")
     qe_vendor_id = r.take(16, "header.qe_vendor_id")
     if qe_vendor_id != INTEL_QE_VENDOR_ID:
-        raise ParseError(f"QE vendor ID {qe_vendor_id.hex()} is not Intel's", field="header.qe_vendor_id")
+        raise ParseError(f"QE vendor ID {qe_vendor_id.hex()} is not Intel's", field="header.qe_vendor_id",
+                         reason="qe_vendor")
     user_data = r.take(20, "header.user_data")
     return QuoteHeader(version, att_key_type, tee_type, reserved, qe_vendor_id, user_data)
 

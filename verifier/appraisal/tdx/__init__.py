@@ -5,15 +5,16 @@ failing check (an unparseable quote is a failing ``tdx.parse``). It raises only
 :class:`~verifier.errors.PolicyError` for a malformed ``[tdx]`` policy table. The check ids and
 their order are stable and documented in ``docs/tdx.md`` (``A``: decides ``authentic``):
 
-    tdx.parse (A), tdx.quote.trailing_bytes, tdx.pck.chain (A), tdx.pck.root_pinned (A),
-    tdx.pck.extensions, tdx.qe.report_signature (A), tdx.qe.binding (A), tdx.quote.signature (A),
+    tdx.parse (A), tdx.quote.trailing_bytes, tdx.quote.qe_vendor, tdx.pck.chain (A),
+    tdx.pck.root_pinned (A), tdx.pck.extensions, tdx.pck.fmspc, tdx.qe.report_signature (A),
+    tdx.qe.binding (A), tdx.quote.signature (A),
     tdx.collateral.root_crl, tdx.collateral.pck_crl, tdx.pck.revocation (A once decidable),
     tdx.collateral.tcb_info, tdx.collateral.qe_identity,
     tdx.td.debug, tdx.td.sept_ve_disable, tdx.td.migratable, tdx.td.service_td, tdx.td.attributes,
-    tdx.td.attributes_fixed, tdx.td.xfam, tdx.td.xfam_fixed,
+    tdx.td.attributes_fixed, tdx.td.xfam, tdx.td.xfam_fixed, tdx.td.seam_attributes,
     tdx.qe.identity, tdx.tcb.module, tdx.tcb.status (Intel's evaluation, ``intel_tcb``),
     tdx.tcb.minimum,
-    tdx.td.mrseam, tdx.td.mrtd, tdx.td.rtmr0..3, tdx.td.mrconfigid, tdx.td.mrowner,
+    tdx.td.mrseam, tdx.td.mrsignerseam, tdx.td.mrtd, tdx.td.rtmr0..3, tdx.td.mrconfigid, tdx.td.mrowner,
     tdx.td.mrownerconfig, tdx.td.mrservicetd, tdx.report_data
 
 The ids are the constants of :mod:`~verifier.appraisal.tdx.checks` (``CATALOGUE`` in this order).
@@ -99,6 +100,7 @@ def appraise_tdx(quote: bytes, *, policy: Policy, at: dt.datetime, expected_repo
         return TdxAppraisal(run.checks, None, claims)
     claims.update(quote_claims(q))
     validate.trailing_bytes(run, q)
+    validate.qe_vendor(run, q)
     chain, ext = authenticity.quote_authenticity(run, q)
     if ext is not None:
         claims.update(pck_claims(ext, chain))

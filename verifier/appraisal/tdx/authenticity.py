@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from verifier.appraisal.checks import expect_one_of
 from verifier.appraisal.tdx import checks as ids
 from verifier.appraisal.tdx.checks import Run
 from verifier.endorsements.intel_collateral import (
@@ -76,7 +77,7 @@ def parse(run: Run, quote: bytes, claims: dict[str, object]) -> TdxQuote | None:
         reason = not_a_quote_reason(quote)
         detail = reason or f"the evidence is not a TDX quote this verifier accepts: {e}"
         claims["evidence_kind"] = "azure-hcl-tdreport" if azure_tdx.is_hcl_report(quote) else "unknown"
-        run.add(failed(ids.PARSE, detail, authenticity=True))
+        run.add(failed(ids.PARSE, detail, authenticity=True, reason=e.reason or "format"))
         return None
     run.add(passed(ids.PARSE, f"a TDX quote, version {q.version}, TDX {q.tdx_version} body, "
                               f"{len(q.raw)} bytes", authenticity=True))
@@ -88,7 +89,8 @@ def quote_authenticity(run: Run, q: TdxQuote) -> tuple[PckChain | None, PckExten
     try:
         chain = load_pck_chain(q.pck_chain_pem)
     except ParseError as e:
-        run.add(failed(ids.PCK_CHAIN, f"the quote's PCK certificate chain is unusable: {e}", authenticity=True))
+        run.add(failed(ids.PCK_CHAIN, f"the quote's PCK certificate chain is unusable: {e}", authenticity=True,
+                       reason=e.reason or "format"))
     if chain is not None:
         try:
             verify_pck_chain(chain, run.at)
@@ -96,7 +98,7 @@ def quote_authenticity(run: Run, q: TdxQuote) -> tuple[PckChain | None, PckExten
             run.add(passed(ids.PCK_CHAIN, f"PCK leaf <- {chain.ca} CA <- root: names, signatures and "
                                             f"validity hold at {iso(run.at)}", authenticity=True))
         except ChainError as e:
-            run.add(failed(ids.PCK_CHAIN, f"the PCK chain does not hold: {e}", authenticity=True))
+            run.add(failed(ids.PCK_CHAIN, f"the PCK chain does not hold: {e}", authenticity=True, reason=e.reason))
         if root_pinned(chain.root, run.pol.root_pins):
             run.add(passed(ids.PCK_ROOT_PINNED, f"the chain's root key is pinned ({run.pol.roots_name} roots)",
                            authenticity=True))
@@ -117,6 +119,11 @@ def quote_authenticity(run: Run, q: TdxQuote) -> tuple[PckChain | None, PckExten
             run.add(failed(ids.PCK_EXTENSIONS, f"the PCK certificate's SGX extension is unusable: {e}"))
     else:
         run.add(failed(ids.PCK_EXTENSIONS, "no PCK certificate to read the SGX extension from"))
+    run.add(expect_one_of(ids.PCK_FMSPC, "FMSPC", ext.fmspc if ext is not None else None,
+                          run.pol.fmspc or None, show=bytes.hex,
+                          unset="the policy sets no expected {name} (found {value}): any platform",
+                          fails="the PCK certificate's {name} {value} is not one of the {count} the policy "
+                                "accepts: the chain is valid, but for another platform"))
 
     # QE report signed by the PCK leaf (QVL 4.1.2.4.12)
     try:
@@ -184,13 +191,16 @@ def _crl(run: Run, id: str, data: bytes | None, issuer: x509.Certificate | None,
         run.collateral_skip(id, problem or f"no {what} in the collateral")
         return None
     if issuer is None:
-        run.add(failed(id, f"no verified issuer certificate to check the {what} with"))
+        run.add(failed(id, f"no verified issuer certificate to check the {what} with", reason="no_issuer"))
         return None
     try:
         crl = load_crl(data, what)
         verify_crl(crl, issuer, run.at, what)
-    except (ParseError, CollateralInvalid) as e:
-        run.add(failed(id, f"the {what} is refused: {e}"))
+    except ParseError as e:
+        run.add(failed(id, f"the {what} is refused: {e}", reason="format"))
+        return None
+    except CollateralInvalid as e:
+        run.add(failed(id, f"the {what} is refused: {e}", reason=e.reason))
         return None
     run.add(passed(id, f"the {what} verifies with its issuer and is current at {iso(run.at)} "
                        f"(issued {iso(crl.last_update_utc)})"))
@@ -204,7 +214,8 @@ def _signed_json(run: Run, id: str, body: bytes | None, chain_pem: bytes | None,
         run.collateral_skip(id, problem or f"no {what} in the collateral")
         return None
     if chain_pem is None:
-        run.add(failed(id, f"the {what} came without its issuer chain (the PCS response header)"))
+        run.add(failed(id, f"the {what} came without its issuer chain (the PCS response header)",
+                       reason="no_issuer_chain"))
         return None
     try:
         signed = split_signed_body(body, key)
@@ -212,17 +223,19 @@ def _signed_json(run: Run, id: str, body: bytes | None, chain_pem: bytes | None,
         parsed = parse(signed.inner)
         check_window(parsed.issue_date, parsed.next_update, run.at, f"the {what}")
     except ParseError as e:
-        run.add(failed(id, f"the {what} does not parse: {e}"))
+        run.add(failed(id, f"the {what} does not parse: {e}", reason=e.reason or "format"))
         return None
     except CollateralInvalid as e:
-        run.add(failed(id, f"the {what} is refused: {e}"))
+        run.add(failed(id, f"the {what} is refused: {e}", reason=e.reason))
         return None
     if root_crl is not None and is_revoked(root_crl, signer):
-        run.add(failed(id, f"the {what}'s signing certificate is revoked by the root CA CRL"))
+        run.add(failed(id, f"the {what}'s signing certificate is revoked by the root CA CRL",
+                       reason="signer_revoked"))
         return None
     if parsed.tcb_evaluation_data_number < run.pol.min_tcb_evaluation_data_number:
         run.add(failed(id, f"the {what}'s tcbEvaluationDataNumber {parsed.tcb_evaluation_data_number} is "
-                           f"below the policy's minimum {run.pol.min_tcb_evaluation_data_number}"))
+                           f"below the policy's minimum {run.pol.min_tcb_evaluation_data_number}",
+                       reason="evaluation_data_number"))
         return None
     return parsed
 
@@ -244,10 +257,10 @@ def collateral_checks(run: Run, chain: PckChain | None, ext: PckExtensions | Non
                                                   "(root CA CRL and PCK CRL)")
     elif is_revoked(root_crl, chain.intermediate):
         run.add(failed(ids.PCK_REVOCATION, f"the PCK {chain.ca} CA certificate is revoked by the root CA CRL",
-                       authenticity=True))
+                       authenticity=True, reason="ca_revoked"))
     elif is_revoked(pck_crl, chain.leaf):
         run.add(failed(ids.PCK_REVOCATION, f"the PCK certificate (serial {chain.leaf.serial_number:x}) is "
-                                             "revoked by the PCK CRL", authenticity=True))
+                                             "revoked by the PCK CRL", authenticity=True, reason="revoked"))
     else:
         run.add(passed(ids.PCK_REVOCATION, "neither the PCK certificate nor its CA is revoked",
                        authenticity=True))
@@ -256,18 +269,20 @@ def collateral_checks(run: Run, chain: PckChain | None, ext: PckExtensions | Non
                                             "tcbInfo", "TCB info", parse_tcb_info, problem, root_crl)
     if tcb_info is not None:
         if ext is None:
-            run.add(failed(ids.COLLATERAL_TCB_INFO, "no PCK extensions to match the TCB info's FMSPC with"))
+            run.add(failed(ids.COLLATERAL_TCB_INFO, "no PCK extensions to match the TCB info's FMSPC with",
+                           reason="no_pck_extensions"))
             tcb_info = None
         elif tcb_info.fmspc != ext.fmspc or tcb_info.pce_id != ext.pce_id:
             run.add(failed(ids.COLLATERAL_TCB_INFO,
                            f"the TCB info is for FMSPC {tcb_info.fmspc.hex()} / PCE-ID {tcb_info.pce_id.hex()}, "
                            f"the PCK certificate says {ext.fmspc.hex()} / {ext.pce_id.hex()}: fetch the TCB "
-                           "info for this platform"))
+                           "info for this platform", reason="platform"))
             tcb_info = None
         elif tcb_info.tcb_type != TCB_TYPE_SVN_COMPONENTS:
             run.add(failed(ids.COLLATERAL_TCB_INFO,
                            f"the TCB info has tcbType {tcb_info.tcb_type}: PCS API v4 defines only tcbType 0 "
-                           "(TCB levels compared SVN component by component), so its levels cannot be read"))
+                           "(TCB levels compared SVN component by component), so its levels cannot be read",
+                           reason="tcb_type"))
             tcb_info = None
         else:
             run.add(passed(ids.COLLATERAL_TCB_INFO,

@@ -15,9 +15,11 @@ from verifier.result import Check, skipped
 
 PARSE = "tdx.parse"
 QUOTE_TRAILING_BYTES = "tdx.quote.trailing_bytes"
+QUOTE_QE_VENDOR = "tdx.quote.qe_vendor"
 PCK_CHAIN = "tdx.pck.chain"
 PCK_ROOT_PINNED = "tdx.pck.root_pinned"
 PCK_EXTENSIONS = "tdx.pck.extensions"
+PCK_FMSPC = "tdx.pck.fmspc"
 QE_REPORT_SIGNATURE = "tdx.qe.report_signature"
 QE_BINDING = "tdx.qe.binding"
 QUOTE_SIGNATURE = "tdx.quote.signature"
@@ -34,11 +36,13 @@ TD_ATTRIBUTES = "tdx.td.attributes"
 TD_ATTRIBUTES_FIXED = "tdx.td.attributes_fixed"
 TD_XFAM = "tdx.td.xfam"
 TD_XFAM_FIXED = "tdx.td.xfam_fixed"
+TD_SEAM_ATTRIBUTES = "tdx.td.seam_attributes"
 QE_IDENTITY = "tdx.qe.identity"
 TCB_MODULE = "tdx.tcb.module"
 TCB_STATUS = "tdx.tcb.status"
 TCB_MINIMUM = "tdx.tcb.minimum"
 TD_MRSEAM = "tdx.td.mrseam"
+TD_MRSIGNERSEAM = "tdx.td.mrsignerseam"
 TD_MRTD = "tdx.td.mrtd"
 TD_RTMR0 = "tdx.td.rtmr0"
 TD_RTMR1 = "tdx.td.rtmr1"
@@ -51,19 +55,19 @@ TD_MRSERVICETD = "tdx.td.mrservicetd"
 REPORT_DATA = "tdx.report_data"
 
 TD_MEASUREMENTS: dict[str, str] = {
-    "mrseam": TD_MRSEAM, "mrtd": TD_MRTD, "rtmr0": TD_RTMR0, "rtmr1": TD_RTMR1, "rtmr2": TD_RTMR2,
-    "rtmr3": TD_RTMR3, "mrconfigid": TD_MRCONFIGID, "mrowner": TD_MROWNER,
-    "mrownerconfig": TD_MROWNERCONFIG, "mrservicetd": TD_MRSERVICETD,
+    "mrseam": TD_MRSEAM, "mrsignerseam": TD_MRSIGNERSEAM, "mrtd": TD_MRTD, "rtmr0": TD_RTMR0,
+    "rtmr1": TD_RTMR1, "rtmr2": TD_RTMR2, "rtmr3": TD_RTMR3, "mrconfigid": TD_MRCONFIGID,
+    "mrowner": TD_MROWNER, "mrownerconfig": TD_MROWNERCONFIG, "mrservicetd": TD_MRSERVICETD,
 }
 """The check id of each measurement the policy may expect (the ``[tdx]`` keys of the same names)."""
 assert tuple(TD_MEASUREMENTS) == MEASUREMENTS
 
 CATALOGUE: tuple[str, ...] = (
-    PARSE, QUOTE_TRAILING_BYTES, PCK_CHAIN, PCK_ROOT_PINNED, PCK_EXTENSIONS, QE_REPORT_SIGNATURE,
-    QE_BINDING, QUOTE_SIGNATURE, COLLATERAL_ROOT_CRL, COLLATERAL_PCK_CRL, PCK_REVOCATION,
+    PARSE, QUOTE_TRAILING_BYTES, QUOTE_QE_VENDOR, PCK_CHAIN, PCK_ROOT_PINNED, PCK_EXTENSIONS, PCK_FMSPC,
+    QE_REPORT_SIGNATURE, QE_BINDING, QUOTE_SIGNATURE, COLLATERAL_ROOT_CRL, COLLATERAL_PCK_CRL, PCK_REVOCATION,
     COLLATERAL_TCB_INFO, COLLATERAL_QE_IDENTITY, TD_DEBUG, TD_SEPT_VE_DISABLE, TD_MIGRATABLE,
-    TD_SERVICE_TD, TD_ATTRIBUTES, TD_ATTRIBUTES_FIXED, TD_XFAM, TD_XFAM_FIXED, QE_IDENTITY, TCB_MODULE,
-    TCB_STATUS, TCB_MINIMUM, *TD_MEASUREMENTS.values(),
+    TD_SERVICE_TD, TD_ATTRIBUTES, TD_ATTRIBUTES_FIXED, TD_XFAM, TD_XFAM_FIXED, TD_SEAM_ATTRIBUTES,
+    QE_IDENTITY, TCB_MODULE, TCB_STATUS, TCB_MINIMUM, *TD_MEASUREMENTS.values(),
     REPORT_DATA,
 )
 """Every id a TDX appraisal emits, in documented (and emitted) order."""

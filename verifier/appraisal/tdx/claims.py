@@ -46,6 +46,6 @@ def pck_claims(ext: PckExtensions, chain: PckChain | None) -> dict[str, object]:
         "pce_id": ext.pce_id.hex(),
         "pcesvn": ext.pcesvn,
         "cpusvn_components": list(ext.cpusvn_components),
-        "sgx_type": SGX_TYPES.get(ext.sgx_type, str(ext.sgx_type)),
+        "sgx_type": SGX_TYPES.get(ext.sgx_type, str(ext.sgx_type)) if ext.sgx_type is not None else None,
         "pck_ca": chain.ca if chain is not None else None,
     }

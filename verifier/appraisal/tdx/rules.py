@@ -14,8 +14,9 @@ POLICY_KEYS = ("roots", "accepted_tcb_status", "allow_debug", "require_sept_ve_d
                "require_report_data", "xfam", "mrseam", "mrtd", "rtmr0", "rtmr1", "rtmr2", "rtmr3",
                "mrconfigid", "mrowner", "mrownerconfig", "mrservicetd", "allow_service_td",
                "td_attributes_fixed0", "td_attributes_fixed1", "xfam_fixed0", "xfam_fixed1",
-               "min_tee_tcb_svn", "min_qe_svn", "min_pce_svn")
-MEASUREMENTS = ("mrseam", "mrtd", "rtmr0", "rtmr1", "rtmr2", "rtmr3", "mrconfigid", "mrowner",
+               "min_tee_tcb_svn", "min_qe_svn", "min_pce_svn", "fmspc", "qe_vendor_id", "td_attributes",
+               "seam_attributes", "mrsignerseam")
+MEASUREMENTS = ("mrseam", "mrsignerseam", "mrtd", "rtmr0", "rtmr1", "rtmr2", "rtmr3", "mrconfigid", "mrowner",
                 "mrownerconfig", "mrservicetd")
 TRAILING_CHOICES = ("zero-padding", "none", "any")
 COLLATERAL_CHOICES = ("required", "if-available")
@@ -96,6 +97,14 @@ class TdxPolicy:
     min_tee_tcb_svn: bytes | None = None
     min_qe_svn: int | None = None
     min_pce_svn: int | None = None
+    fmspc: tuple[bytes, ...] = ()
+    """Accepted FMSPCs of the PCK certificate (empty: any platform)."""
+    qe_vendor_id: tuple[bytes, ...] = ()
+    """Accepted QE vendor IDs of the quote header; empty: Intel's, the only QE the parser reads."""
+    td_attributes: tuple[bytes, ...] = ()
+    """Accepted TD_ATTRIBUTES values, exactly (empty: any, under the other TD attribute rules)."""
+    seam_attributes: tuple[bytes, ...] = ()
+    """Accepted SEAMATTRIBUTES values, exactly (empty: any)."""
 
     @property
     def has_minimums(self) -> bool:
@@ -147,4 +156,8 @@ class TdxPolicy:
             min_tee_tcb_svn=_hex_one(s, "min_tee_tcb_svn", 16),
             min_qe_svn=_uint16(s, "min_qe_svn"),
             min_pce_svn=_uint16(s, "min_pce_svn"),
+            fmspc=_hex_values(s, "fmspc", 6),
+            qe_vendor_id=_hex_values(s, "qe_vendor_id", 16),
+            td_attributes=_hex_values(s, "td_attributes", 8),
+            seam_attributes=_hex_values(s, "seam_attributes", 8),
         )

@@ -18,6 +18,8 @@ from verifier.endorsements.intel_pck import PckExtensions
 from verifier.endorsements.intel_status import MODULE_MISMATCH, NOT_SUPPORTED
 from verifier.endorsements.intel_tcb import evaluate_qe, evaluate_tcb
 from verifier.evidence.tdx import (
+    INTEL_QE_VENDOR_ID,
+    TD_ATTR_DEBUG,
     TD_ATTR_KNOWN,
     TD_ATTR_MIGRATABLE,
     TD_ATTR_SEPT_VE_DISABLE,
@@ -44,6 +46,18 @@ def trailing_bytes(run: Run, q: TdxQuote) -> None:
                                                    "(set [tdx] trailing_bytes = \"any\" to accept them)"))
 
 
+def qe_vendor(run: Run, q: TdxQuote) -> None:
+    """The header's QE vendor ID is one the policy accepts (default: Intel's, the only QE the
+    parser reads, so the key can only narrow; Tinfoil SPEC §4.8.6 names the same pin)."""
+    vendor = q.header.qe_vendor_id
+    accepted = run.pol.qe_vendor_id or (INTEL_QE_VENDOR_ID,)
+    if any(hmac.compare_digest(vendor, v) for v in accepted):
+        run.add(passed(ids.QUOTE_QE_VENDOR, f"QE vendor ID {vendor.hex()} is one the policy accepts"))
+    else:
+        run.add(failed(ids.QUOTE_QE_VENDOR, f"QE vendor ID {vendor.hex()} is not one of the "
+                                              f"{len(accepted)} the policy accepts"))
+
+
 def td_config(run: Run, q: TdxQuote) -> None:
     """TD attributes and XFAM (TDX module ABI spec, TD_ATTRIBUTES; DESIGN.md default minimums)."""
     attrs = q.body.td_attributes_int
@@ -53,8 +67,10 @@ def td_config(run: Run, q: TdxQuote) -> None:
     elif run.pol.allow_debug:
         run.add(passed(ids.TD_DEBUG, f"the TD is under debug (TUD bits {tud:#x}); the policy allows it"))
     else:
+        # reason: DEBUG itself (bit 0), or only the other TUD bits (7:1, reserved for TUD flags)
         run.add(failed(ids.TD_DEBUG, f"the TD is under debug (TD_ATTRIBUTES TUD bits {tud:#x}): the host can "
-                                       "read and write its memory; refused"))
+                                       "read and write its memory; refused",
+                       reason="debug" if attrs & TD_ATTR_DEBUG else "tud_reserved"))
     sept = bool(attrs & TD_ATTR_SEPT_VE_DISABLE)
     if sept:
         run.add(passed(ids.TD_SEPT_VE_DISABLE, "SEPT_VE_DISABLE (bit 28) is set"))
@@ -72,16 +88,28 @@ def td_config(run: Run, q: TdxQuote) -> None:
                                             "move it to another platform; the policy refuses it"))
     service_td(run, q)
     reserved = attrs & ~TD_ATTR_KNOWN & 0xFFFF_FFFF_FFFF_FFFF
+    value = q.body.td_attributes
     if reserved:
-        run.add(failed(ids.TD_ATTRIBUTES, f"reserved TD_ATTRIBUTES bits {reserved:#x} are set"))
+        run.add(failed(ids.TD_ATTRIBUTES, f"reserved TD_ATTRIBUTES bits {reserved:#x} are set", reason="reserved"))
+    elif run.pol.td_attributes and not any(hmac.compare_digest(value, v) for v in run.pol.td_attributes):
+        run.add(failed(ids.TD_ATTRIBUTES, f"TD_ATTRIBUTES {value.hex()} is not one of the "
+                                          f"{len(run.pol.td_attributes)} value(s) the policy accepts",
+                       reason="not_listed"))
+    elif run.pol.td_attributes:
+        run.add(passed(ids.TD_ATTRIBUTES, f"TD_ATTRIBUTES {value.hex()}: no reserved bit set, a value the "
+                                          "policy accepts"))
     else:
-        run.add(passed(ids.TD_ATTRIBUTES, f"TD_ATTRIBUTES {q.body.td_attributes.hex()}: no reserved bit set"))
+        run.add(passed(ids.TD_ATTRIBUTES, f"TD_ATTRIBUTES {value.hex()}: no reserved bit set"))
     _fixed_bits(run, ids.TD_ATTRIBUTES_FIXED, "TD_ATTRIBUTES", "td_attributes", q.body.td_attributes,
                 run.pol.td_attributes_fixed)
     run.add(expect_one_of(ids.TD_XFAM, "XFAM", q.body.xfam, run.pol.xfam or None, show=bytes.hex,
                           unset="the policy sets no expected {name} (found {value})",
                           fails="{name} {value} is not one the policy accepts"))
     _fixed_bits(run, ids.TD_XFAM_FIXED, "XFAM", "xfam", q.body.xfam, run.pol.xfam_fixed)
+    run.add(expect_one_of(ids.TD_SEAM_ATTRIBUTES, "SEAMATTRIBUTES", q.body.seam_attributes,
+                          run.pol.seam_attributes or None, show=bytes.hex,
+                          unset="the policy sets no expected {name} (found {value})",
+                          fails="{name} {value} is not one the policy accepts"))
 
 
 def service_td(run: Run, q: TdxQuote) -> None:
@@ -113,8 +141,9 @@ def _fixed_bits(run: Run, id: str, name: str, key: str, value: bytes, fixed: Fix
         wrong.append(f"bits {must_be_zero:#x} are set although {key}_fixed0 requires them clear")
     if must_be_one:
         wrong.append(f"bits {must_be_one:#x} are clear although {key}_fixed1 requires them set")
-    if wrong:
-        run.add(failed(id, f"{name} {value.hex()}: " + "; ".join(wrong)))
+    if wrong:  # reason: the first rule broken (a forbidden bit set, else a required bit clear)
+        run.add(failed(id, f"{name} {value.hex()}: " + "; ".join(wrong),
+                       reason="forbidden_bit_set" if must_be_zero else "required_bit_clear"))
     else:
         run.add(passed(id, f"{name} {value.hex()} has every bit the policy's fixed0/fixed1 masks require"))
 
@@ -129,7 +158,7 @@ def tcb(run: Run, q: TdxQuote, ext: PckExtensions | None, info: TcbInfo | None,
         qe = evaluate_qe(q.qe_report, identity)
         if not qe.matches or qe.status == NOT_SUPPORTED:
             run.add(failed(ids.QE_IDENTITY, f"the quoting enclave is not the one Intel's TD_QE identity "
-                                              f"names: {qe.reason}"))
+                                              f"names: {qe.reason}", reason=qe.mismatch or "no_tcb_level"))
         else:
             qe_status = qe.status
             qe_advisories = qe.level.advisory_ids if qe.level else ()
@@ -146,10 +175,12 @@ def tcb(run: Run, q: TdxQuote, ext: PckExtensions | None, info: TcbInfo | None,
     outside = _seam_outside_mask(q, mod.identity.attributes_mask) if mod.identity is not None else 0
     label = (mod.identity.id or "tdxModule") if mod.identity is not None else "tdxModule"
     if mod.status in (MODULE_MISMATCH, NOT_SUPPORTED):
-        run.add(failed(ids.TCB_MODULE, f"the TDX module is not one Intel's TCB info supports: {mod.reason}"))
+        run.add(failed(ids.TCB_MODULE, f"the TDX module is not one Intel's TCB info supports: {mod.reason}",
+                       reason="module_mismatch" if mod.status == MODULE_MISMATCH else "no_tcb_level"))
     elif outside:
         run.add(failed(ids.TCB_MODULE, f"SEAMATTRIBUTES {q.body.seam_attributes.hex()} has bits {outside:#x} "
-                                       f"set outside the attributesMask of {label}: refused"))
+                                       f"set outside the attributesMask of {label}: refused",
+                       reason="seam_attributes"))
     else:
         run.add(passed(ids.TCB_MODULE, mod.reason))
     advisories = ev.advisory_ids + tuple(a for a in qe_advisories if a not in ev.advisory_ids)
@@ -164,7 +195,21 @@ def tcb(run: Run, q: TdxQuote, ext: PckExtensions | None, info: TcbInfo | None,
     else:
         shown = "no matching TCB level" if ev.status == NOT_SUPPORTED else ev.status
         run.add(failed(ids.TCB_STATUS, f"TCB status {shown}: the policy accepts only "
-                                         f"{', '.join(run.pol.accepted_tcb_status)} ({ev.reason}){adv}"))
+                                         f"{', '.join(run.pol.accepted_tcb_status)} ({ev.reason}){adv}",
+                       reason=_status_reason(ev.status)))
+
+
+def _status_reason(status: str) -> str:
+    """``tdx.tcb.status``'s reason: Intel's terminal outcomes (``revoked``, ``no_tcb_level``,
+    ``module_mismatch``) apart from a status Intel calls non-terminal that the policy does not
+    accept (``not_accepted``)."""
+    if status == "Revoked":
+        return "revoked"
+    if status == NOT_SUPPORTED:
+        return "no_tcb_level"
+    if status == MODULE_MISMATCH:
+        return "module_mismatch"
+    return "not_accepted"
 
 
 def _seam_outside_mask(q: TdxQuote, mask: bytes) -> int:
@@ -183,33 +228,39 @@ def tcb_minimum(run: Run, q: TdxQuote, ext: PckExtensions | None) -> None:
         return
     low: list[str] = []
     ok: list[str] = []
+    first: str | None = None  # the reason: the first floor not met (tee_tcb_svn, qe_svn, pce_svn)
     if pol.min_tee_tcb_svn is not None:
         svn = q.body.tee_tcb_svn
         below = [i for i in range(16) if svn[i] < pol.min_tee_tcb_svn[i]]
         if below:
+            first = first or "tee_tcb_svn"
             low.append(f"TEE_TCB_SVN {svn.hex()} is below {pol.min_tee_tcb_svn.hex()} at component(s) "
                        + ", ".join(f"{i} ({svn[i]} < {pol.min_tee_tcb_svn[i]})" for i in below))
         else:
             ok.append(f"TEE_TCB_SVN {svn.hex()} >= {pol.min_tee_tcb_svn.hex()}")
     if pol.min_qe_svn is not None:
         isvsvn = q.qe_report.isvsvn
+        if isvsvn < pol.min_qe_svn:
+            first = first or "qe_svn"
         (low if isvsvn < pol.min_qe_svn else ok).append(f"QE ISVSVN {isvsvn} "
                                                         f"{'<' if isvsvn < pol.min_qe_svn else '>='} {pol.min_qe_svn}")
     if pol.min_pce_svn is not None:
+        if ext is None or ext.pcesvn < pol.min_pce_svn:
+            first = first or "pce_svn"
         if ext is None:
             low.append("no PCK certificate extensions to read PCESVN from")
         else:
             (low if ext.pcesvn < pol.min_pce_svn else ok).append(
                 f"PCESVN {ext.pcesvn} {'<' if ext.pcesvn < pol.min_pce_svn else '>='} {pol.min_pce_svn}")
     if low:
-        run.add(failed(ids.TCB_MINIMUM, "below the policy's minimum: " + "; ".join(low)))
+        run.add(failed(ids.TCB_MINIMUM, "below the policy's minimum: " + "; ".join(low), reason=first))
     else:
         run.add(passed(ids.TCB_MINIMUM, "at or above the policy's minimums: " + "; ".join(ok)))
 
 
 def measurements(run: Run, q: TdxQuote) -> None:
     body = q.body
-    values = {"mrseam": body.mrseam, "mrtd": body.mrtd, "rtmr0": body.rtmr0, "rtmr1": body.rtmr1,
+    values = {"mrseam": body.mrseam, "mrsignerseam": body.mrsignerseam, "mrtd": body.mrtd, "rtmr0": body.rtmr0, "rtmr1": body.rtmr1,
               "rtmr2": body.rtmr2, "rtmr3": body.rtmr3, "mrconfigid": body.mrconfigid,
               "mrowner": body.mrowner, "mrownerconfig": body.mrownerconfig,
               # TDX 1.0 bodies have no MRSERVICETD: no service TD is bound, as if all zero.
