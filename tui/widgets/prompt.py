@@ -34,10 +34,12 @@ class PromptInput(TextArea):
                          placeholder="Type a message; Enter sends it")
 
     async def _on_key(self, event: events.Key) -> None:
-        # The screen's active bindings have the user's keymap applied; a priority binding of the
-        # screen or the app has run already (and the key would not be here), so the one found for
-        # this key is either this widget's own or an ancestor's plain one, which bubbles as before.
-        active = self.screen.active_bindings.get(event.key)
+        # A printable character is typed, whatever is bound to it (and costs no look-up: a long
+        # burst of text stays fast). For other keys: the screen's active bindings have the user's
+        # keymap applied; a priority binding of the screen or the app has run already (and the key
+        # would not be here), so the one found is this widget's own or an ancestor's plain one,
+        # which bubbles as before.
+        active = None if event.is_printable else self.screen.active_bindings.get(event.key)
         if active is not None and active.node is self and not active.binding.priority:
             if await self.app.run_action(active.binding.action, self):
                 event.stop()
