@@ -41,8 +41,32 @@ def capabilities() -> dict[str, Any]:
             "verification_time_override": "supported" if "verify-attestation-sev" in stages else "system-clock-only",
             "public_api_hooks_supported": False,
         },
+        # verify-attestation-tdx (enclave_chat/conformance/tdx.py): the collateral inline, the root
+        # inline as the policy's only pin, the suite's pins as [tdx] options, the input's time. Its
+        # public_api mode is not built (exit 20): this project's public TDX path fetches from PCS
+        # under a built-in policy that requires REPORTDATA bound to a nonce, which the suite's
+        # public_api fixture does not give.
+        "attestation_tdx": {
+            "supported": "verify-attestation-tdx" in stages,
+            "injected_collateral_supported": "verify-attestation-tdx" in stages,
+            "verification_time_override": "supported" if "verify-attestation-tdx" in stages else "system-clock-only",
+            "tcb_evaluation_supported": "verify-attestation-tdx" in stages,
+            "public_api_hooks_supported": False,
+            "extended_td_checks_supported": "verify-attestation-tdx" in stages,
+            "accepts_non_terminal_tcb_statuses": "verify-attestation-tdx" in stages,
+            "enforces_tcb_evaluation_data_number_minimum": "verify-attestation-tdx" in stages,
+            "policy_fields_supported": {"expected_fmspc_hex": "verify-attestation-tdx" in stages,
+                                        "accepted_qv_results": "verify-attestation-tdx" in stages},
+        },
         "flow_modes_supported": [],
         "known_quirks": {
+            "attestation_tdx_qv_result": "with policy.tcb_evaluation_required false no TCB status is "
+                                         "evaluated: qv_result is OK, tcb_status and collateral_expired "
+                                         "are left out",
+            "attestation_tdx_expiry": "expired collateral is refused (Intel's QVL only flags it); when "
+                                      "something else fails too, that failure is the rejection code",
+            "attestation_tdx_defaults": "the adapter's default accepts SPEC 4.7.7's non-terminal TCB "
+                                        "statuses; enclave-chat's own policies accept UpToDate only",
             "exit_codes": "enclave-chat's own exit codes (docs/cli.md) do not apply to `conformance tinfoil`",
             "attestation_sev_body_fields": "committed_tcb_hex, current_/committed_build/minor/major and "
                                            "launch_tcb_hex are read at their ABI 56860 Table 23 offsets "
