@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -170,8 +171,10 @@ def utc(t: dt.datetime) -> dt.datetime:
     return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
 
 
+@functools.lru_cache(maxsize=1024)
 def iso(t: dt.datetime) -> str:
-    """ISO-8601 in UTC with a ``Z``, seconds precision (a time without a zone is UTC)."""
+    """ISO-8601 in UTC with a ``Z``, seconds precision (a time without a zone is UTC); remembered for
+    the times met again with every appraisal (certificates' and answers' validity, ``at``)."""
     return utc(t).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 

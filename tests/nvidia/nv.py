@@ -75,3 +75,19 @@ def ppcie_devices() -> list[tuple[str, bytes, bytes]]:
     switches = [("LS10", base64.b64decode(s["attestation_report"]["py/b64"]), pem(s["attestation_cert_chain"]))
                 for s in doc["nvswitches"]]
     return gpus + switches
+
+
+NEAR_AI = "providers/teep/neardirect_qwen_qwen3.5-122b-a10b_20260610_015359/"
+"""teep's recording of NEAR AI's direct endpoint (Qwen3.5-122B, 2026-06-10): 8 H100s in PPCIe mode,
+driver 570.172.08, no NVSwitch evidence, no RIMs and no OCSP answers."""
+
+
+def near_ai_gpus() -> tuple[list[tuple[str, bytes, bytes]], bytes, dt.datetime]:
+    """The recording's GPUs, ``(arch, report, chain)`` each, from its attestation report's
+    ``nvidia_payload`` (NRAS-shaped); the nonce the client sent; the time it was captured."""
+    manifest = json.loads(read(NEAR_AI + "manifest.json"))
+    body = read(NEAR_AI + "responses/0001_qwen35-122b.completions.near.ai_v1_attestation_report.body")
+    payload = json.loads(json.loads(body)["nvidia_payload"])
+    gpus = [(e["arch"], base64.b64decode(e["evidence"]), base64.b64decode(e["certificate"]))
+            for e in payload["evidence_list"]]
+    return gpus, bytes.fromhex(manifest["nonce_hex"]), dt.datetime.fromisoformat(manifest["captured_at"])

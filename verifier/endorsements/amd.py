@@ -30,9 +30,7 @@ import enum
 import functools
 import hashlib
 import re
-import threading
 import warnings
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +44,7 @@ from cryptography.x509.oid import NameOID
 
 from verifier.endorsements import amd_der
 from verifier.errors import ParseError
+from verifier.memo import VerifiedCache
 
 # -- 57230 §3.1 Table 8: VCEK/VLEK extension OIDs -------------------------------------------------
 OID_STRUCT_VERSION = "1.3.6.1.4.1.3704.1.1"
@@ -337,45 +336,11 @@ def vcek_extensions(cert: x509.Certificate) -> VcekExtensions:
 # -- signatures ----------------------------------------------------------------------------------
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA384()), salt_length=PSS_SALT)
 
-
-class _VerifiedCache:
-    """Remembers (issuer key, signed object) pairs whose signature verified.
-
-    The key is the SHA-256 of the issuer's SubjectPublicKeyInfo and of the signed object's full
-    DER, so a hit means exactly these bytes verified under exactly this key before; the result of
-    a signature check cannot change. Validity times, pins and revocation are checked every time.
-    """
-
-    def __init__(self, size: int = 256) -> None:
-        self._size = size
-        self._entries: OrderedDict[bytes, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def key(issuer_spki_sha256: str, signed_der: bytes) -> bytes:
-        return hashlib.sha256(bytes.fromhex(issuer_spki_sha256) + signed_der).digest()
-
-    def hit(self, key: bytes) -> bool:
-        with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                return True
-            return False
-
-    def add(self, key: bytes) -> None:
-        with self._lock:
-            self._entries[key] = None
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-VERIFIED = _VerifiedCache()
-"""Process-wide cache of verified RSA-PSS signatures (ARK self-signature, ASK, VCEK, CRL)."""
+VERIFIED = VerifiedCache("AMD RSA-PSS signatures", 256)
+"""Process-wide memory of verified RSA-PSS signatures (ARK self-signature, ASK, VCEK, CRL), keyed
+by the issuer's SubjectPublicKeyInfo SHA-256 and the signed object's full DER: a hit means exactly
+these bytes verified under exactly this key before (:mod:`verifier.memo`). Validity
+times, pins and revocation are checked every time."""
 
 
 def pss_signature_problem(tbs: bytes, algorithm: bytes, signature: bytes, signed_der: bytes,
@@ -385,7 +350,7 @@ def pss_signature_problem(tbs: bytes, algorithm: bytes, signature: bytes, signed
     AMD's way is RSASSA-PSS, SHA-384, MGF1-SHA-384, salt 48, from an RSA-4096 key (57230 §2.3);
     anything else is named in the returned sentence.
     """
-    cache_key = VERIFIED.key(issuer.spki_sha256, signed_der)
+    cache_key = VERIFIED.key(bytes.fromhex(issuer.spki_sha256), signed_der)
     if VERIFIED.hit(cache_key):  # these exact bytes passed every test below under this key
         return None
     if not amd_der.is_rsassa_pss_sha384_salt48(algorithm):

@@ -13,6 +13,11 @@ step by step, as RFC 5280 §6.1 describes it for a path whose order is given:
   (§6.1.4 (k), (l), (n)); the leaf may sign (keyUsage digitalSignature);
 * no certificate has a critical extension this module does not understand (§6.1.4 (o)).
 
+What does not change between attestations of a device is remembered by its exact bytes
+(:mod:`verifier.memo`; docs/nvidia.md, "Caching"): parsed chains, certificate signatures that
+verified (:data:`LINKS`), paths whose names, signatures and constraints held (:data:`PATHS`). The
+pin and the validity at the verification time are checked on every call.
+
 The leaf's FWID comes from its TCG DICE TcbInfo extension (TCG DICE Attestation Architecture §6.1.1,
 ``tcg-dice-TcbInfo`` 2.23.133.5.4.1; Blackwell uses 2.23.133.5.4.1.1; Hopper's leaf carries an earlier
 form, SEQUENCE { version, SubjectPublicKeyInfo, FWID }).
@@ -27,11 +32,13 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 
 from verifier.endorsements import der
 from verifier.endorsements.anchors import spki_sha256
 from verifier.errors import ParseError, VerifierError
+from verifier.memo import BoundedCache, PerObject, VerifiedCache
 from verifier.result import iso
 
 MAX_CHAIN_CERTS = 8
@@ -82,8 +89,42 @@ class ValidPath:
         return self.certificates[0]
 
 
+CHAINS: BoundedCache[tuple[x509.Certificate, ...]] = BoundedCache("NVIDIA parsed chains", 128)
+"""Chains parsed before, by their exact bytes (a device gives the same chain with every report)."""
+der_of: PerObject[x509.Certificate, bytes] = PerObject(
+    "NVIDIA certificate encodings", 256, lambda cert: cert.public_bytes(serialization.Encoding.DER))
+"""A certificate's DER, remembered for the certificate object (those of remembered chains, RIMs
+and responders recur with every attestation)."""
+validity: PerObject[x509.Certificate, tuple[dt.datetime, dt.datetime]] = PerObject(
+    "NVIDIA certificate validity", 256, lambda cert: (cert.not_valid_before_utc, cert.not_valid_after_utc))
+"""A certificate's notBefore and notAfter, read once for the certificate object (the verification
+time is compared with them every time)."""
+CERTIFICATES: BoundedCache[x509.Certificate] = BoundedCache("NVIDIA certificates", 128)
+"""Single certificates read before (OCSP responders'), by their DER."""
+key_pin: PerObject[x509.Certificate, str] = PerObject("NVIDIA certificate key pins", 256, spki_sha256)
+""":func:`~verifier.endorsements.anchors.spki_sha256` of a certificate (what pins are compared with,
+every time), read once for the certificate object."""
+KEY_HASHES: BoundedCache[bytes] = BoundedCache("NVIDIA certificate key hashes", 512)
+"""OCSP's issuer name and key hashes of certificates, by the kind of hash and the certificate's DER
+(comparing them with an answer's CertID is done every time)."""
+FWIDS: BoundedCache[tuple[tuple[bytes, ...] | None]] = BoundedCache("NVIDIA leaf FWIDs", 128)
+"""The FWIDs of leaf certificates read before, by their DER (compared with the report every time)."""
+LINKS = VerifiedCache("NVIDIA certificate signatures", 512)
+"""Certificate signatures that verified, by the exact DER of the certificate and of its issuer."""
+PATHS = VerifiedCache("NVIDIA certificate paths", 256)
+"""Paths (their certificates' DER, in order) whose names, signatures and CA constraints held: all
+that :func:`validate_path` checks but the pin and the validity times, which it checks every time."""
+
+
 def load_chain(data: bytes) -> tuple[x509.Certificate, ...]:
-    """Certificates as a device or a file gives them: PEM blocks, or DER certificates back to back."""
+    """Certificates as a device or a file gives them: PEM blocks, or DER certificates back to back.
+
+    A chain read before is served from :data:`CHAINS` (certificates are immutable); one that does not
+    read is refused every time."""
+    return CHAINS.through(bytes(data), lambda: _load_chain(data))
+
+
+def _load_chain(data: bytes) -> tuple[x509.Certificate, ...]:
     if len(data) > MAX_CHAIN_BYTES:
         raise PathError(f"the chain is {len(data)} bytes, more than {MAX_CHAIN_BYTES}", reason="format")
     blobs: list[bytes] = []
@@ -137,8 +178,9 @@ def _validate_path(chain: Sequence[x509.Certificate], *, pin: str, at: dt.dateti
     if len(chain) > MAX_CHAIN_CERTS:
         raise PathError(f"{len(chain)} certificates, more than {MAX_CHAIN_CERTS}", reason="format")
     top = chain[-1]
+    ders = [der_of(c) for c in chain]
     try:
-        top_pin = spki_sha256(top)
+        top_pin = key_pin(top)
     except (ValueError, TypeError, UnsupportedAlgorithm) as e:
         raise PathError(f"the top certificate's key cannot be read: {e}", reason="format",
                         position=len(chain) - 1) from None
@@ -149,37 +191,70 @@ def _validate_path(chain: Sequence[x509.Certificate], *, pin: str, at: dt.dateti
     if len(chain) == 1:
         raise PathError(f"the chain is {_name(top)} alone: no certificate below {anchor_name}, so "
                         "nothing it vouches for signed the evidence", reason="incomplete", position=0)
+    structure = tuple(ders)
+    known = PATHS.hit(structure)    # these exact certificates, in this order, held but for time and pin
+    if not known:
+        _check_signatures(chain, ders)
+    windows = [validity(c) for c in chain]
+    for i, (cert, (not_before, not_after)) in enumerate(zip(chain, windows, strict=True)):
+        if not not_before <= at <= not_after:
+            state = "not yet valid" if at < not_before else "expired"
+            raise PathError(
+                f"certificate {i} ({_name(cert)}) is {state} at {iso(at)}: valid "
+                f"{iso(not_before)}..{iso(not_after)}", reason="validity", position=i)
+    if not known:
+        for i, cert in enumerate(chain):
+            try:
+                _check_extensions(cert, i, is_issuer=i > 0, intermediates_below=max(i - 1, 0))
+            except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as e:
+                raise PathError(f"certificate {i} has malformed extensions: {e}", reason="format",
+                                position=i) from None
+        PATHS.add(structure)
+    return ValidPath(tuple(chain), max(w[0] for w in windows), min(w[1] for w in windows))
+
+
+def _check_signatures(chain: Sequence[x509.Certificate], ders: Sequence[bytes]) -> None:
+    """Each certificate names the next as issuer and carries its signature; a self-issued top
+    certificate is signed by its own key (each signature remembered in :data:`LINKS`)."""
+    top = chain[-1]
     for i in range(len(chain) - 1):
         child, issuer = chain[i], chain[i + 1]
         if child.issuer != issuer.subject:
             raise PathError(f"certificate {i} ({_name(child)}) names issuer {child.issuer.rfc4514_string()!r}, "
                             f"but the next certificate is {_name(issuer)}", reason="issuer", position=i)
         try:
-            child.verify_directly_issued_by(issuer)
+            verify_link(child, issuer, ders[i], ders[i + 1])
         except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError) as e:
             raise PathError(f"certificate {i} ({_name(child)}) is not signed by {_name(issuer)}"
                             f"{': ' + str(e) if str(e) else ''}", reason="signature", position=i) from None
     if top.issuer == top.subject:
         try:
-            top.verify_directly_issued_by(top)
+            verify_link(top, top, ders[-1], ders[-1])
         except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
             raise PathError(f"the root {_name(top)} is not self-signed by its key", reason="signature",
                             position=len(chain) - 1) from None
-    for i, cert in enumerate(chain):
-        if not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
-            state = "not yet valid" if at < cert.not_valid_before_utc else "expired"
-            raise PathError(
-                f"certificate {i} ({_name(cert)}) is {state} at {iso(at)}: valid "
-                f"{iso(cert.not_valid_before_utc)}..{iso(cert.not_valid_after_utc)}",
-                reason="validity", position=i)
-    for i, cert in enumerate(chain):
-        try:
-            _check_extensions(cert, i, is_issuer=i > 0, intermediates_below=max(i - 1, 0))
-        except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as e:
-            raise PathError(f"certificate {i} has malformed extensions: {e}", reason="format",
-                            position=i) from None
-    return ValidPath(tuple(chain), max(c.not_valid_before_utc for c in chain),
-                     min(c.not_valid_after_utc for c in chain))
+
+
+def remembered(cert: x509.Certificate) -> x509.Certificate:
+    """The certificate read before with exactly ``cert``'s bytes (its key already loaded, which
+    makes a signature check with it cheaper), else ``cert``, remembered in :data:`CERTIFICATES`."""
+    return CERTIFICATES.through(cert.public_bytes(serialization.Encoding.DER), lambda: cert)
+
+
+def verify_link(child: x509.Certificate, issuer: x509.Certificate, child_der: bytes | None = None,
+                issuer_der: bytes | None = None) -> None:
+    """``child.verify_directly_issued_by(issuer)``, remembered in :data:`LINKS` when it passes.
+
+    Raises what that method raises (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError);
+    a failure is not remembered. A hit means these exact two certificates verified before: the
+    signature and names only, never validity, constraints, pins or revocation, which the callers check
+    every time. The DER of either may be given when the caller has it."""
+    key = (child_der if child_der is not None else der_of(child),
+           issuer_der if issuer_der is not None else der_of(issuer))
+    if LINKS.hit(key):
+        return
+    child.verify_directly_issued_by(issuer)
+    LINKS.add(key)
 
 
 def _check_extensions(cert: x509.Certificate, i: int, *, is_issuer: bool,
@@ -225,13 +300,18 @@ def ocsp_url(cert: x509.Certificate) -> str | None:
 
 
 def leaf_fwids(cert: x509.Certificate) -> tuple[bytes, ...] | None:
-    """The FWID digests of the leaf's TCG DICE TcbInfo extension, in order; None without one.
+    """The FWID digests of the leaf's TCG DICE TcbInfo extension, in order; None without one
+    (remembered by the certificate's DER in :data:`FWIDS`).
 
     Two encodings occur: the standard DiceTcbInfo (TCG DICE Attestation Architecture §6.1.1), whose
     ``fwids [6] IMPLICIT FWIDLIST`` lists SEQUENCE { hashAlg OID, digest OCTET STRING }, and Hopper's
     earlier SEQUENCE { INTEGER, SubjectPublicKeyInfo, FWID }. Either way, the FWIDs are the
     (OID, OCTET STRING) pairs at the top of the structure or inside its [6] element.
     """
+    return FWIDS.through(der_of(cert), lambda: (_leaf_fwids(cert),))[0]
+
+
+def _leaf_fwids(cert: x509.Certificate) -> tuple[bytes, ...] | None:
     ext = None
     for oid in (OID_TCG_DICE_TCB_INFO, OID_TCG_DICE_TCB_INFO_BLACKWELL):
         try:
@@ -318,9 +398,9 @@ def _name(cert: x509.Certificate) -> str:
         return "<unreadable name>"
 
 
-def common_name(cert: x509.Certificate) -> str:
-    """The subject CN, or the whole subject when it has none."""
-    return _name(cert).strip("'")
+common_name: PerObject[x509.Certificate, str] = PerObject(
+    "NVIDIA certificate names", 256, lambda cert: _name(cert).strip("'"))
+"""The subject CN, or the whole subject when it has none (remembered for the certificate object)."""
 
 
 

@@ -20,7 +20,10 @@ Rules, each from RFC 6960 unless noted, in the order they are checked:
 
 Fetching (through the shared :class:`verifier.endorsements.fetch.CollateralFetcher`) uses the POST
 form of RFC 6960 Appendix A.1 (``application/ocsp-request``), uncached: each request carries a fresh
-nonce, so its answer is for it alone.
+nonce, so its answer is for it alone. Answers given as files are read (parsed) once by their exact
+bytes (:data:`ANSWERS`), and a responder certificate's signature by the issuer is remembered once it
+verified (:data:`~verifier.endorsements.nvidia_chain.LINKS`); every rule above, the answer's own
+signature included, is applied on every appraisal.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import enum
+import functools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,8 +45,18 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from verifier.endorsements.fetch import CollateralFetcher
 from verifier.endorsements.nvidia_anchors import OCSP_URL
-from verifier.endorsements.nvidia_chain import der_children, der_element, ocsp_url
+from verifier.endorsements.nvidia_chain import (
+    KEY_HASHES,
+    der_children,
+    der_element,
+    der_of,
+    ocsp_url,
+    remembered,
+    validity,
+    verify_link,
+)
 from verifier.errors import CollateralError
+from verifier.memo import BoundedCache
 from verifier.result import iso
 
 NONCE_LEEWAY = dt.timedelta(minutes=5)
@@ -72,6 +86,7 @@ class OcspState(enum.StrEnum):
 
 _PREFERENCE = (OcspState.REVOKED, OcspState.GOOD, OcspState.UNKNOWN, OcspState.INVALID,
                OcspState.NOT_YET_VALID, OcspState.STALE, OcspState.ABSENT)
+_RANK = {state: n for n, state in enumerate(_PREFERENCE)}
 
 
 @dataclass(frozen=True)
@@ -86,7 +101,12 @@ class OcspOutcome:
 
 
 def key_hash(cert: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
-    """Hash of the subjectPublicKey BIT STRING value (RFC 6960 §4.1.1 issuerKeyHash, §4.2.1 KeyHash)."""
+    """Hash of the subjectPublicKey BIT STRING value (RFC 6960 §4.1.1 issuerKeyHash, §4.2.1 KeyHash),
+    remembered by the certificate's DER and the hash (:data:`~verifier.endorsements.nvidia_chain.KEY_HASHES`)."""
+    return KEY_HASHES.through((algorithm.name, der_of(cert)), lambda: _key_hash(cert, algorithm))
+
+
+def _key_hash(cert: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
     spki = cert.public_key().public_bytes(serialization.Encoding.DER,
                                           serialization.PublicFormat.SubjectPublicKeyInfo)
     _, start, end = der_element(spki, 0)
@@ -105,9 +125,19 @@ def _names(cert: x509.Certificate, issuer: x509.Certificate,
     if single.serial_number != cert.serial_number:
         return False
     algorithm = single.hash_algorithm
+    return (name_hash(issuer, algorithm) == single.issuer_name_hash
+            and key_hash(issuer, algorithm) == single.issuer_key_hash)
+
+
+def name_hash(cert: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
+    """Hash of the DER subject name (RFC 6960 §4.1.1 issuerNameHash), remembered as :func:`key_hash` is."""
+    return KEY_HASHES.through((f"name-{algorithm.name}", der_of(cert)), lambda: _name_hash(cert, algorithm))
+
+
+def _name_hash(cert: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
     h = hashes.Hash(algorithm)
-    h.update(issuer.subject.public_bytes())
-    return h.finalize() == single.issuer_name_hash and key_hash(issuer, algorithm) == single.issuer_key_hash
+    h.update(cert.subject.public_bytes())
+    return h.finalize()
 
 
 def build_request(cert: x509.Certificate, issuer: x509.Certificate, nonce: bytes | None) -> bytes:
@@ -119,9 +149,45 @@ def build_request(cert: x509.Certificate, issuer: x509.Certificate, nonce: bytes
     return builder.build().public_bytes(serialization.Encoding.DER)
 
 
-def check_answer(der: bytes, cert: x509.Certificate, issuer: x509.Certificate, *, at: dt.datetime,
-                 nonce: bytes | None = None) -> OcspOutcome:
-    """Check one OCSP answer about ``cert`` (issued by ``issuer``) at time ``at``."""
+_OTHER_CERTIFICATES = OcspOutcome(OcspState.ABSENT, "the answer is about other certificates")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer as read (:func:`read_answer`): parsed, never judged. Each use, for each certificate,
+    :func:`check_answer` judges it anew (CertID, nonce, window, responder, signature, status)."""
+
+    response: ocsp.OCSPResponse
+    serials: frozenset[int] | None
+    """The serial numbers its SingleResponses name (None when one cannot be read): an answer that
+    does not name a certificate's serial is about other certificates, with nothing more to read."""
+
+    @functools.cached_property
+    def responders(self) -> tuple[x509.Certificate, ...]:
+        """The certificates it carries (read once, each as :func:`remembered`)."""
+        return tuple(map(remembered, self.response.certificates))
+
+
+ANSWERS: BoundedCache[Answer] = BoundedCache("NVIDIA OCSP answers read", 64)
+"""Answers given as files (DER or base64), read before, by their exact bytes. An answer without a
+nonce may be stapled to every attestation until its nextUpdate; what it says is judged every time."""
+
+
+def read_answer_file(data: bytes) -> Answer | OcspOutcome:
+    """:func:`read_answer` of :func:`decode_answer_file`, remembered in :data:`ANSWERS` when it reads."""
+    key = bytes(data)
+    hit = ANSWERS.get(key)
+    if hit is not None:
+        return hit
+    read = read_answer(decode_answer_file(data))
+    if isinstance(read, Answer):
+        ANSWERS.put(key, read)
+    return read
+
+
+def read_answer(der: bytes) -> Answer | OcspOutcome:
+    """One answer parsed, or the outcome it gives every certificate: too large, not an OCSP
+    response, or not ``successful``. Parsing only: :func:`check_answer` judges it every time."""
     if len(der) > MAX_OCSP_BYTES:
         return OcspOutcome(OcspState.INVALID, f"the answer is {len(der)} bytes, too large")
     try:
@@ -132,11 +198,28 @@ def check_answer(der: bytes, cert: x509.Certificate, issuer: x509.Certificate, *
     if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
         return OcspOutcome(OcspState.ABSENT, f"the responder answered {response.response_status.name}")
     try:
+        serials: frozenset[int] | None = frozenset(s.serial_number for s in response.responses)
+    except (ValueError, UnsupportedAlgorithm):
+        serials = None            # check_answer reads them one by one and says which cannot be read
+    return Answer(response, serials)
+
+
+def check_answer(der: bytes | Answer | OcspOutcome, cert: x509.Certificate, issuer: x509.Certificate,
+                 *, at: dt.datetime, nonce: bytes | None = None) -> OcspOutcome:
+    """Check one OCSP answer about ``cert`` (issued by ``issuer``) at time ``at``: its bytes, or what
+    :func:`read_answer` made of them."""
+    read = read_answer(der) if isinstance(der, bytes) else der
+    if isinstance(read, OcspOutcome):
+        return read
+    if read.serials is not None and cert.serial_number not in read.serials:
+        return _OTHER_CERTIFICATES
+    response = read.response
+    try:
         single = next((s for s in response.responses if _names(cert, issuer, s)), None)
     except (ValueError, UnsupportedAlgorithm) as e:
         return OcspOutcome(OcspState.INVALID, f"the answer's CertID cannot be read ({e})")
     if single is None:
-        return OcspOutcome(OcspState.ABSENT, "the answer is about other certificates")
+        return _OTHER_CERTIFICATES
 
     bound = False
     if nonce is not None:
@@ -168,7 +251,7 @@ def check_answer(der: bytes, cert: x509.Certificate, issuer: x509.Certificate, *
         return OcspOutcome(OcspState.STALE, f"the answer is stale at {iso(at)} (valid {window})",
                            this_update, next_update)
 
-    problem = _authorize_and_verify(response, issuer, at)
+    problem = _authorize_and_verify(read, issuer, at)
     if problem is not None:
         return OcspOutcome(OcspState.INVALID, problem, this_update, next_update)
 
@@ -184,13 +267,13 @@ def check_answer(der: bytes, cert: x509.Certificate, issuer: x509.Certificate, *
                        this_update, next_update)
 
 
-def _authorize_and_verify(response: ocsp.OCSPResponse, issuer: x509.Certificate,
-                          at: dt.datetime) -> str | None:
+def _authorize_and_verify(answer: Answer, issuer: x509.Certificate, at: dt.datetime) -> str | None:
     """RFC 6960 §4.2.2.2: find the signer the ResponderID names, authorize it, check the signature."""
+    response = answer.response
     try:
         by_key = response.responder_key_hash
         by_name = response.responder_name
-        candidates = [issuer, *response.certificates]
+        candidates = [issuer, *answer.responders]
         signer = None
         for c in candidates:
             if by_key is not None and key_hash(c, hashes.SHA1()) == by_key:
@@ -205,7 +288,7 @@ def _authorize_and_verify(response: ocsp.OCSPResponse, issuer: x509.Certificate,
             if signer.issuer != issuer.subject:
                 return f"the responder {_cn(signer)} is not issued by the certificate's issuer {_cn(issuer)}"
             try:
-                signer.verify_directly_issued_by(issuer)
+                verify_link(signer, issuer)   # remembered when it passes; the answer's own signature never is
             except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
                 return f"the responder {_cn(signer)} is not signed by {_cn(issuer)}"
             try:
@@ -214,9 +297,10 @@ def _authorize_and_verify(response: ocsp.OCSPResponse, issuer: x509.Certificate,
                 eku = None
             if eku is None or ExtendedKeyUsageOID.OCSP_SIGNING not in eku:
                 return f"the responder {_cn(signer)} is not authorized for OCSP signing (no id-kp-OCSPSigning)"
-            if not signer.not_valid_before_utc <= at <= signer.not_valid_after_utc:
+            not_before, not_after = validity(signer)
+            if not not_before <= at <= not_after:
                 return (f"the responder certificate {_cn(signer)} is not valid at {iso(at)} "
-                        f"(valid {iso(signer.not_valid_before_utc)}..{iso(signer.not_valid_after_utc)})")
+                        f"(valid {iso(not_before)}..{iso(not_after)})")
         _verify(signer, response.signature, response.tbs_response_bytes, response.signature_hash_algorithm)
     except InvalidSignature:
         return "the answer's signature does not verify"
@@ -238,13 +322,20 @@ def _verify(signer: x509.Certificate, signature: bytes, data: bytes,
         raise UnsupportedAlgorithm(f"unsupported responder key {type(key).__name__}")
 
 
-def select(answers: Sequence[bytes], cert: x509.Certificate, issuer: x509.Certificate, *,
-           at: dt.datetime, nonce: bytes | None = None) -> OcspOutcome:
-    """The most telling outcome among ``answers`` for ``cert``: revoked beats good beats the rest."""
-    outcomes = [check_answer(a, cert, issuer, at=at, nonce=nonce) for a in answers]
-    if not outcomes:
-        return OcspOutcome(OcspState.ABSENT, "no OCSP answer")
-    return min(outcomes, key=lambda o: _PREFERENCE.index(o.state))
+def select(answers: Sequence[bytes | Answer | OcspOutcome], cert: x509.Certificate,
+           issuer: x509.Certificate, *, at: dt.datetime, nonce: bytes | None = None) -> OcspOutcome:
+    """The most telling outcome among ``answers`` (bytes, or :func:`read_answer`'s) for ``cert``:
+    revoked beats good beats the rest."""
+    serial = cert.serial_number
+    best: OcspOutcome | None = None
+    for a in answers:
+        if isinstance(a, Answer) and a.serials is not None and serial not in a.serials:
+            outcome = _OTHER_CERTIFICATES
+        else:
+            outcome = check_answer(a, cert, issuer, at=at, nonce=nonce)
+        if best is None or _RANK[outcome.state] < _RANK[best.state]:
+            best = outcome        # the first of the most telling
+    return best if best is not None else OcspOutcome(OcspState.ABSENT, "no OCSP answer")
 
 
 def fetch_answer(fetcher: CollateralFetcher, cert: x509.Certificate, issuer: x509.Certificate, *,

@@ -29,6 +29,7 @@ its length, or a trailing byte is a :class:`verifier.errors.ParseError` naming t
 from __future__ import annotations
 
 import enum
+import functools
 import struct
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 from verifier.errors import ParseError
 from verifier.evidence.encoding import is_text
 from verifier.evidence.reader import Reader
+from verifier.memo import BoundedCache
 
 SPDM_VERSION_11 = 0x11
 GET_MEASUREMENTS = 0xE0
@@ -158,8 +160,15 @@ class OpaqueData:
 
     fields: tuple[tuple[int, bytes], ...]
 
+    @functools.cached_property
+    def _first(self) -> dict[int, bytes]:
+        first: dict[int, bytes] = {}
+        for t, v in self.fields:
+            first.setdefault(t, v)
+        return first
+
     def get(self, field: OpaqueField) -> bytes | None:
-        return next((v for t, v in self.fields if t == field), None)
+        return self._first.get(field)
 
     def text(self, field: OpaqueField) -> str | None:
         """A NUL-padded ASCII field (driver version, project, SKUs), decoded; None when absent."""
@@ -168,11 +177,11 @@ class OpaqueData:
             return None
         return value.split(b"\0", 1)[0].decode("ascii", "replace")
 
-    @property
+    @functools.cached_property
     def driver_version(self) -> str | None:
         return self.text(OpaqueField.DRIVER_VERSION)
 
-    @property
+    @functools.cached_property
     def vbios_version(self) -> str | None:
         """VBIOS version as NVIDIA writes it, e.g. ``96.00.9F.00.01``.
 
@@ -195,15 +204,15 @@ class OpaqueData:
     def fwid(self) -> bytes | None:
         return self.get(OpaqueField.FWID)
 
-    @property
+    @functools.cached_property
     def project(self) -> str | None:
         return self.text(OpaqueField.PROJECT)
 
-    @property
+    @functools.cached_property
     def project_sku(self) -> str | None:
         return self.text(OpaqueField.PROJECT_SKU)
 
-    @property
+    @functools.cached_property
     def chip_sku(self) -> str | None:
         return self.text(OpaqueField.CHIP_SKU)
 
@@ -364,6 +373,22 @@ def _parse_blocks(r: Reader, count: int) -> tuple[MeasurementBlock, ...]:
     return tuple(blocks)
 
 
+RECORDS: BoundedCache[tuple[MeasurementBlock, ...]] = BoundedCache("SPDM measurement records", 128)
+"""Measurement records read before, by their block count and exact bytes; OPAQUE: opaque data read
+before, by its exact bytes. A device sends the same record and opaque data in every report (only
+the nonces and the signature, never remembered, differ); what does not read is refused every time."""
+OPAQUE: BoundedCache[OpaqueData] = BoundedCache("SPDM opaque data", 128)
+
+
+def _parse_record(data: bytes, count: int) -> tuple[MeasurementBlock, ...]:
+    record = Reader(data)
+    blocks = _parse_blocks(record, count)
+    if record.remaining:
+        raise ParseError(f"{record.remaining} bytes follow the {count} blocks",
+                         field="response.MeasurementRecordLength")
+    return blocks
+
+
 def parse_response(data: bytes) -> MeasurementResponse:
     """MEASUREMENTS response with a P-384 signature (DSP0274 §10.11, Tables 43, 45, 46)."""
     r = _header(data, "response", MEASUREMENTS, "MEASUREMENTS")
@@ -371,18 +396,15 @@ def parse_response(data: bytes) -> MeasurementResponse:
     param2 = r.u8("response.Param2")
     count = r.u8("response.NumberOfBlocks")
     record_length = r.u24("response.MeasurementRecordLength")
-    record = Reader(r.take(record_length, "response.MeasurementRecord"))
-    blocks = _parse_blocks(record, count)
-    if record.remaining:
-        raise ParseError(f"{record.remaining} bytes follow the {count} blocks",
-                         field="response.MeasurementRecordLength")
+    record = r.take(record_length, "response.MeasurementRecord")
+    blocks = RECORDS.through((count, record), lambda: _parse_record(record, count))
     nonce = r.take(NONCE_SIZE, "response.Nonce")
     opaque_length = r.u16("response.OpaqueLength")
     if opaque_length > MAX_OPAQUE_SIZE:
         raise ParseError(f"is {opaque_length}, more than the {MAX_OPAQUE_SIZE} SPDM allows",
                          field="response.OpaqueLength")
     opaque_raw = r.take(opaque_length, "response.OpaqueData")
-    opaque = parse_opaque(opaque_raw)
+    opaque = OPAQUE.through(opaque_raw, lambda: parse_opaque(opaque_raw))
     signature = r.take(SIGNATURE_SIZE, "response.Signature")
     if r.remaining:
         raise ParseError(f"{r.remaining} bytes follow the signature", field="response")

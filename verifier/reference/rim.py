@@ -17,6 +17,9 @@ Verification is in three steps, each its own function so that each can be its ow
    (``XMLVerifier().verify(data, x509_cert=leaf)``) with the algorithms pinned, and reads the version
    and the measurements **only from the signed data signxml returns** -- which is what stops
    signature-wrapping (an unsigned copy of ``Payload`` beside the signed one is never looked at).
+
+Steps 1 and 3 remember their successes by the RIM's exact bytes (:data:`DOCUMENTS`,
+:data:`VERIFIED_RIMS`); step 2, which checks validity at the verification time, runs every time.
 """
 
 from __future__ import annotations
@@ -24,17 +27,21 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from cryptography import x509
 from lxml import etree
 
-from verifier.endorsements.nvidia_chain import PathError, ValidPath, validate_path
+from verifier.endorsements.nvidia_chain import PathError, ValidPath, der_of, validate_path
 from verifier.errors import VerifierError
+from verifier.memo import BoundedCache, PerObject
+from verifier.result import utc
 
 MAX_RIM_BYTES = 2 * 1024 * 1024
 MAX_INDEX = 255
@@ -114,8 +121,13 @@ class Rim:
         """``vbios`` for a firmware RIM (version like 96.00.9F.00.01), else ``driver``."""
         return version_kind(self.version)
 
-    def active(self) -> dict[int, RimMeasurement]:
-        return {m.index: m for m in self.measurements if m.active}
+    def active(self) -> Mapping[int, RimMeasurement]:
+        """The active measurements by index (read once: a verified RIM is remembered and reused)."""
+        return self._active
+
+    @functools.cached_property
+    def _active(self) -> Mapping[int, RimMeasurement]:
+        return MappingProxyType({m.index: m for m in self.measurements if m.active})
 
 
 def _parser() -> etree.XMLParser:
@@ -123,8 +135,23 @@ def _parser() -> etree.XMLParser:
                            remove_blank_text=False)
 
 
+DOCUMENTS: BoundedCache[RimDocument] = BoundedCache("NVIDIA RIM documents", 32)
+"""RIMs read before, by their exact bytes (a :class:`RimDocument` is immutable)."""
+VERIFIED_RIMS: BoundedCache[Rim] = BoundedCache("NVIDIA verified RIMs", 32)
+"""The signed content of RIMs whose XML signature verified, by the RIM's bytes and the signer's DER."""
+document_digest: PerObject[RimDocument, bytes] = PerObject(
+    "NVIDIA RIM digests", 32, lambda doc: hashlib.sha256(doc.data).digest())
+"""SHA-256 of a RIM's exact bytes, remembered for the document object (:data:`DOCUMENTS` hands
+out the same one for the same bytes)."""
+
+
 def load_rim(data: bytes) -> RimDocument:
-    """Parse the document and read KeyInfo's certificates (step 1)."""
+    """Parse the document and read KeyInfo's certificates (step 1); a RIM read before is served from
+    :data:`DOCUMENTS`, one that does not read is refused every time."""
+    return DOCUMENTS.through(bytes(data), lambda: _load_rim(data))
+
+
+def _load_rim(data: bytes) -> RimDocument:
     if len(data) > MAX_RIM_BYTES:
         raise RimError(f"the RIM is {len(data)} bytes, more than {MAX_RIM_BYTES}", reason="format")
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
@@ -162,7 +189,21 @@ def verify_rim_chain(doc: RimDocument, *, pin: str, at: dt.datetime) -> ValidPat
 
 
 def verify_rim_signature(doc: RimDocument, signer: x509.Certificate, *, at: dt.datetime) -> Rim:
-    """Check the XML signature with ``signer`` only, then read the signed content (step 3)."""
+    """Check the XML signature with ``signer`` only, then read the signed content (step 3).
+
+    The content of a RIM whose signature verified is remembered (:data:`VERIFIED_RIMS`, by the RIM's
+    exact bytes and the signer's DER) and served again while ``at`` is inside the signer's validity,
+    which signxml checks too; a RIM that did not verify is checked again every time."""
+    key = (document_digest(doc), der_of(signer))
+    hit = VERIFIED_RIMS.get(key)
+    if hit is not None and signer.not_valid_before_utc <= utc(at) <= signer.not_valid_after_utc:
+        return hit
+    rim = _verify_rim_signature(doc, signer, at=at)
+    VERIFIED_RIMS.put(key, rim)
+    return rim
+
+
+def _verify_rim_signature(doc: RimDocument, signer: x509.Certificate, *, at: dt.datetime) -> Rim:
     from signxml.algorithms import DigestAlgorithm, SignatureMethod
     from signxml.exceptions import SignXMLException
     from signxml.verifier import SignatureConfiguration, XMLVerifier

@@ -22,7 +22,7 @@ from verifier.appraisal.nvidia.rules import (
 )
 from verifier.appraisal.nvidia.validate import DeviceModel, gpu_count_check
 from verifier.appraisal.policy import Policy
-from verifier.endorsements.anchors import spki_sha256
+from verifier.endorsements.nvidia_chain import key_pin
 from verifier.evidence.nvidia import OpaqueField, SpdmReport
 from verifier.reference.rim import Rim, driver_rim_id
 from verifier.result import Check, Checked, utc
@@ -116,7 +116,7 @@ def _appraise_one(out: CheckCollector, report_bytes: bytes, chain_bytes: bytes, 
     if leaf is not None:
         claims.update(device_claims(chain))
         try:
-            leaf_key = spki_sha256(leaf)
+            leaf_key = key_pin(leaf)
         except (ValueError, TypeError, UnsupportedAlgorithm):
             leaf_key = None
     if report is None:

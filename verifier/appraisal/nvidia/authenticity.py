@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import hashlib
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -37,9 +36,11 @@ from verifier.endorsements.nvidia_chain import (
     PathError,
     ValidPath,
     common_name,
+    der_of,
     leaf_fwids,
     load_chain,
     validate_path,
+    validity,
 )
 from verifier.errors import CollateralError, ParseError
 from verifier.evidence.nvidia import SpdmReport, parse_report
@@ -47,6 +48,7 @@ from verifier.reference.rim import (
     Rim,
     RimDocument,
     RimError,
+    document_digest,
     load_rim,
     vbios_rim_id,
     verify_rim_chain,
@@ -86,11 +88,12 @@ class Collateral:
         self.at = at
         self.anchors = anchors
         self.fetcher = fetcher
-        self.ocsp_answers = [nvidia_ocsp.decode_answer_file(a) for a in ocsp]
+        self.ocsp_answers = [nvidia_ocsp.read_answer_file(a) for a in ocsp]
+        """Read (parsed, never judged) once; judged for each certificate, every time."""
         self.nonce_source = nonce_source
         self.unreadable: list[str] = []
         self.docs: list[tuple[str, RimDocument]] = []
-        self._verified: dict[str, RimOutcome] = {}
+        self._verified: dict[bytes, RimOutcome] = {}
         self._fetched: dict[str, RimOutcome | None] = {}
         self._ocsp_cache: dict[tuple[int, bytes], nvidia_ocsp.OcspOutcome] = {}
         for n, data in enumerate(rims):
@@ -100,7 +103,7 @@ class Collateral:
                 self.unreadable.append(f"RIM #{n + 1}: {e}")
 
     def _verify(self, source: str, doc: RimDocument) -> RimOutcome:
-        key = hashlib.sha256(doc.data).hexdigest()
+        key = document_digest(doc)
         hit = self._verified.get(key)
         if hit is not None:
             return hit
@@ -162,7 +165,7 @@ class Collateral:
 
     def ocsp_status(self, cert: x509.Certificate, issuer: x509.Certificate
                     ) -> nvidia_ocsp.OcspOutcome:
-        key = (cert.serial_number, issuer.fingerprint(hashes.SHA256()))
+        key = (cert.serial_number, der_of(issuer))
         hit = self._ocsp_cache.get(key)
         if hit is not None:
             return hit
@@ -313,8 +316,8 @@ def rim_checks(out: CheckCollector, n: int, kind: str, label: str, outcome: RimO
         return claim, None, None
     signer = outcome.path.leaf
     out.add(passed(chain_id, f"{label} RIM signer {common_name(signer)} chains to the "
-                   f"{policy.anchors.label} CoRIM root; valid {iso(signer.not_valid_before_utc)}.."
-                   f"{iso(signer.not_valid_after_utc)}"))
+                   f"{policy.anchors.label} CoRIM root; valid {iso(validity(signer)[0])}.."
+                   f"{iso(validity(signer)[1])}"))
     usable: Rim | None = None
     if outcome.rim is None:
         out.add(failed(sig_id, f"{label} RIM: {outcome.detail}"))
@@ -336,7 +339,7 @@ def rim_checks(out: CheckCollector, n: int, kind: str, label: str, outcome: RimO
             usable = rim
         claim.update(version=rim.version, tag_id=rim.tag_id, manufacturer_id=rim.manufacturer_id,
                      product=rim.product, platform_model=rim.platform_model,
-                     signer_not_after=iso(signer.not_valid_after_utc))
+                     signer_not_after=iso(validity(signer)[1]))
     certs = outcome.path.certificates
     ocsp_states: dict[str, object] = {}
     out.add(ocsp_check(ocsp_id, f"{label} RIM chain",
@@ -386,6 +389,7 @@ def _spdm_signature_problem(leaf: x509.Certificate, report: SpdmReport) -> str |
 
 def vbios_id(report: SpdmReport) -> str | None:
     o = report.opaque
-    if None in (o.project, o.project_sku, o.chip_sku, o.vbios_version):
+    project, project_sku, chip_sku, version = o.project, o.project_sku, o.chip_sku, o.vbios_version
+    if project is None or project_sku is None or chip_sku is None or version is None:
         return None
-    return vbios_rim_id(str(o.project), str(o.project_sku), str(o.chip_sku), str(o.vbios_version))
+    return vbios_rim_id(project, project_sku, chip_sku, version)

@@ -8,6 +8,8 @@ writes them with ``N`` and ``K`` (:func:`doc_form`). ``gpu.count``, ``gpu.distin
 
 from __future__ import annotations
 
+import functools
+
 COUNT = "gpu.count"
 DISTINCT = "gpu.distinct"
 PARSE = "gpu.{n}.parse"
@@ -39,8 +41,10 @@ AUTHENTICITY: tuple[str, ...] = (PARSE, CHAIN_ROOT_PINNED, CHAIN, SIGNATURE)
 """The templates that always decide ``authentic`` (``FWID`` does too, when it runs)."""
 
 
+@functools.lru_cache(maxsize=4096)
 def gpu_id(template: str, n: int, kind: str = "") -> str:
-    """The id ``template`` names for device ``n`` (and RIM ``kind``): ``gpu_id(SIGNATURE, 0)``."""
+    """The id ``template`` names for device ``n`` (and RIM ``kind``): ``gpu_id(SIGNATURE, 0)``
+    (remembered: every appraisal of a bundle names the same ids)."""
     return template.format(n=n, kind=kind)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from cryptography import x509
 
-from verifier.endorsements.nvidia_chain import common_name
+from verifier.endorsements.nvidia_chain import common_name, validity
 from verifier.evidence.nvidia import SpdmReport
 from verifier.result import iso
 
@@ -18,7 +18,7 @@ ARCH_BY_CHIP = (("GH1", "HOPPER"), ("GB1", "BLACKWELL"), ("GB2", "BLACKWELL"), (
 def device_claims(chain: Sequence[x509.Certificate]) -> dict[str, object]:
     leaf = chain[0]
     out: dict[str, object] = {"device": common_name(leaf), "ueid": str(leaf.serial_number),
-                              "chain_not_after": iso(min(c.not_valid_after_utc for c in chain))}
+                              "chain_not_after": iso(min(validity(c)[1] for c in chain))}
     if len(chain) > 1:
         out["hwmodel"] = common_name(chain[1])
     name = common_name(leaf)
