@@ -176,8 +176,9 @@ def _at(doc: Mapping[str, Any]) -> dt.datetime:
 def _policy(knobs: Mapping[str, Any], ark_pin: str | None) -> Policy:
     """The tinfoil policy's ``[snp]`` table with the input's knobs as its options."""
     from enclave_chat.paths import resolve_policy
+    from verifier.providers.tinfoil import NAME as TINFOIL
 
-    base = resolve_policy("tinfoil")
+    base = resolve_policy(TINFOIL)  # the built-in policy of the provider's own name
     table: dict[str, Any] = dict(base.tables.get("snp", {}))
     if ark_pin is not None:
         table["roots"] = {p.value: ark_pin for p in PRODUCTS}
