@@ -24,3 +24,17 @@ def appraisal_against_raw(benchmark: Any, appraise: Callable[[], object], raw: C
     print(f"\n{label} (median of {rounds}): {appraisal * 1000:.2f} ms; its {count} raw {signatures} "
           f"verifications: {raw_median * 1000:.2f} ms; ratio {ratio:.2f}x")
     return ratio
+
+
+def interleaved_medians(fns: dict[str, Callable[[], object]], *, rounds: int) -> dict[str, float]:
+    """The median time (seconds) of each of ``fns``, after one untimed call of each; within a round
+    each runs once, one after the other, so that all of them meet the same load on the machine."""
+    for fn in fns.values():
+        fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(s) for name, s in samples.items()}
