@@ -10,6 +10,7 @@ from importlib import metadata
 from typing import Any
 
 from enclave_chat.conformance.contract import supported_stages
+from enclave_chat.conformance.full import MODES
 
 
 def _version() -> str:
@@ -58,7 +59,7 @@ def capabilities() -> dict[str, Any]:
             "policy_fields_supported": {"expected_fmspc_hex": "verify-attestation-tdx" in stages,
                                         "accepted_qv_results": "verify-attestation-tdx" in stages},
         },
-        "flow_modes_supported": [],
+        "flow_modes_supported": list(MODES) if "verify-full" in stages else [],
         "known_quirks": {
             "attestation_tdx_qv_result": "with policy.tcb_evaluation_required false no TCB status is "
                                          "evaluated: qv_result is OK, tcb_status and collateral_expired "

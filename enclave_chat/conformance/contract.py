@@ -65,6 +65,8 @@ def run_stage(name: str, stdin: bytes) -> tuple[int, dict[str, Any] | None, str]
         rejection: dict[str, Any] = {"code": e.code}
         if e.spec_ref:
             rejection["spec_ref"] = e.spec_ref
+        if e.stage:
+            rejection["stage"] = e.stage
         return EXIT_REJECT, {"stage": name, "accepted": False, "rejection": rejection}, e.detail
     except Malformed as e:
         return EXIT_BAD_INPUT, None, f"malformed input: {e}"

@@ -15,11 +15,14 @@ from verifier.result import Check, Status
 class Rejected(Exception):
     """The stage's verdict is a rejection with the taxonomy's ``code``."""
 
-    def __init__(self, code: str, detail: str = "", spec_ref: str | None = None) -> None:
+    def __init__(self, code: str, detail: str = "", spec_ref: str | None = None,
+                 stage: str | None = None) -> None:
         super().__init__(code)
         self.code = code
         self.detail = detail or code
         self.spec_ref = spec_ref
+        self.stage = stage
+        """The sub-stage that refused, for ``verify-full`` (its output's ``rejection.stage``)."""
 
 
 class Malformed(Exception):

@@ -7,17 +7,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from enclave_chat.conformance import run_stage
 from enclave_chat.conformance.capabilities import capabilities
-
-ROOT = Path(__file__).resolve().parents[2]
-SUITE = ROOT.parent / "shared" / "vectors" / "tinfoil-conformance"
-needs_suite = pytest.mark.skipif(not SUITE.is_dir(), reason="the tinfoil-conformance vectors are not checked out")
+from tests.conformance.suite import SUITE, needs_suite, outputs_diff, schema_errors
+from tests.vectors import REPO
 
 # (vector dir, expected exit, acceptable rejection codes) — the manifests' `expects`, restated so
 # the test needs no YAML parser.
@@ -35,16 +31,6 @@ STAGE = {"measurement": "verify-measurement", "hardware-measurements": "verify-h
          "ehbp-key-binding": "verify-ehbp-key-binding"}
 
 
-def _diff(want: dict[str, Any], have: dict[str, Any]) -> list[str]:
-    bad = []
-    for key, value in want.items():
-        got = have.get(key)
-        same = (value.lower() == got.lower()) if isinstance(value, str) and isinstance(got, str) else value == got
-        if key not in have or not same:
-            bad.append(key)
-    return bad
-
-
 @needs_suite
 @pytest.mark.parametrize(("vector", "exit_code", "codes"), VECTORS)
 def test_vector(vector: str, exit_code: int, codes: set[str] | None) -> None:
@@ -56,7 +42,7 @@ def test_vector(vector: str, exit_code: int, codes: set[str] | None) -> None:
     if code == 0:
         assert out is not None
         expected = json.loads((folder / "expected.json").read_text())
-        assert _diff(expected.get("outputs", {}), out["outputs"]) == []
+        assert outputs_diff(expected.get("outputs", {}), out["outputs"]) == []
 
 
 def test_not_json_is_malformed_and_unknown_stage_unsupported() -> None:
@@ -64,46 +50,13 @@ def test_not_json_is_malformed_and_unknown_stage_unsupported() -> None:
     assert run_stage("verify-tls-pinning", b"{}")[0] == 20
 
 
-def _validate(value: Any, schema: dict[str, Any], root: dict[str, Any]) -> list[str]:
-    """The subset of JSON Schema that capabilities.schema.json uses (jsonschema is not a dependency)."""
-    errors: list[str] = []
-    if "const" in schema and value != schema["const"]:
-        errors.append(f"{value!r} != const")
-    if "enum" in schema and value not in schema["enum"]:
-        errors.append(f"{value!r} not in enum")
-    kind = schema.get("type")
-    types = {"object": dict, "array": list, "string": str, "boolean": bool}
-    if isinstance(kind, str) and not isinstance(value, types[kind]):
-        return [f"{value!r} is not {kind}"]
-    if isinstance(value, dict):
-        props = schema.get("properties", {})
-        errors += [f"missing {k}" for k in schema.get("required", []) if k not in value]
-        for k, v in value.items():
-            if k in props:
-                errors += _validate(v, props[k], root)
-            elif schema.get("additionalProperties") is False:
-                errors.append(f"unexpected {k}")
-    if isinstance(value, list):
-        if schema.get("uniqueItems") and len(set(map(json.dumps, value))) != len(value):
-            errors.append("items not unique")
-        errors += [e for item in value for e in _validate(item, schema.get("items", {}), root)]
-    return errors
-
-
 @needs_suite
 def test_capabilities_match_the_schema() -> None:
-    schema = json.loads((SUITE / "schemas" / "capabilities.schema.json").read_text())
-    caps = capabilities()
-    assert _validate(caps, schema, schema) == []
-    try:
-        import jsonschema
-    except ImportError:
-        return
-    jsonschema.validate(caps, schema)
+    assert schema_errors(capabilities(), "capabilities") == []
 
 
 def test_command_line() -> None:
     proc = subprocess.run([sys.executable, "-m", "enclave_chat", "conformance", "tinfoil", "capabilities"],
-                          capture_output=True, cwd=ROOT, timeout=60)
+                          capture_output=True, cwd=REPO, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["schema_version"] == "1"

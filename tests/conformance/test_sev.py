@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,15 @@ from enclave_chat.conformance import run_stage
 from enclave_chat.conformance.capabilities import capabilities
 from enclave_chat.conformance.sev import TAXONOMY
 from tests.conformance.kds_cache import seed
+from tests.conformance.suite import (
+    SUITE,
+    manifest,
+    needs_suite,
+    outputs_diff,
+    schema_errors,
+    unmet,
+    vector_dirs,
+)
 from verifier.appraisal.checks import CheckCollector
 from verifier.appraisal.sev_snp import CATALOGUE
 from verifier.appraisal.sev_snp import checks as ids
@@ -34,14 +42,9 @@ from verifier.appraisal.sev_snp.authenticity import parse
 from verifier.endorsements import amd
 from verifier.endorsements.amd import Role
 
-ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "vectors"
-SUITE = SHARED / "tinfoil-conformance"
 VECTORS = SUITE / "vectors" / "attestation-sev"
-GENOA_CHAIN = SHARED / "tinfoil" / "verifier" / "attestation" / "genoa_cert_chain.pem"
+GENOA_CHAIN = SUITE.parent / "tinfoil" / "verifier" / "attestation" / "genoa_cert_chain.pem"
 STAGE = "verify-attestation-sev"
-needs_suite = pytest.mark.skipif(not (VECTORS.is_dir() and GENOA_CHAIN.is_file()),
-                                 reason="the tinfoil-conformance vectors are not checked out")
 
 # Vector 200's expected body_fields that are not at the offsets ABI spec 56860 Table 23 gives them:
 # field -> (the vector's value, ours, the bytes ours come from). The vector reads COMMITTED_TCB at
@@ -60,60 +63,6 @@ TINFOIL_OFFSETS = {
 }
 
 
-# -- the manifests, read without a YAML parser -------------------------------------------------------
-def _scalar(value: str) -> Any:
-    if value in ("true", "false"):
-        return value == "true"
-    if re.fullmatch(r"-?\d+", value):
-        return int(value)
-    if value[:1] in ('"', "["):
-        return json.loads(value)  # the manifests' quoted strings and flow lists are JSON
-    return value
-
-
-def manifest(folder: Path) -> dict[str, Any]:
-    """The manifest's top-level scalars and its one-level maps (``expects``, ``required_capabilities``);
-    block scalars (``title: |``, ``notes: |``) are skipped."""
-    out: dict[str, Any] = {}
-    section: str | None = None
-    in_block = False
-    for line in (folder / "manifest.yaml").read_text().splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if not line.startswith(" "):
-            key, _, value = line.partition(":")
-            value = value.strip()
-            in_block, section = value == "|", None
-            if value == "":
-                section = key
-                out[key] = {}
-            elif not in_block:
-                out[key] = _scalar(value)
-        elif section is not None and not in_block:
-            key, _, value = line.strip().partition(":")
-            out[section][key] = _scalar(value.strip())
-    return out
-
-
-def unmet(required: dict[str, Any], have: dict[str, Any]) -> str | None:
-    """The harness's rule (required_capabilities_satisfied): the first requirement not met, or None."""
-    for path, want in required.items():
-        cur: Any = have
-        for part in path.split("."):
-            if not isinstance(cur, dict) or part not in cur:
-                return f"{path} not declared"
-            cur = cur[part]
-        ok = (any(w in cur for w in (want if isinstance(want, list) else [want])) if isinstance(cur, list)
-              else cur in want if isinstance(want, list) else cur == want)
-        if not ok:
-            return f"{path} = {cur!r}, the vector wants {want!r}"
-    return None
-
-
-def vector_dirs() -> list[Path]:
-    return sorted(p.parent for p in VECTORS.glob("*/manifest.yaml")) if VECTORS.is_dir() else []
-
-
 @pytest.fixture(scope="module")
 def kds_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = tmp_path_factory.mktemp("cache")
@@ -129,27 +78,16 @@ def offline(kds_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def _outputs_diff(want: dict[str, Any], have: dict[str, Any]) -> list[str]:
-    """runner.diff_outputs: each expected key, strings case-insensitively, the rest exactly."""
-    bad = []
-    for key, value in want.items():
-        got = have.get(key)
-        same = value.lower() == got.lower() if isinstance(value, str) and isinstance(got, str) else value == got
-        if key not in have or not same:
-            bad.append(key)
-    return bad
-
-
 # -- every vector ------------------------------------------------------------------------------------
 @needs_suite
 def test_every_vector_is_run() -> None:
-    names = [p.name for p in vector_dirs()]
+    names = [p.name for p in vector_dirs("attestation-sev")]
     assert len(names) == 26, names
     assert all(manifest(VECTORS / n)["stage"] == STAGE for n in names)
 
 
 @needs_suite
-@pytest.mark.parametrize("folder", vector_dirs(), ids=lambda p: p.name)
+@pytest.mark.parametrize("folder", vector_dirs("attestation-sev"), ids=lambda p: p.name)
 def test_vector(folder: Path) -> None:
     m = manifest(folder)
     assert m["stage"] == STAGE and m["id"] == folder.name
@@ -177,7 +115,7 @@ def test_vector(folder: Path) -> None:
                 assert body[field] == theirs, f"vector 200 changed {field}: update TINFOIL_OFFSETS"
                 body[field] = ours
             want = {**want, "body_fields": body}
-        assert _outputs_diff(want, have) == []
+        assert outputs_diff(want, have) == []
 
 
 @needs_suite
@@ -208,42 +146,13 @@ def test_public_api_variants_are_skipped_for_the_declared_capability() -> None:
 
 
 # -- the output schema -------------------------------------------------------------------------------
-def _check(value: Any, schema: dict[str, Any]) -> list[str]:
-    """The subset of JSON Schema the output schema uses (no jsonschema dependency); oneOf is the
-    accepted/rejected split, checked by the callers."""
-    kinds = {"object": dict, "array": list, "string": str, "boolean": bool, "integer": int}
-    kind = schema.get("type")
-    if isinstance(kind, str) and (not isinstance(value, kinds[kind]) or (kind == "integer" and isinstance(value, bool))):
-        return [f"{value!r} is not {kind}"]
-    errors = []
-    if "const" in schema and value != schema["const"]:
-        errors.append(f"{value!r} is not {schema['const']!r}")
-    if "enum" in schema and value not in schema["enum"]:
-        errors.append(f"{value!r} not in enum")
-    if "pattern" in schema and not re.search(schema["pattern"], value):
-        errors.append(f"{value!r} does not match {schema['pattern']}")
-    if isinstance(value, dict):
-        props = schema.get("properties", {})
-        errors += [f"missing {k}" for k in schema.get("required", []) if k not in value]
-        for k, v in value.items():
-            if k in props:
-                errors += [f"{k}: {e}" for e in _check(v, props[k])]
-            elif schema.get("additionalProperties") is False:
-                errors.append(f"unexpected {k}")
-    if isinstance(value, list):
-        if len(value) < schema.get("minItems", 0) or len(value) > schema.get("maxItems", len(value)):
-            errors.append(f"{len(value)} items")
-        errors += [e for item in value for e in _check(item, schema.get("items", {}))]
-    return errors
-
-
 @needs_suite
 @pytest.mark.parametrize("name", ["200-real-sev-snp-happy", "604-synth-baseline-accept",
                                   "220-signature-byte-flipped", "703-vcek-missing-hwid-extension"])
 def test_stdout_matches_the_output_schema(name: str) -> None:
     schema = json.loads((SUITE / "schemas" / "verify-attestation-sev.output.schema.json").read_text())
     code, out, _ = run_stage(STAGE, (VECTORS / name / "input.json").read_bytes())
-    assert out is not None and _check(out, schema) == []
+    assert out is not None and schema_errors(out, "verify-attestation-sev.output") == []
     assert ("outputs" in out) == (code == 0) == out["accepted"] and ("rejection" in out) == (code == 10)
     if code == 0:  # every body field the schema names, and every policy/platform/TCB bit
         body = out["outputs"]["body_fields"]
