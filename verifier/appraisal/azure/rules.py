@@ -10,7 +10,7 @@ from verifier.appraisal.policy import Policy, Section
 from verifier.errors import PolicyError
 
 PCR_KEYS = tuple(f"pcr{i}" for i in range(24))
-POLICY_KEYS = ("hcl_versions", "runtime_claims", "min_ak_bits", *PCR_KEYS)
+POLICY_KEYS = ("hcl_versions", "runtime_claims", "min_ak_bits", *PCR_KEYS, "maa")
 KNOWN_HCL_VERSIONS = (1, 2)
 ClaimValue = bool | int | str
 
@@ -75,4 +75,8 @@ class AzurePolicy:
         bits = section.get("min_ak_bits", int, 2048)
         if bits < 2048:
             raise PolicyError(f"policy [azure] min_ak_bits must be at least 2048, not {bits}")
+        if "maa" in section.values:  # [azure.maa], MAA tokens: checked here, read by maa.py when a token is given
+            from verifier.appraisal.azure.maa_rules import MaaPolicy
+
+            MaaPolicy.from_policy(policy)
         return cls(_versions(section), _pcrs(section), _claims(section), bits)
