@@ -32,12 +32,15 @@ class OfflineOptions:
     ocsp: tuple[Path, ...] = ()
     nonce: bytes | None = None
     report_data: bytes | None = None
+    maa_token: Path | None = None
+    """A Microsoft Azure Attestation token beside Azure CVM evidence (informative: docs/azure.md)."""
 
 
 __all__ = ["OPTIONS", "OfflineOptions", "read_file", "refuse_unused"]
 
 OPTIONS: dict[str, str] = {"certs": "--cert", "crls": "--crl", "collateral": "--collateral", "rims": "--rim",
-                           "ocsp": "--ocsp", "nonce": "--nonce", "report_data": "--report-data"}
+                           "ocsp": "--ocsp", "nonce": "--nonce", "report_data": "--report-data",
+                           "maa_token": "--maa-token"}
 """The :class:`OfflineOptions` fields a kind may use, by their command-line names."""
 
 

@@ -12,6 +12,11 @@ Forms (detected by content, never by file name):
   TDX, the TD quote (binary, hex or base64).
 
 ``--nonce HEX`` is compared with the quote's ``extraData`` exactly (never padded).
+
+``--maa-token F`` (a Microsoft Azure Attestation token, the compact JWT or MAA's ``{"token": ...}``
+answer) adds the ``maa.*`` checks after the evidence's own and its claims under ``maa``, checked
+under the policy's ``[azure.maa]`` (:mod:`verifier.appraisal.azure.maa`); they never decide
+``authentic``, and the evidence is appraised exactly as without the token.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from verifier.appraisal.azure import (
     AzureAppraisal,
@@ -36,6 +42,9 @@ from verifier.evidence.encoding import decode_evidence, is_text
 from verifier.evidence.tdx import has_quote_header
 from verifier.result import AttestationResult
 from verifier.strict_json import load_strict_json
+
+if TYPE_CHECKING:
+    from verifier.appraisal.azure.maa_rules import MaaPolicy
 
 MAX_NONCE = 64
 _HEX = re.compile(r"\A(?:[0-9a-fA-F]{2})*\Z")
@@ -162,14 +171,39 @@ def _nonce(opts: OfflineOptions) -> bytes | None:
     return opts.nonce
 
 
-def _result(kind: str, opts: OfflineOptions, a: AzureAppraisal, evidence: dict[str, str]) -> AttestationResult:
-    return AttestationResult(kind, opts.at, opts.nonce, opts.policy.ref, a.checks, evidence, a.claims)
+MAA_TOKEN_FILE_LIMIT = 256 * 1024
+
+
+def _maa_input(opts: OfflineOptions, evidence: dict[str, str]) -> tuple[str, MaaPolicy] | None:
+    """``--maa-token``: the token's text and the policy's ``[azure.maa]``, read before the evidence is
+    appraised (an unusable file or a policy without the table is an input error, exit 2)."""
+    if opts.maa_token is None:
+        return None
+    from verifier.appraisal.azure.maa import read_token_text
+    from verifier.appraisal.azure.maa_rules import policy_maa
+
+    maa = policy_maa(opts.policy)
+    data = read_file(opts.maa_token, MAA_TOKEN_FILE_LIMIT, "the MAA token")
+    evidence[opts.maa_token.name] = hashlib.sha256(data).hexdigest()
+    return read_token_text(data, opts.maa_token.name), maa
+
+
+def _result(kind: str, opts: OfflineOptions, a: AzureAppraisal, evidence: dict[str, str],
+            maa: tuple[str, MaaPolicy] | None = None) -> AttestationResult:
+    checks, claims = a.checks, a.claims
+    if maa is not None:  # after the evidence's own checks, which alone decide authentic
+        from verifier.appraisal.azure.maa import appraise_maa_token
+
+        m = appraise_maa_token(maa[0], maa[1], nonce=opts.nonce, at=opts.at, fetcher=opts.fetcher)
+        checks, claims = (*checks, *m.checks), {**claims, "maa": m.claims}
+    return AttestationResult(kind, opts.at, opts.nonce, opts.policy.ref, checks, evidence, claims)
 
 
 def appraise_snp_files(opts: OfflineOptions) -> AttestationResult:
     """Kind ``azure-snp-vtpm``: ``--cert`` and ``--crl`` as for ``sev-snp``; the VCEK in the file counts."""
     nonce = _nonce(opts)
     p = read_pieces(opts, "snp")
+    maa = _maa_input(opts, p.evidence)
     certs = list(p.certs)
     crls = []
     for c in opts.certs:
@@ -183,7 +217,7 @@ def appraise_snp_files(opts: OfflineOptions) -> AttestationResult:
     assert p.hcl is not None and p.quote is not None
     a = appraise_azure_snp(p.hcl, p.quote, certs, policy=opts.policy, at=opts.at, nonce=nonce,
                            fetcher=opts.fetcher, crls=crls)
-    return _result("azure-snp-vtpm", opts, a, p.evidence)
+    return _result("azure-snp-vtpm", opts, a, p.evidence, maa)
 
 
 def appraise_tdx_files(opts: OfflineOptions) -> AttestationResult:
@@ -194,6 +228,7 @@ def appraise_tdx_files(opts: OfflineOptions) -> AttestationResult:
 
     nonce = _nonce(opts)
     p = read_pieces(opts, "tdx")
+    maa = _maa_input(opts, p.evidence)
     assert p.hcl is not None and p.quote is not None and p.td_quote is not None
     coll = None
     if opts.collateral is not None:
@@ -204,4 +239,4 @@ def appraise_tdx_files(opts: OfflineOptions) -> AttestationResult:
             coll = None  # the appraisal says why the TD quote is unusable
     a = appraise_azure_tdx(p.hcl, p.td_quote, p.quote, policy=opts.policy, at=opts.at, nonce=nonce,
                            collateral=coll, fetcher=None if opts.collateral is not None else opts.fetcher)
-    return _result("azure-tdx-vtpm", opts, a, p.evidence)
+    return _result("azure-tdx-vtpm", opts, a, p.evidence, maa)
