@@ -145,8 +145,10 @@ register_kind(EvidenceKind(
 register_kind(EvidenceKind(
     "azure-snp-vtpm", "an Azure SEV-SNP confidential VM's HCL report and vTPM quote (trustee's JSON or loose files)",
     table="azure", rules="verifier.appraisal.azure:AzurePolicy.from_policy",
-    files="verifier.appraisal.azure.files:appraise_snp_files", options=frozenset({"certs", "crls", "nonce"})))
+    files="verifier.appraisal.azure.files:appraise_snp_files", options=frozenset({"certs", "crls", "nonce"}),
+    cpu="verifier.appraisal.cpu:appraise_azure_snp_cpu", release_entry="verifier.reference.release:snp_entry"))
 register_kind(EvidenceKind(
     "azure-tdx-vtpm", "an Azure TDX confidential VM's HCL report, TD quote and vTPM quote",
     table="azure", rules="verifier.appraisal.azure:AzurePolicy.from_policy",
-    files="verifier.appraisal.azure.files:appraise_tdx_files", options=frozenset({"collateral", "nonce"})))
+    files="verifier.appraisal.azure.files:appraise_tdx_files", options=frozenset({"collateral", "nonce"}),
+    cpu="verifier.appraisal.cpu:appraise_azure_tdx_cpu", release_entry="verifier.reference.release:tdx_entry"))

@@ -59,7 +59,8 @@ def test_snp_sets_are_verified_under_the_default_policy(tmp_path: Path, name: st
     got = hcl_tpm_ids(r)
     assert got == {i: Status.PASS for i in ids.CATALOGUE if i not in
                    (ids.HCL_TD_REPORT, ids.HCL_RUNTIME_CLAIMS, ids.TPM_PCRS)} | {
-        ids.HCL_RUNTIME_CLAIMS: Status.PASS, ids.TPM_PCRS: Status.SKIP}
+        ids.HCL_RUNTIME_CLAIMS: Status.PASS, ids.HCL_USER_DATA: Status.SKIP, ids.TPM_PCRS: Status.SKIP}
+    assert not r.check(ids.HCL_USER_DATA).required  # type: ignore[union-attr]  # saved evidence: no binding value
     tpm = r.claims["tpm"]
     assert isinstance(tpm, dict) and tpm["pcrs"]["0"] == pcr0
     order = [c.id for c in r.checks]
@@ -93,7 +94,7 @@ def test_the_tdx_set_is_authentic_and_refused_for_sept_ve_disable(tmp_path: Path
     assert r.authentic and not r.verified
     assert [c.id for c in r.checks if c.status is Status.FAIL] == ["tdx.td.sept_ve_disable"]
     got = hcl_tpm_ids(r)
-    assert all(got[i] is Status.PASS for i in ids.CATALOGUE if i not in (ids.TPM_PCRS,)), got
+    assert all(got[i] is Status.PASS for i in ids.CATALOGUE if i not in (ids.HCL_USER_DATA, ids.TPM_PCRS)), got
     tpm = r.claims["tpm"]
     assert isinstance(tpm, dict) and tpm["pcrs"]["0"] == TDX_PCR0
     pol = parse_policy(b'name = "t"\n[tdx]\nrequire_sept_ve_disable = false\ncollateral = "if-available"\n')

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verifier import kinds
+from verifier.appraisal.azure import TpmQuote
 from verifier.appraisal.policy import Policy
 from verifier.endorsements.fetch import CollateralFetcher
 from verifier.errors import InputError
@@ -28,6 +29,15 @@ class CpuAppraisal(Checked):
     checks: tuple[Check, ...]
     claims: Mapping[str, Any] = field(default_factory=dict)
     measurement: bytes | None = None
+
+
+@dataclass(frozen=True)
+class VtpmEvidence:
+    """What an Azure CVM's bundle carries beside its HCL report (``cpu.report``): the vTPM's quote
+    and, on TDX, the TD quote made from the HCL report's TDREPORT."""
+
+    quote: TpmQuote
+    td_quote: bytes | None = None
 
 
 def appraise_snp_cpu(report: bytes, certificates: Sequence[bytes], *, policy: Policy, at: dt.datetime,
@@ -55,14 +65,73 @@ def appraise_tdx_cpu(report: bytes, certificates: Sequence[bytes], *, policy: Po
     return CpuAppraisal("tdx", tdx.checks, dict(tdx.claims), measurement)
 
 
+def _no_vtpm(platform: str, report: bytes) -> CpuAppraisal:
+    from verifier.appraisal.azure import checks as ids
+    from verifier.result import failed
+
+    return CpuAppraisal(platform, (failed(ids.TPM_QUOTE_PARSE, "The evidence carries no vTPM quote: an Azure CVM's "
+                                          "HCL report alone is bound to no session.", authenticity=True),))
+
+
+def appraise_azure_snp_cpu(report: bytes, certificates: Sequence[bytes], *, policy: Policy, at: dt.datetime,
+                           expected_report_data: bytes | None, fetcher: CollateralFetcher | None,
+                           vtpm: VtpmEvidence | None = None) -> CpuAppraisal:
+    """An Azure SEV-SNP CVM: ``report`` is the HCL report, ``certificates`` the VCEK chain; the
+    launch measurement is the SEV-SNP MEASUREMENT inside (on a real CVM: the paravisor's).
+
+    The guest cannot choose REPORT_DATA (the paravisor puts the hash of its runtime claims
+    there): ``expected_report_data``, the binding value, must be both the runtime claims'
+    ``user-data`` and the vTPM quote's qualifying data, exactly (docs/protocol.md)."""
+    from verifier.appraisal.azure import appraise_azure_snp
+    from verifier.errors import VerifierError
+    from verifier.evidence.azure_hcl import parse_hcl_report
+
+    if vtpm is None:
+        return _no_vtpm("azure-snp-vtpm", report)
+    azure = appraise_azure_snp(report, vtpm.quote, certificates, policy=policy, at=at, fetcher=fetcher,
+                               nonce=expected_report_data, user_data=expected_report_data)
+    try:
+        measurement: bytes | None = parse_hcl_report(report).snp.measurement
+    except VerifierError:
+        measurement = None
+    return CpuAppraisal("azure-snp-vtpm", azure.checks, dict(azure.claims), measurement)
+
+
+def appraise_azure_tdx_cpu(report: bytes, certificates: Sequence[bytes], *, policy: Policy, at: dt.datetime,
+                           expected_report_data: bytes | None, fetcher: CollateralFetcher | None,
+                           vtpm: VtpmEvidence | None = None) -> CpuAppraisal:
+    """An Azure TDX CVM: ``report`` is the HCL report, the TD quote (with its own PCK chain:
+    ``certificates`` are not used) rides in ``vtpm``; the launch measurement is the TD quote's
+    MRTD || RTMR0 || RTMR1 || RTMR2. The binding as for :func:`appraise_azure_snp_cpu`."""
+    from verifier.appraisal.azure import appraise_azure_tdx
+    from verifier.errors import VerifierError
+    from verifier.evidence.tdx import parse_quote
+    from verifier.reference.release import tdx_launch_measurement
+
+    if vtpm is None or vtpm.td_quote is None:
+        return _no_vtpm("azure-tdx-vtpm", report)
+    azure = appraise_azure_tdx(report, vtpm.td_quote, vtpm.quote, policy=policy, at=at, fetcher=fetcher,
+                               nonce=expected_report_data, user_data=expected_report_data)
+    measurement = None
+    try:
+        body = parse_quote(vtpm.td_quote).body
+    except VerifierError:
+        pass
+    else:
+        measurement = tdx_launch_measurement(body.mrtd, body.rtmr0, body.rtmr1, body.rtmr2)
+    return CpuAppraisal("azure-tdx-vtpm", azure.checks, dict(azure.claims), measurement)
+
+
 def appraise_cpu(platform: str, report: bytes, certificates: Sequence[bytes], *, policy: Policy,
                  at: dt.datetime, expected_report_data: bytes | None,
-                 fetcher: CollateralFetcher | None) -> CpuAppraisal:
-    """Appraise a CPU report of the registered ``platform``."""
+                 fetcher: CollateralFetcher | None, vtpm: VtpmEvidence | None = None) -> CpuAppraisal:
+    """Appraise a CPU report of the registered ``platform`` (``vtpm``: an Azure CVM's vTPM
+    evidence, handed only to the platforms that read it)."""
     kind = kinds.get_kind(platform)
     if kind.cpu is None:
         raise InputError(f"{platform!r} is not a CPU platform")
+    extra = {"vtpm": vtpm} if vtpm is not None else {}
     appraisal: CpuAppraisal = kinds.callable_of(kind.cpu)(
         report, certificates, policy=policy, at=at, expected_report_data=expected_report_data,
-        fetcher=fetcher)
+        fetcher=fetcher, **extra)
     return appraisal

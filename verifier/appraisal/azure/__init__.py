@@ -4,7 +4,8 @@ and the vTPM's TPM2_Quote (kinds ``azure-snp-vtpm`` and ``azure-tdx-vtpm``).
 The chain, in order (docs/azure.md): ``hcl.parse``; the hardware report by its own appraisal
 (``snp.*``: the SEV-SNP report inside; ``tdx.*``: the TD quote beside it), with REPORT_DATA
 expected to be H(variable data) zero-padded to 64 bytes; ``hcl.version``, ``hcl.variable_data``,
-``hcl.binding``, ``hcl.td_report`` (TDX), ``hcl.runtime_claims``, ``hcl.ak`` (the attestation key
+``hcl.binding``, ``hcl.td_report`` (TDX), ``hcl.runtime_claims``, ``hcl.user_data`` (the runtime
+claims' ``user-data`` is the value a native session expects), ``hcl.ak`` (the attestation key
 ``HCLAkPub``); then ``tpm.quote.parse``, ``tpm.quote.signature`` (RSASSA-PKCS1-v1_5 SHA-256 with
 the AK), ``tpm.nonce`` (``extraData`` = the nonce, exactly), ``tpm.pcr_digest`` and ``tpm.pcrs``.
 
@@ -67,12 +68,14 @@ def _tpm(run: Run, ak: object, quote: TpmQuote, nonce: bytes | None, claims: dic
 
 def appraise_azure_snp(hcl_report: bytes, quote: TpmQuote, certificates: Sequence[bytes], *, policy: Policy,
                        at: dt.datetime, nonce: bytes | None, fetcher: CollateralFetcher | None = None,
-                       crls: Sequence[bytes] = ()) -> AzureAppraisal:
+                       crls: Sequence[bytes] = (), user_data: bytes | None = None) -> AzureAppraisal:
     """Appraise an HCL report around an SEV-SNP report, and the vTPM quote, at ``at``.
 
     ``certificates`` / ``crls`` / ``fetcher``: as :func:`verifier.appraisal.sev_snp.appraise_snp`.
     ``nonce``: the exact bytes the quote's ``extraData`` must hold (None: ``tpm.nonce`` is a
-    required skip, never verified).
+    required skip, never verified). ``user_data``: the exact bytes the runtime claims'
+    ``user-data`` must hold (a native session's binding value; None: ``hcl.user_data`` is an
+    optional skip).
     """
     from verifier.appraisal.azure import authenticity, validate
     from verifier.appraisal.azure.claims import hcl_claims
@@ -88,6 +91,7 @@ def appraise_azure_snp(hcl_report: bytes, quote: TpmQuote, certificates: Sequenc
     rc = validate.variable_data(run, hcl.runtime_data)
     bound = validate.binding(run, hcl.snp.report_data, hcl.runtime_data_digest(), hcl.hash_name, "The SEV-SNP report's")
     validate.runtime_claims(run, rc)
+    validate.user_data(run, rc, user_data)
     ak = authenticity.attestation_key(run, rc, bound)
     claims["hcl"] = hcl_claims(hcl.version, rc)
     _tpm(run, ak, quote, nonce, claims)
@@ -96,11 +100,11 @@ def appraise_azure_snp(hcl_report: bytes, quote: TpmQuote, certificates: Sequenc
 
 def appraise_azure_tdx(hcl_report: bytes, td_quote: bytes, quote: TpmQuote, *, policy: Policy, at: dt.datetime,
                        nonce: bytes | None, collateral: TdxCollateral | None = None,
-                       fetcher: CollateralFetcher | None = None) -> AzureAppraisal:
+                       fetcher: CollateralFetcher | None = None, user_data: bytes | None = None) -> AzureAppraisal:
     """Appraise an HCL report around a TDREPORT, the TD quote made from it and the vTPM quote.
 
-    ``collateral`` / ``fetcher``: as :func:`verifier.appraisal.tdx.appraise_tdx`; ``nonce`` as
-    for :func:`appraise_azure_snp`.
+    ``collateral`` / ``fetcher``: as :func:`verifier.appraisal.tdx.appraise_tdx`; ``nonce`` and
+    ``user_data`` as for :func:`appraise_azure_snp`.
     """
     import hashlib
 
@@ -124,6 +128,7 @@ def appraise_azure_tdx(hcl_report: bytes, td_quote: bytes, quote: TpmQuote, *, p
                              "The TD quote's" if body is not None else "TD quote")
     validate.td_report(run, report.tdreport, body)
     validate.runtime_claims(run, rc)
+    validate.user_data(run, rc, user_data)
     ak = authenticity.attestation_key(run, rc, bound)
     claims["hcl"] = hcl_claims(report.version, rc)
     _tpm(run, ak, quote, nonce, claims)

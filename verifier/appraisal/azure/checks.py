@@ -5,7 +5,8 @@ appraisal.
 An appraisal emits ``hcl.parse`` first, then the hardware report's own ``snp.*`` or ``tdx.*``
 checks (as :func:`verifier.appraisal.sev_snp.appraise_snp` or
 :func:`verifier.appraisal.tdx.appraise_tdx` emit them), then the rest of this catalogue in order
-(``hcl.td_report`` for TDX only). An HCL report that does not parse gives ``hcl.parse`` alone.
+(``hcl.td_report`` for TDX only; ``hcl.user_data`` only when the caller expects a value there, as a
+native session does). An HCL report that does not parse gives ``hcl.parse`` alone.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ HCL_VARIABLE_DATA = "hcl.variable_data"
 HCL_BINDING = "hcl.binding"
 HCL_TD_REPORT = "hcl.td_report"
 HCL_RUNTIME_CLAIMS = "hcl.runtime_claims"
+HCL_USER_DATA = "hcl.user_data"
 HCL_AK = "hcl.ak"
 TPM_QUOTE_PARSE = "tpm.quote.parse"
 TPM_QUOTE_SIGNATURE = "tpm.quote.signature"
@@ -30,7 +32,7 @@ TPM_PCRS = "tpm.pcrs"
 
 CATALOGUE: tuple[str, ...] = (
     HCL_PARSE, HCL_VERSION, HCL_VARIABLE_DATA, HCL_BINDING, HCL_TD_REPORT, HCL_RUNTIME_CLAIMS,
-    HCL_AK, TPM_QUOTE_PARSE, TPM_QUOTE_SIGNATURE, TPM_NONCE, TPM_PCR_DIGEST, TPM_PCRS,
+    HCL_USER_DATA, HCL_AK, TPM_QUOTE_PARSE, TPM_QUOTE_SIGNATURE, TPM_NONCE, TPM_PCR_DIGEST, TPM_PCRS,
 )
 """Every ``hcl.*`` / ``tpm.*`` id an Azure vTPM appraisal emits, in documented (and emitted) order."""
 

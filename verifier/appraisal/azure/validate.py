@@ -102,6 +102,37 @@ def runtime_claims(run: Run, claims: RuntimeClaims | None) -> None:
         run.add(passed(cid, f"The runtime claims have the values the policy requires ({', '.join(wanted)})."))
 
 
+def user_data(run: Run, claims: RuntimeClaims | None, expected: bytes | None) -> None:
+    """``hcl.user_data``: the runtime claims' ``user-data`` (hex, either case, as the paravisor
+    writes the 64 bytes the guest gave it) is exactly ``expected``, the native protocol's binding
+    value; an optional skip when no value is expected (saved evidence)."""
+    cid = ids.HCL_USER_DATA
+    if expected is None:
+        run.add(skipped(cid, "No user-data value is expected: the runtime claims' user-data is not compared.",
+                        required=False))
+        return
+    if claims is None:
+        run.add(skipped(cid, "No runtime claims to read user-data from."))
+        return
+    text = claims.user_data
+    if text is None:
+        run.add(failed(cid, "The runtime claims carry no user-data: they are not bound to this session."))
+        return
+    if len(text) != 2 * len(expected) or not all(c in _HEX_DIGITS for c in text):
+        run.add(failed(cid, f"The runtime claims' user-data is not {len(expected)} bytes of hex "
+                       f"({len(text)} characters): it is not this session's binding value."))
+        return
+    if hmac.compare_digest(bytes.fromhex(text), expected):
+        run.add(passed(cid, f"The runtime claims' user-data is the {len(expected)}-byte binding value of this "
+                       "session (nonce, key configuration, GPUs and configuration)."))
+    else:
+        run.add(failed(cid, f"The runtime claims' user-data {text[:32].lower()}… is not this session's binding "
+                       f"value {expected.hex()[:32]}…: stale, replayed or bound to another key."))
+
+
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
 def quote_parse(run: Run, message: bytes) -> QuoteInfo | None:
     """``tpm.quote.parse``: the message is a quote's TPMS_ATTEST over the SHA-256 bank only."""
     cid = ids.TPM_QUOTE_PARSE

@@ -8,7 +8,9 @@ The checks run in a fixed order and a refusal names the first that failed:
 4. ``bundle.expires``    it has not expired at the verification time
 5. ``<cpu>.*``           the CPU evidence (``snp.*`` or ``tdx.*``: parse, chain to the pinned root,
                          signature, platform policy, and ``snp.report_data`` / ``tdx.report_data``:
-                         the binding of nonce, key configuration, GPU evidence and configuration)
+                         the binding of nonce, key configuration, GPU evidence and configuration;
+                         on an Azure CVM ``hcl.*``, the hardware's, then ``tpm.*``, the binding in
+                         ``hcl.user_data`` and ``tpm.nonce``)
 6. ``gpu.*``             the GPU count the policy requires and each GPU's evidence
 7. ``release.*``         the measurement is a published release signed by a trusted publisher
 8. ``config.upstream``   where decrypted prompts go: a non-loopback upstream leaves the enclave
@@ -90,7 +92,7 @@ def appraise_native(data: bytes, *, nonce: bytes, policy: Policy, at: dt.datetim
     expected = report_data_binding(nonce, bundle.key_config, bundle.gpus, bundle.config)
 
     cpu = appraise_cpu(bundle.cpu.platform, bundle.cpu.report, bundle.cpu.certificates, policy=policy,
-                       at=at, expected_report_data=expected, fetcher=fetcher)
+                       at=at, expected_report_data=expected, fetcher=fetcher, vtpm=bundle.cpu.vtpm)
     checks.extend(cpu.checks)
     claims["cpu"] = dict(cpu.claims)
     measurement = cpu.measurement

@@ -3,6 +3,11 @@
 ``GET /.well-known/attestation?nonce=<64 hex>`` answers this JSON document. Binary values are
 standard padded base64; every hash is over the decoded bytes. This module parses it strictly
 (bounded sizes, exact types) and computes the REPORT_DATA binding; it does not judge it.
+
+An Azure CVM (``cpu.platform`` ``azure-snp-vtpm`` or ``azure-tdx-vtpm``) carries its HCL report
+as ``cpu.report`` and, beside it, the vTPM quote (``cpu.tpm_quote``) and on TDX the TD quote
+(``cpu.td_quote``); there the binding value travels as the runtime claims' ``user-data`` and the
+quote's qualifying data instead of REPORT_DATA (docs/protocol.md §Azure confidential VMs).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any
 
 import rfc8785
 
+from verifier.appraisal.azure import TpmQuote
+from verifier.appraisal.cpu import VtpmEvidence
 from verifier.errors import ParseError
 from verifier.evidence.encoding import b64decode_field, b64encode
 from verifier.kinds import cpu_platforms
@@ -29,6 +36,12 @@ MAX_CERTIFICATES = 8
 MAX_RIMS_PER_GPU = 4
 BINDING_LABEL = b"attested-ohttp/v1"
 _NONCE_HEX = re.compile(r"[0-9a-f]{64}")
+VTPM_PLATFORMS: dict[str, bool] = {"azure-snp-vtpm": False, "azure-tdx-vtpm": True}
+"""The Azure CVM platforms, which carry ``cpu.tpm_quote``; True: and ``cpu.td_quote``."""
+PCR_COUNT = 24
+MAX_QUOTE_MESSAGE = 1024
+MAX_QUOTE_SIGNATURE = 512
+MAX_TD_QUOTE = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,8 @@ class CpuEvidence:
     report: bytes
     certificates: tuple[bytes, ...]
     collateral: Mapping[str, Any]
+    vtpm: VtpmEvidence | None = None
+    """An Azure CVM's vTPM quote (and TD quote); None on every other platform."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,10 @@ class EvidenceBundle:
             "key_config": hashlib.sha256(self.key_config).hexdigest(),
             "cpu.report": hashlib.sha256(self.cpu.report).hexdigest(),
         }
+        if self.cpu.vtpm is not None:
+            out["cpu.tpm_quote"] = hashlib.sha256(self.cpu.vtpm.quote.message).hexdigest()
+            if self.cpu.vtpm.td_quote is not None:
+                out["cpu.td_quote"] = hashlib.sha256(self.cpu.vtpm.td_quote).hexdigest()
         for i, gpu in enumerate(self.gpus):
             out[f"gpus[{i}].report"] = hashlib.sha256(gpu.report).hexdigest()
         return out
@@ -84,6 +103,26 @@ def _str(value: object, field: str, limit: int = 4096) -> str:
     if not isinstance(value, str) or len(value) > limit:
         raise ParseError(f"must be a string of at most {limit} characters", field=field)
     return value
+
+
+def _sized(value: object, field: str, limit: int, exact: bool = False) -> bytes:
+    raw = b64decode_field(value, field)
+    if (len(raw) != limit) if exact else not 0 < len(raw) <= limit:
+        raise ParseError(f"is {len(raw)} bytes; it must be {'exactly' if exact else '1 to'} {limit}", field=field)
+    return raw
+
+
+def _vtpm(cpu_doc: dict[str, Any], with_td_quote: bool) -> VtpmEvidence:
+    """``cpu.tpm_quote`` (and ``cpu.td_quote``) of an Azure CVM, strictly."""
+    q = _obj(cpu_doc.get("tpm_quote"), "cpu.tpm_quote")
+    pcrs = q.get("pcrs")
+    if not isinstance(pcrs, list) or len(pcrs) != PCR_COUNT:
+        raise ParseError(f"must be a list of the {PCR_COUNT} SHA-256 PCR values, PCR 0 first", field="cpu.tpm_quote.pcrs")
+    quote = TpmQuote(_sized(q.get("message"), "cpu.tpm_quote.message", MAX_QUOTE_MESSAGE),
+                     _sized(q.get("signature"), "cpu.tpm_quote.signature", MAX_QUOTE_SIGNATURE),
+                     tuple(_sized(v, f"cpu.tpm_quote.pcrs[{i}]", 32, exact=True) for i, v in enumerate(pcrs)))
+    td_quote = _sized(cpu_doc.get("td_quote"), "cpu.td_quote", MAX_TD_QUOTE) if with_td_quote else None
+    return VtpmEvidence(quote, td_quote)
 
 
 def parse_bundle(data: bytes) -> EvidenceBundle:
@@ -112,6 +151,7 @@ def parse_bundle(data: bytes) -> EvidenceBundle:
         b64decode_field(cpu_doc.get("report"), "cpu.report"),
         tuple(b64decode_field(c, f"cpu.certificates[{i}]") for i, c in enumerate(certs)),
         _obj(cpu_doc.get("collateral", {}), "cpu.collateral"),
+        _vtpm(cpu_doc, VTPM_PLATFORMS[platform]) if platform in VTPM_PLATFORMS else None,
     )
     gpus_doc = doc.get("gpus", [])
     if not isinstance(gpus_doc, list) or len(gpus_doc) > MAX_GPUS:
@@ -180,8 +220,10 @@ def report_data_binding(nonce: bytes, key_config: bytes, gpus: Sequence[GpuEvide
 def encode_bundle(*, nonce: bytes, key_config: bytes, platform: str, report: bytes,
                   certificates: Sequence[bytes], gpus: Sequence[GpuEvidence],
                   release: Mapping[str, Any] | None, config: Mapping[str, Any],
-                  expires: dt.datetime, collateral: Mapping[str, Any] | None = None) -> bytes:
-    """The JSON bytes of a bundle (the reference enclave's side of :func:`parse_bundle`)."""
+                  expires: dt.datetime, collateral: Mapping[str, Any] | None = None,
+                  vtpm: VtpmEvidence | None = None) -> bytes:
+    """The JSON bytes of a bundle (the reference enclave's side of :func:`parse_bundle`);
+    ``vtpm``: an Azure CVM's vTPM quote and TD quote, written as ``cpu.tpm_quote`` / ``cpu.td_quote``."""
     doc: dict[str, Any] = {
         "version": BUNDLE_VERSION,
         "nonce": nonce.hex(),
@@ -195,6 +237,12 @@ def encode_bundle(*, nonce: bytes, key_config: bytes, platform: str, report: byt
         "config": dict(config),
         "expires": expires.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
     }
+    if vtpm is not None:
+        doc["cpu"]["tpm_quote"] = {"message": b64encode(vtpm.quote.message),
+                                   "signature": b64encode(vtpm.quote.signature),
+                                   "pcrs": [b64encode(v) for v in vtpm.quote.pcrs]}
+        if vtpm.td_quote is not None:
+            doc["cpu"]["td_quote"] = b64encode(vtpm.td_quote)
     if release is not None:
         doc["release"] = dict(release)
     return json.dumps(doc, indent=1).encode()
