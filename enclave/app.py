@@ -23,11 +23,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from enclave import INSECURE_DEMO_BANNER, attacks, demo_roots, inner, model
+from enclave import INSECURE_DEMO_BANNER, attacks, azure, demo_roots, inner, model
+from enclave.azure import SimulatedAzureSnp
 from enclave.bodies import drain, read_bounded
 from enclave.gpu import SimulatedGpu, Tamper
 from enclave.release import demo_release
 from enclave.tee import SimulatedSnp, image_digest, launch_measurement
+from verifier.appraisal.cpu import VtpmEvidence
 from verifier.channel import bhttp, chunked, ohttp
 from verifier.channel.keyconfig import KeyPair, encode_ohttp_keys
 from verifier.errors import ChannelError, ParseError
@@ -49,6 +51,9 @@ class Settings:
     """Where the log and the witness keep their state (None: a temporary directory)."""
     gpus: int = 1
     """How many simulated H100s the enclave attests (the demo policy requires one)."""
+    platform: str = "sev-snp"
+    """The simulated CPU platform: ``sev-snp``, or ``azure-snp-vtpm`` (an Azure SEV-SNP CVM: the
+    paravisor's HCL report, a vTPM quote; :mod:`enclave.azure`). INSECURE DEMO either way."""
 
 
 @dataclass
@@ -60,7 +65,8 @@ class Enclave:
     attestations: int = 0
 
     def __post_init__(self) -> None:
-        attacks.check_mode(self.settings.attack, transparency=self.settings.transparency)
+        attacks.check_mode(self.settings.attack, transparency=self.settings.transparency,
+                           platform=self.settings.platform)
         self.backend = inner.Backend(self.settings.upstream, self.settings.token_delay,
                                      self.settings.max_tokens)
         self.config: dict[str, Any] = {
@@ -71,10 +77,12 @@ class Enclave:
         self.image = image_digest()
         self.measurement = launch_measurement(self.image, self.config)
         self.snp = SimulatedSnp(self.measurement)
+        self.cvm = SimulatedAzureSnp(self.snp) if self.settings.platform == azure.PLATFORM else None
         self.gpus = [SimulatedGpu() for _ in range(self.settings.gpus)]
         self.keys = KeyPair.generate(key_id=secrets.randbelow(256))
         # The statement alone; the server replaces it with the logged release (enclave.release.ReleaseLog).
-        self.release: dict[str, Any] = demo_release(self.image, [self.measurement])
+        self.release: dict[str, Any] = demo_release(self.image, [self.measurement],
+                                                    platform=self.settings.platform)
         self._replayed: bytes | None = None
 
     # -- keys --------------------------------------------------------------------------------------
@@ -105,23 +113,31 @@ class Enclave:
         gpus = [replace(g, rims=tuple(gpu.rims())) for g, gpu in zip(gpus, self.gpus, strict=True)]
         report_data = report_data_binding(nonce, bound_key_config, bound_gpus, self.config)
         certificates = self.snp.certificates()
+        snp: dict[str, Any] = {}
         if attack == "flip-measurement":
             flipped = bytearray(self.measurement)
             flipped[0] ^= 0x01
-            report = self.snp.report(report_data, measurement=bytes(flipped))
+            snp["measurement"] = bytes(flipped)
         elif attack == "rogue-vcek":
             rogue_ask = _rogue_ask_key()
             rogue_vcek_key = ec.generate_private_key(ec.SECP384R1())
             rogue_vcek = demo_roots.issue_vcek(rogue_vcek_key.public_key(), self.snp.chip_id,
                                                self.snp.tcb, signer=rogue_ask)
             certificates[0] = demo_roots.der_bytes(rogue_vcek)
-            report = self.snp.report(report_data, key=rogue_vcek_key)
+            snp["key"] = rogue_vcek_key
+        vtpm = None
+        if self.cvm is not None:
+            # The binding value goes where an Azure guest can put it: the runtime claims'
+            # user-data (the paravisor hashes the claims into REPORT_DATA) and the quote.
+            stale = report_data_binding(secrets.token_bytes(32), bound_key_config, bound_gpus, self.config)
+            cvm = self.cvm.evidence(report_data, attack=attack, stale=stale, **snp)
+            report, vtpm = cvm.hcl_report, VtpmEvidence(cvm.quote)
         else:
-            report = self.snp.report(report_data)
+            report = self.snp.report(report_data, **snp)
         data = encode_bundle(
-            nonce=nonce, key_config=key_config, platform="sev-snp", report=report,
+            nonce=nonce, key_config=key_config, platform=self.settings.platform, report=report,
             certificates=certificates, gpus=gpus, release=self.release, config=self.config,
-            expires=dt.datetime.now(dt.UTC) + self.settings.evidence_lifetime,
+            expires=dt.datetime.now(dt.UTC) + self.settings.evidence_lifetime, vtpm=vtpm,
         )
         if attack == "replay-nonce":
             self._replayed = data
@@ -219,7 +235,7 @@ class Enclave:
 
     async def index(self, request: Request) -> Response:
         return PlainTextResponse(
-            f"enclave-chat reference enclave\n{INSECURE_DEMO_BANNER}\n"
+            f"enclave-chat reference enclave\n{INSECURE_DEMO_BANNER}\nplatform {self.settings.platform} (simulated)\n"
             f"image {self.image}\nmeasurement {self.measurement.hex()}\n"
             f"upstream {self.backend.describe()}\n")
 

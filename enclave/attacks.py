@@ -6,6 +6,8 @@ with the named check and that **no** request reaches the OHTTP gateway.
 
 from __future__ import annotations
 
+from enclave import PLATFORMS
+
 ATTACK_MODES: dict[str, str] = {
     "flip-measurement": "the report's MEASUREMENT has one bit flipped (code that was never released), still signed by the VCEK",
     "rogue-vcek": "the report is signed by a VCEK issued by a rogue key under the demo ASK's name",
@@ -21,16 +23,28 @@ ATTACK_MODES: dict[str, str] = {
     "unknown-log-key": "the release's checkpoint is signed by a key with the log's name that the policy does not pin",
     "old-release": "the bundle carries a logged statement for version 0.0.9 of the same image, below the demo policy's minimum (rollback)",
     "fork-log": "the log is swapped for a fork (same origin and key, another history from the last leaf on) that the witness refused to cosign (split view)",
+    "azure-stale-quote": "(Azure CVM) the vTPM quote's qualifying data is the binding value of another nonce",
+    "azure-foreign-ak": "(Azure CVM) the vTPM quote is signed by a key that is not the AK of the runtime claims",
+    "azure-pcr-changed": "(Azure CVM) a PCR value is changed after the vTPM quoted it",
+    "azure-claims-changed": "(Azure CVM) the runtime claims are changed after the report (another AK, which signs the quote)",
 }
 
 LOG_ATTACKS = frozenset({"foreign-publisher", "wrong-leaf-proof", "unknown-log-key", "old-release", "fork-log"})
 """The modes that need the transparency log beside the enclave (not with ``serve --no-log``)."""
 
+AZURE_ATTACKS = frozenset({"azure-stale-quote", "azure-foreign-ak", "azure-pcr-changed", "azure-claims-changed"})
+"""The modes that need a simulated Azure CVM (``serve --platform azure-snp-vtpm``)."""
 
-def check_mode(mode: str | None, *, transparency: bool = True) -> str | None:
-    """``mode`` if it is a known attack mode that works with or without the log as asked."""
+
+def check_mode(mode: str | None, *, transparency: bool = True, platform: str = "sev-snp") -> str | None:
+    """``mode`` if it is a known attack mode that works with or without the log, and on the
+    simulated platform, as asked."""
+    if platform not in PLATFORMS:
+        raise ValueError(f"the reference enclave does not simulate {platform!r}; it simulates {', '.join(PLATFORMS)}")
     if mode is not None and mode not in ATTACK_MODES:
         raise ValueError(f"unknown attack mode {mode!r}; known: {', '.join(ATTACK_MODES)}")
     if mode in LOG_ATTACKS and not transparency:
         raise ValueError(f"attack mode {mode!r} needs the transparency log beside the enclave (drop --no-log)")
+    if mode in AZURE_ATTACKS and not platform.startswith("azure-"):
+        raise ValueError(f"attack mode {mode!r} needs a simulated Azure CVM (--platform azure-snp-vtpm)")
     return mode

@@ -37,14 +37,17 @@ FORK_ENTRY = b"enclave-chat INSECURE DEMO attack: a log history shown only to so
 """The leaf a forked log (``fork-log`` attack) has where the honest log has another."""
 
 
-def demo_statement(image: str, measurements: list[bytes], version: str = RELEASE_VERSION) -> ReleaseStatement:
-    """The statement the demo publisher signs: ``image`` produces ``measurements`` on SEV-SNP."""
-    return ReleaseStatement(image, version, {"sev-snp": tuple(m.hex() for m in measurements)})
+def demo_statement(image: str, measurements: list[bytes], version: str = RELEASE_VERSION,
+                   platform: str = "sev-snp") -> ReleaseStatement:
+    """The statement the demo publisher signs: ``image`` produces ``measurements`` on ``platform``
+    (SEV-SNP, or the simulated Azure SEV-SNP CVM: the MEASUREMENT inside its HCL report)."""
+    return ReleaseStatement(image, version, {platform: tuple(m.hex() for m in measurements)})
 
 
-def demo_release(image: str, measurements: list[bytes], version: str = RELEASE_VERSION) -> dict[str, Any]:
+def demo_release(image: str, measurements: list[bytes], version: str = RELEASE_VERSION,
+                 platform: str = "sev-snp") -> dict[str, Any]:
     """The bundle's ``release`` object without a log proof (``serve --no-log``): the statement only."""
-    envelope = sign_envelope(PAYLOAD_TYPE, demo_statement(image, measurements, version).encode(),
+    envelope = sign_envelope(PAYLOAD_TYPE, demo_statement(image, measurements, version, platform).encode(),
                              demo_roots.publisher_key())
     return {"envelope": b64encode(envelope)}
 
@@ -97,19 +100,21 @@ class ReleaseLog:
             self._scratch = tempfile.TemporaryDirectory(prefix=prefix)
         return Path(self._scratch.name)
 
-    def release_for(self, image: str, measurement: bytes, *, attack: str | None = None) -> dict[str, Any]:
+    def release_for(self, image: str, measurement: bytes, *, attack: str | None = None,
+                    platform: str = "sev-snp") -> dict[str, Any]:
         """Publish (or find already published) the demo statement for ``image`` and
-        ``measurement``; the ``release`` object the enclave serves, as ``attack`` bends it."""
+        ``measurement`` on ``platform``; the ``release`` object the enclave serves, as ``attack``
+        bends it."""
         svc = self.services
         publisher = demo_roots.publisher_key()
-        statement = demo_statement(image, [measurement])
+        statement = demo_statement(image, [measurement], platform=platform)
         if attack == "foreign-publisher":
             return svc.publish(statement, rogue_publisher_key())
         if attack == "old-release":
-            return svc.publish(demo_statement(image, [measurement], OLD_RELEASE_VERSION), publisher)
+            return svc.publish(demo_statement(image, [measurement], OLD_RELEASE_VERSION, platform), publisher)
         honest = svc.publish(statement, publisher)
         if attack == "wrong-leaf-proof":
-            other = svc.publish(demo_statement(image, [measurement], OLD_RELEASE_VERSION), publisher)
+            other = svc.publish(demo_statement(image, [measurement], OLD_RELEASE_VERSION, platform), publisher)
             return {"envelope": honest["envelope"], "log": other["log"]}
         if attack == "unknown-log-key":
             checkpoint, _ = read_checkpoint(honest["log"]["checkpoint"])

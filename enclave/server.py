@@ -51,7 +51,8 @@ def start_release_log(enclave: Enclave) -> ReleaseLog | None:
         return None
     log = ReleaseLog(settings.transparency_dir, host=LOG_HOST)
     try:
-        enclave.release = log.release_for(enclave.image, enclave.measurement, attack=settings.attack)
+        enclave.release = log.release_for(enclave.image, enclave.measurement, attack=settings.attack,
+                                          platform=settings.platform)
     except BaseException:
         log.stop()
         raise
@@ -60,11 +61,13 @@ def start_release_log(enclave: Enclave) -> ReleaseLog | None:
 
 def serve(*, host: str = "127.0.0.1", port: int = 8700, upstream: str | None = None,
           token_delay: float = 0.02, attack: str | None = None, transparency: bool = True,
-          transparency_dir: Path | None = None) -> None:
+          transparency_dir: Path | None = None, platform: str = "sev-snp") -> None:
     """``enclave-chat serve``: run until interrupted (the log and witness too, unless
-    ``transparency`` is off; their state in ``transparency_dir``, or a temporary directory)."""
+    ``transparency`` is off; their state in ``transparency_dir``, or a temporary directory);
+    ``platform``: the simulated CPU platform (INSECURE DEMO either way)."""
     enclave = Enclave(Settings(upstream=upstream, token_delay=token_delay, attack=attack,
-                               transparency=transparency, transparency_dir=transparency_dir))
+                               transparency=transparency, transparency_dir=transparency_dir,
+                               platform=platform))
     sock = listening_socket(host, port)
     port = sock.getsockname()[1]  # the real one when asked for port 0
     log: ReleaseLog | None = None
@@ -74,6 +77,8 @@ def serve(*, host: str = "127.0.0.1", port: int = 8700, upstream: str | None = N
                  if log is not None else "\nno transparency log (--no-log): the bundle carries no log proof")
         print(f"{INSECURE_DEMO_BANNER}\nreference enclave on http://{host}:{port}  "
               f"(upstream {enclave.backend.describe()}, measurement {enclave.measurement.hex()[:16]}…)"
+              + (f"\nsimulated {platform}: INSECURE DEMO paravisor, vTPM attestation key and PCRs"
+                 if platform != "sev-snp" else "")
               + where + (f"\nATTACK MODE: {attack}" if attack else ""), file=sys.stderr, flush=True)
         uvicorn.Server(_config(enclave, host, port)).run(sockets=[sock])
     finally:

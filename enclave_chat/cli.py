@@ -30,6 +30,10 @@ from verifier.errors import (
 
 __all__ = ["COMMANDS", "Exit", "build_parser", "main"]
 
+SIMULATED_PLATFORMS = ("sev-snp", "azure-snp-vtpm")
+"""``serve --platform`` / ``demo --platform``: ``enclave.PLATFORMS``, spelt here so that building
+the parser imports no ``enclave`` (a test ties the two)."""
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
@@ -86,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "free loopback ports and open the chat on it with the demo policy. INSECURE DEMO: "
                                    "its TEE is simulated and its roots' private keys are public; it proves nothing.")
     d.add_argument("--no-history", action="store_true", help="keep nothing on disk")
+    d.add_argument("--platform", choices=SIMULATED_PLATFORMS, default="sev-snp",
+                   help="the simulated CPU platform: bare SEV-SNP, or an Azure SEV-SNP CVM (HCL report, vTPM quote)")
 
     s = sub.add_parser("serve", help="run the reference enclave (INSECURE DEMO: simulated TEE)")
     s.add_argument("--host", default="127.0.0.1")
@@ -96,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="misbehave on purpose, for tests (docs/protocol.md lists the modes)")
     s.add_argument("--no-log", action="store_true",
                    help="start no transparency log and witness beside the enclave (the bundle then carries no log proof)")
+    s.add_argument("--platform", choices=SIMULATED_PLATFORMS, default="sev-snp",
+                   help="the simulated CPU platform: bare SEV-SNP, or an Azure SEV-SNP CVM (HCL report, vTPM quote)")
 
     lg = sub.add_parser("log", help="run a transparency log or a witness (docs/transparency.md)")
     lsub = lg.add_subparsers(dest="log_command", parser_class=_Parser)

@@ -111,15 +111,16 @@ def _run(app: Any) -> int:
     return int(code or 0)
 
 
-def _demo_settings(no_history: bool = False) -> Any:
+def _demo_settings(no_history: bool = False, platform: str = "sev-snp") -> Any:
     """The demo enclave keeps its transparency log where ``enclave-chat serve`` keeps it, so that a
     client that remembers its checkpoint sees one history across restarts (a fresh log each time
-    would rightly look like a split view). With --no-history nothing is kept: a temporary log."""
+    would rightly look like a split view). With --no-history nothing is kept: a temporary log.
+    ``platform``: the simulated CPU platform (``demo --platform``)."""
     from enclave.app import Settings
 
     if no_history:
-        return Settings()
-    return Settings(transparency_dir=demo_transparency_dir())
+        return Settings(platform=platform)
+    return Settings(transparency_dir=demo_transparency_dir(), platform=platform)
 
 
 class _DemoLauncher:
@@ -163,16 +164,17 @@ def run_chat(*, url: str | None = None, policy: str | None = None, provider: str
         launcher.stop()
 
 
-def run_demo(*, no_history: bool = False) -> int:
+def run_demo(*, no_history: bool = False, platform: str = "sev-snp") -> int:
     """``enclave-chat demo``: the reference enclave (INSECURE DEMO) on a free loopback port, the
-    chat on it under the demo policy, and the enclave stopped when the chat closes."""
+    chat on it under the demo policy, and the enclave stopped when the chat closes; ``platform``:
+    the CPU platform it simulates (bare SEV-SNP or an Azure SEV-SNP CVM)."""
     from enclave.server import BackgroundEnclave
 
     config = _config()
     if config is None:
         return 2
     say("starting the reference enclave (INSECURE DEMO: simulated TEE, public demo keys)…")
-    with BackgroundEnclave(_demo_settings(no_history)) as server:
+    with BackgroundEnclave(_demo_settings(no_history, platform)) as server:
         # The demo enclave is on this machine's loopback: connected directly, never through the
         # config's proxy (which the demo policy would rightly refuse).
         app = build_app(url=server.url, policy="demo", provider=DEFAULT, no_history=no_history,

@@ -27,4 +27,4 @@ def cmd_demo(args: argparse.Namespace) -> Exit:
     from enclave_chat.tui_entry import run_demo
 
     with default_sigint():
-        return Exit(run_demo(no_history=args.no_history))
+        return Exit(run_demo(no_history=args.no_history, platform=args.platform))

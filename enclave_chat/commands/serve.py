@@ -11,7 +11,7 @@ from verifier.errors import VerifierError
 
 
 def cmd_serve(args: argparse.Namespace) -> Exit:
-    from enclave.attacks import ATTACK_MODES, LOG_ATTACKS
+    from enclave.attacks import ATTACK_MODES, AZURE_ATTACKS, LOG_ATTACKS
     from enclave.server import serve
     from enclave.transparency.log import LogError
     from enclave_chat.paths import demo_transparency_dir
@@ -20,11 +20,13 @@ def cmd_serve(args: argparse.Namespace) -> Exit:
         fail(Exit.USAGE, f"unknown attack mode {args.attack!r}; known: {', '.join(ATTACK_MODES)}")
     if args.attack in LOG_ATTACKS and args.no_log:
         fail(Exit.USAGE, f"attack mode {args.attack!r} needs the transparency log; drop --no-log")
+    if args.attack in AZURE_ATTACKS and not args.platform.startswith("azure-"):
+        fail(Exit.USAGE, f"attack mode {args.attack!r} needs a simulated Azure CVM; add --platform azure-snp-vtpm")
     directory = None if args.no_log else demo_transparency_dir()
     try:
         serve(host=args.host, port=args.port, upstream=args.upstream,
               token_delay=args.token_delay, attack=args.attack, transparency=not args.no_log,
-              transparency_dir=directory)
+              transparency_dir=directory, platform=args.platform)
     except OSError as e:
         if e.filename:
             fail(Exit.USAGE, f"cannot use {e.filename}: {e.strerror or e}")
