@@ -1,6 +1,6 @@
 """The command line on the simulated Azure CVM: ``enclave-chat serve --platform azure-snp-vtpm`` in
 a subprocess, then ``verify --policy demo --json`` (exit 0, the hcl.* and tpm.* checks listed)
-and ``ask`` (the reply streamed) as the user runs them; an Azure attack mode without the platform
+and ``ask`` (the reply streamed) as the user runs them, the saved evidence replayed; an Azure attack mode without the platform
 is a usage error."""
 
 from __future__ import annotations
@@ -45,11 +45,13 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
                           timeout=60, stdin=subprocess.DEVNULL)
 
 
-def test_verify_and_ask_against_serve_platform_azure(env: dict[str, str], serve: tuple[Running, str]) -> None:
+def test_verify_and_ask_against_serve_platform_azure(env: dict[str, str], serve: tuple[Running, str],
+                                                     tmp_path: Path) -> None:
     server, url = serve
     server.wait_for(r"simulated azure-snp-vtpm: INSECURE DEMO")
     assert "INSECURE DEMO" in "".join(server.seen)
-    run = cli(env, "verify", url, "--policy", "demo", "--json")
+    saved = tmp_path / "rec"
+    run = cli(env, "verify", url, "--policy", "demo", "--json", "--save-evidence", str(saved))
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
     assert doc["verified"] is True and doc["evidence_kind"] == "azure-snp-vtpm"
@@ -57,6 +59,10 @@ def test_verify_and_ask_against_serve_platform_azure(env: dict[str, str], serve:
     for cid in ("hcl.parse", "hcl.binding", "hcl.user_data", "hcl.ak", "tpm.quote.signature", "tpm.nonce",
                 "tpm.pcr_digest", "snp.report.signature", "gpu.0.signature", "release.measurement"):
         assert statuses[cid] == "pass", cid
+    replayed = cli(env, "verify", "--replay", str(saved), "--policy", "demo", "--json")
+    assert replayed.returncode == 0, replayed.stderr
+    assert json.loads(replayed.stdout)["evidence"] == doc["evidence"]  # cpu.tpm_quote's digest among them
+    assert "cpu.tpm_quote" in doc["evidence"]
     run = cli(env, "ask", url, "hello from the cvm", "--policy", "demo")
     assert run.returncode == 0, run.stderr
     assert "hello from the cvm" in run.stdout
