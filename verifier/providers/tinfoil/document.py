@@ -1,4 +1,6 @@
-"""Tinfoil's attestation documents, parsed strictly and sans-IO: the v3 document and the older v2 one.
+"""Tinfoil's attestation documents, parsed strictly and sans-IO: the v3 document in its June 2026
+layout and the older v2 one (the current v3 layout, Tinfoil's envelope, is
+:mod:`verifier.providers.tinfoil.envelope`; :func:`detect_layout` tells the two v3 layouts apart).
 
 Sources (in the vectors: ``tinfoil/teep/tinfoil_support.md`` "V3 Attestation Format", "REPORTDATA
 Layout", "Envelope Integrity Verification"; ``tinfoil/PROVENANCE.md`` for v2 and the ATC bundle):
@@ -59,6 +61,10 @@ MAX_DEVICE_BLOB = 256 * 1024
 MAX_RIMS = 4
 V3_MEMBERS = ("format", "report_data", "cpu", "gpu", "nvswitch", "certificate", "signature")
 REPORT_DATA_MEMBERS = ("tls_key_fp", "hpke_key", "nonce", "gpu_evidence_hash", "nvswitch_evidence_hash")
+JUNE_ONLY = ("report_data", "cpu", "gpu", "nvswitch", "certificate", "signature")
+"""Top-level members only the June 2026 v3 layout has."""
+CURRENT_ONLY = ("challenge", "cpu_evidence", "crypto_material", "device_evidence", "collateral")
+"""Top-level members only Tinfoil's current v3 envelope has (:mod:`verifier.providers.tinfoil.envelope`)."""
 _HEX64 = re.compile(r"\A[0-9a-fA-F]{64}\Z")
 _SAN_LABEL = re.compile(r"\A([0-9]{2})([a-z2-7]+)\Z")
 
@@ -206,13 +212,40 @@ def _devices(value: object, where: str) -> tuple[DeviceEvidence, ...]:
 
 # -- the documents ----------------------------------------------------------------------------------
 
+def detect_layout(doc: Mapping[str, Any]) -> str:
+    """Which v3 layout ``doc`` (a v3-format object) is, by its members, never guessed: ``"june"``
+    (the June 2026 layout: any of :data:`JUNE_ONLY`) or ``"current"`` (Tinfoil's current envelope:
+    any of :data:`CURRENT_ONLY`). Members of both, or of neither, are a :class:`ParseError` with
+    ``reason="layout"`` (``tinfoil.layout``)."""
+    june = sorted(m for m in doc if m in JUNE_ONLY)
+    current = sorted(m for m in doc if m in CURRENT_ONLY)
+    if june and current:
+        raise ParseError(f"mixes the June 2026 layout's members {june} with the current layout's {current}",
+                         field="document", reason="layout")
+    if not june and not current:
+        raise ParseError("carries the members of neither v3 layout (June 2026: report_data, cpu, certificate, "
+                         "signature; current: challenge, cpu_evidence, crypto_material, device_evidence, collateral)",
+                         field="document", reason="layout")
+    return "june" if june else "current"
+
+
 def parse_document(raw: bytes) -> V3Document | V2Document:
-    """A served attestation document: v3, or v2 (a legacy answer or an ATC bundle)."""
+    """A served attestation document in the June 2026 v3 layout, or v2 (a legacy answer or an ATC
+    bundle). A document in the current v3 layout is refused here: :func:`verifier.providers.
+    tinfoil.envelope.parse_any` reads every layout."""
     if len(raw) > MAX_DOCUMENT:
         raise ParseError(f"is larger than {MAX_DOCUMENT} bytes", field="document")
     doc, spans = member_spans(raw)
+    return parse_members(raw, doc, spans)
+
+
+def parse_members(raw: bytes, doc: Mapping[str, Any], spans: Mapping[str, tuple[int, int]]) -> V3Document | V2Document:
+    """:func:`parse_document` for an object already read by :func:`member_spans`."""
     fmt = doc.get("format")
     if fmt == FORMAT_V3:
+        if detect_layout(doc) != "june":
+            raise ParseError("is in the current v3 layout, which this parser does not read", field="document",
+                             reason="layout")
         if "body" in doc:
             raise ParseError("a v3 document must not carry the legacy v2 body", field="body")
         return _parse_v3(raw, doc, spans)
