@@ -1,7 +1,12 @@
-"""The ``tinfoil`` profile: Tinfoil's attestation documents (v3, and v2 which is never verified)
-and EHBP (docs/tinfoil.md).
+"""The ``tinfoil`` profile: Tinfoil's attestation documents (v3 in its current and its June 2026
+layout, and v2 which is never verified) and EHBP (docs/tinfoil.md).
 
-- :mod:`.document`: the document parser (v2, v3, the ATC bundle);
+- :mod:`.document`: the document parser (v2, v3 in its June 2026 layout, the ATC bundle) and the
+  test that tells the two v3 layouts apart;
+- :mod:`.envelope`: Tinfoil's current v3 layout (its Go SDK's envelope), parsed strictly, and
+  :func:`~.envelope.parse_any` for every layout;
+- :mod:`.reference`: that layout's platform endorsements, freshness witnesses, machine allow-list
+  and freshness deadline; :mod:`.collateral`: its Intel PCS answers, served to the TDX appraisal;
 - :mod:`.rules`: the ``[tinfoil]`` policy table;
 - :mod:`.release`: the repository's release, digest and Sigstore bundle;
 - :mod:`.appraisal`: a document's checks in their documented order;

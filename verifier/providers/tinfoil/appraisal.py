@@ -1,8 +1,10 @@
-"""Appraise a Tinfoil attestation document (v3, or the older v2) into one AttestationResult, sans-IO.
+"""Appraise a Tinfoil attestation document (v3 in either layout, or the older v2) into one
+AttestationResult, sans-IO.
 
 Everything fetched (the document, the TLS peer's key, the repository's release and its Sigstore
 bundle) comes in :class:`Fetched`; CPU and GPU collateral is asked of the ``fetcher`` by the CPU and
-GPU appraisals themselves. The checks of a v3 document, in this fixed order (docs/tinfoil.md):
+GPU appraisals themselves. The checks of a v3 document in its June 2026 layout, in this fixed order
+(docs/tinfoil.md):
 
  1. ``service.url``             the policy accepts this service URL
  2. ``tinfoil.parse``           a well-formed v3 document (format, 32-byte hex fields, report, PEM)
@@ -26,6 +28,18 @@ GPU appraisals themselves. The checks of a v3 document, in this fixed order (doc
 
 With ``[tinfoil] release_source = "demo"`` (INSECURE DEMO policies only) 14-16 are the native
 ``release.*`` checks of the demo DSSE release statement the reference enclave serves.
+
+A v3 document in Tinfoil's current layout (:mod:`verifier.providers.tinfoil.envelope`) runs
+``tinfoil.layout``, ``tinfoil.parse``, ``tinfoil.downgrade``, ``tinfoil.nonce``,
+``tinfoil.crypto_material_hash``, ``tinfoil.device_evidence_hash``, ``tinfoil.report_data``, the CPU
+checks (with the document's VCEK, CRL and Intel PCS answers, and the REPORT_DATA computed from the
+client's nonce and the sections as served), ``tinfoil.tls_key`` and ``tinfoil.hpke_key`` (its
+``tls``/``hpke`` crypto material items), the GPU and NVSwitch checks of its device evidence, the code
+release from its ``sigstore-code`` collateral (demo: the native release), then
+``tinfoil.freshness.code``, ``tinfoil.platform.endorsements``, ``tinfoil.freshness.platform``,
+``tinfoil.machine``, ``tinfoil.platform.measurement`` (TDX) and ``tinfoil.freshness.deadline``
+(:mod:`verifier.providers.tinfoil.reference`). A v3 document whose layout cannot be told (a mix,
+or neither's members) is a failing ``tinfoil.layout`` alone.
 
 A v2 document (no nonce) runs ``tinfoil.parse``, ``tinfoil.downgrade`` (refused once the host was
 seen serving v3), ``tinfoil.freshness`` (always fails: nothing in v2 is fresh), the CPU checks,
@@ -60,6 +74,8 @@ from verifier.endorsements.fetch import CollateralFetcher
 from verifier.errors import ChannelError, ParseError, PolicyError
 from verifier.providers.tinfoil import checks as ids
 from verifier.providers.tinfoil import document as docs
+from verifier.providers.tinfoil import envelope as env
+from verifier.providers.tinfoil import reference
 from verifier.providers.tinfoil.release import (
     CODE_PREDICATE,
     HARDWARE_PREDICATE,
@@ -70,8 +86,11 @@ from verifier.providers.tinfoil.release import (
     tdx_measurement_check,
 )
 from verifier.providers.tinfoil.rules import TinfoilPolicy
-from verifier.result import AttestationResult, Check, Status, failed, passed, skipped
+from verifier.result import AttestationResult, Check, Status, failed, iso, passed, skipped
 from verifier.strict_json import load_strict_json
+
+Document = docs.V3Document | docs.V2Document | env.EnvelopeDocument
+"""Any parsed Tinfoil document: the June 2026 v3 layout, v2, or the current v3 layout."""
 
 KIND = "tinfoil"
 SWITCHED_TOPOLOGY_GPUS = 8
@@ -124,7 +143,7 @@ def appraise_document(raw: bytes, *, nonce: bytes | None, policy: Policy, at: dt
                       service_check: Check | None = None, certificates: Sequence[bytes] = (),
                       crls: Sequence[bytes] = (), trusted_root: bytes | None = None,
                       log_http: httpx.Client | None = None,
-                      state_dir: Path | None = None) -> tuple[AttestationResult, docs.V3Document | docs.V2Document | None]:
+                      state_dir: Path | None = None) -> tuple[AttestationResult, Document | None]:
     """Appraise a served (or saved) document; see the module docstring for the checks.
 
     ``nonce`` is the client's (None for a saved document checked without one); ``certificates``
@@ -137,12 +156,19 @@ def appraise_document(raw: bytes, *, nonce: bytes | None, policy: Policy, at: dt
     if service_check is not None:
         run.add(service_check)
     try:
-        doc = docs.parse_document(raw)
+        doc: Document = env.parse_any(raw)
     except ParseError as e:
-        run.add(failed(ids.PARSE, f"The attestation document is malformed: {e}.", authenticity=True))
+        if e.reason == "layout":
+            run.add(failed(ids.LAYOUT, f"The v3 document's layout cannot be told: {e}; nothing in it is used.", authenticity=True))
+        else:
+            run.add(failed(ids.PARSE, f"The attestation document is malformed: {e}.", authenticity=True))
         return _result(run, at=at, nonce=nonce, policy=policy), None
     try:
-        if isinstance(doc, docs.V3Document):
+        if isinstance(doc, env.EnvelopeDocument):
+            _appraise_envelope(run, doc, nonce=nonce, policy=policy, tinfoil=tinfoil, at=at, fetched=fetched,
+                               fetcher=fetcher, certificates=certificates, crls=crls, trusted_root=trusted_root,
+                               log_http=log_http, state_dir=state_dir)
+        elif isinstance(doc, docs.V3Document):
             _appraise_v3(run, doc, nonce=nonce, policy=policy, tinfoil=tinfoil, at=at, fetched=fetched,
                          fetcher=fetcher, certificates=certificates, crls=crls, trusted_root=trusted_root,
                          log_http=log_http, state_dir=state_dir)
@@ -283,7 +309,7 @@ def _cpu(run: _Run, platform: str, report: bytes, certificates: Sequence[bytes],
         run.claims["cpu"] = dict(snp.claims)
         if snp.report is None or not snp.authentic:
             return None
-        return platform, {"measurement": snp.report.measurement}
+        return platform, {"measurement": snp.report.measurement, "machine": snp.report.chip_id}
     from verifier.appraisal.tdx import appraise_tdx
 
     tdx = appraise_tdx(report, policy=policy, at=at, expected_report_data=expected, fetcher=fetcher)
@@ -293,8 +319,14 @@ def _cpu(run: _Run, platform: str, report: bytes, certificates: Sequence[bytes],
     if tdx.quote is None or not tdx.authentic:
         return None
     body = tdx.quote.body
-    return platform, {"mrtd": body.mrtd, "rtmr0": body.rtmr0, "rtmr1": body.rtmr1, "rtmr2": body.rtmr2,
-                      "rtmr3": body.rtmr3}
+    regs = {"mrtd": body.mrtd, "rtmr0": body.rtmr0, "rtmr1": body.rtmr1, "rtmr2": body.rtmr2, "rtmr3": body.rtmr3}
+    try:  # the PPID: the machine id Tinfoil's platform endorsements list (from the authentic PCK leaf)
+        from verifier.endorsements.intel_pck import load_pck_chain, pck_extensions
+
+        regs["machine"] = pck_extensions(load_pck_chain(tdx.quote.pck_chain_pem).leaf).ppid
+    except (ParseError, ValueError):
+        pass
+    return platform, regs
 
 
 def _tls_check(fetched: Fetched, want: bytes, tinfoil: TinfoilPolicy, what: str) -> Check:
@@ -409,14 +441,15 @@ def _releases(run: _Run, platform: str, measured: tuple[str, dict[str, bytes]] |
 
 def _demo_release(run: _Run, platform: str, measured: tuple[str, dict[str, bytes]] | None, *,
                   policy: Policy, fetched: Fetched, log_http: httpx.Client | None,
-                  state_dir: Path | None, at: dt.datetime) -> None:
-    """INSECURE DEMO: the native release statement (DSSE, demo publisher) the enclave serves."""
+                  state_dir: Path | None, at: dt.datetime) -> bool:
+    """INSECURE DEMO: the native release statement (DSSE, demo publisher) the enclave serves; True
+    when every release check held."""
     from verifier.appraisal.release import appraise_release
 
     run.add(skipped(ids.REPOSITORY, "INSECURE DEMO: no GitHub release; the demo policy checks the reference enclave's DSSE release statement instead.", required=False))
     if measured is None or platform != "sev-snp":
         run.add(skipped(release_ids.MEASUREMENT, "No authentic SEV-SNP measurement to compare with a release."))
-        return
+        return False
     release = fetched.demo_release
     log = release.get("log") if isinstance(release, Mapping) else None
     log_url = log.get("url") if isinstance(log, Mapping) and isinstance(log.get("url"), str) else None
@@ -426,6 +459,219 @@ def _demo_release(run: _Run, platform: str, measured: tuple[str, dict[str, bytes
     for c in outcome.checks:
         run.add(c)
     run.claims["release"] = dict(outcome.claims)
+    return all(c.status is not Status.FAIL and not (c.status is Status.SKIP and c.required) for c in outcome.checks)
+
+
+# -- v3, Tinfoil's current layout (the envelope) ---------------------------------------------------
+
+def _hash_check(cid: str, what: str, computed: bytes, endorsed: bytes, size: int) -> Check:
+    if hmac.compare_digest(computed, endorsed):
+        return passed(cid, f"SHA-256 of the {size} bytes of the {what} section as served is the endorsed {computed.hex()[:16]}….")
+    return failed(cid, f"SHA-256 of the {what} section as served is {computed.hex()[:16]}…, but cpu_evidence.endorsed names {endorsed.hex()[:16]}…: the {what} was altered.")
+
+
+def _appraise_envelope(run: _Run, doc: env.EnvelopeDocument, *, nonce: bytes | None, policy: Policy,
+                       tinfoil: TinfoilPolicy, at: dt.datetime, fetched: Fetched,
+                       fetcher: CollateralFetcher | None, certificates: Sequence[bytes], crls: Sequence[bytes],
+                       trusted_root: bytes | None, log_http: httpx.Client | None, state_dir: Path | None) -> None:
+    """The checks of a current-layout document, in catalogue order (docs/tinfoil.md)."""
+    coll = doc.collateral
+    run.add(passed(ids.LAYOUT, "Tinfoil's current v3 layout (challenge, cpu_evidence, crypto_material, device_evidence, collateral), told by its members; it has none of the June 2026 layout's.", authenticity=True))
+    others = [f"{d.id} ({d.kind or 'no kind'})" for d in doc.devices if d.kind not in (env.KIND_GPU, env.KIND_NVSWITCH)]
+    extra = (f"; devices not appraised: {', '.join(others)}" if others else "") + (
+        f"; collateral not used: {', '.join(coll.ignored)}" if coll.ignored else "")
+    run.add(passed(ids.PARSE, f"A current-layout v3 document: {doc.platform} CPU evidence ({len(doc.cpu.report)} bytes), "
+                   f"{len(doc.crypto_material)} crypto material item(s), {len(doc.gpus)} GPU(s), "
+                   f"{len(doc.nvswitch_items)} NVSwitch item(s){extra}.", authenticity=True))
+    run.add(passed(ids.DOWNGRADE, "A v3 document, which answers this client's nonce; once remembered for this host, a v2 answer from it is refused as a downgrade."))
+    run.claims.update({"format": env.FORMAT, "layout": "current", "platform": doc.platform,
+                       "crypto_material": [{"id": i.id, "format": i.format} for i in doc.crypto_material]})
+
+    # nonce
+    served = doc.challenge.nonce
+    if nonce is None:
+        run.add(skipped(ids.NONCE, f"No client nonce was given; the document answers nonce {served.hex()[:16]}… (pass --nonce)."))
+        bound_nonce = served
+    elif hmac.compare_digest(served, nonce):
+        run.add(passed(ids.NONCE, "The document's challenge is the nonce this client chose just now."))
+        bound_nonce = nonce
+    else:
+        run.add(failed(ids.NONCE, f"The document answers nonce {served.hex()[:16]}…, not this client's {nonce.hex()[:16]}…: it is replayed or stale."))
+        bound_nonce = nonce
+
+    # the endorsed sections, hashed as served, and the REPORT_DATA they make with the client's nonce
+    run.evidence["crypto_material"] = doc.crypto_material_hash.hex()
+    run.evidence["device_evidence"] = doc.device_evidence_hash.hex()
+    run.add(_hash_check(ids.CRYPTO_MATERIAL_HASH, "crypto_material", doc.crypto_material_hash,
+                        doc.cpu.crypto_material_hash, len(doc.crypto_material_bytes)))
+    run.add(_hash_check(ids.DEVICE_EVIDENCE_HASH, "device_evidence", doc.device_evidence_hash,
+                        doc.cpu.device_evidence_hash, len(doc.device_evidence_bytes)))
+    expected = doc.expected_report_data(bound_nonce)
+    run.claims["expected_report_data"] = expected.hex()
+    if hmac.compare_digest(expected, doc.challenge.report_data):
+        run.add(passed(ids.REPORT_DATA, "challenge.report_data is SHA-256(report-data/v1 || nonce || crypto_material hash || device_evidence hash) || 0^32, computed here; the CPU evidence must hold it."))
+    else:
+        run.add(failed(ids.REPORT_DATA, f"challenge.report_data {doc.challenge.report_data.hex()[:16]}… is not the {expected.hex()[:16]}… computed here from the nonce and the sections as served."))
+
+    # the CPU evidence, with the document's own collateral
+    blobs = list(certificates)
+    if coll.vcek is not None:
+        blobs = [coll.vcek.vcek_der, *([coll.vcek.cert_chain_pem] if coll.vcek.cert_chain_pem else []), *blobs]
+    cpu_crls = [*([coll.amd_crl] if coll.amd_crl is not None else []), *crls]
+    cpu_fetcher = fetcher
+    if coll.intel_pcs is not None:
+        from verifier.providers.tinfoil.collateral import DocumentCollateral
+
+        cpu_fetcher = DocumentCollateral(coll.intel_pcs, fetcher)
+    measured = _cpu(run, doc.platform, doc.cpu.report, blobs, cpu_crls, policy=policy, at=at, expected=expected,
+                    fetcher=cpu_fetcher)
+
+    # the transport keys, by id and format URI
+    tls = doc.item(env.TLS_ID)
+    if tls is None or tls.format != env.KEY_TLS_FINGERPRINT:
+        run.add(failed(ids.TLS_KEY, f"The crypto material has no {env.TLS_ID!r} item of format {env.KEY_TLS_FINGERPRINT}"
+                       + (f" (it is {tls.format[:80]!r})" if tls is not None else "") + ": no TLS key is endorsed."))
+    else:
+        run.claims["tls_key_fp"] = tls.data.hex()
+        run.add(_tls_check(fetched, tls.data, tinfoil, "TLS key fingerprint"))
+    hpke = doc.item(env.HPKE_ID)
+    if hpke is None or hpke.format != env.KEY_X25519_HPKE:
+        run.add(failed(ids.HPKE_KEY, f"The crypto material has no {env.HPKE_ID!r} item of format {env.KEY_X25519_HPKE}"
+                       + (f" (it is {hpke.format[:80]!r})" if hpke is not None else "") + ": requests could not be sealed (EHBP)."))
+    else:
+        run.claims["hpke_key"] = hpke.data.hex()
+        run.add(_hpke_check(hpke.data))
+
+    # the devices
+    _envelope_gpus(run, doc, policy=policy, at=at, nonce=bound_nonce, fetcher=fetcher)
+
+    # the reference values: code release, its witness, the platform endorsements, theirs
+    demo = tinfoil.release_source == "demo"
+    code = _envelope_code_release(run, doc, measured, policy=policy, tinfoil=tinfoil, at=at, fetched=fetched,
+                                  trusted_root=trusted_root, log_http=log_http, state_dir=state_dir)
+    if demo:
+        code_check, code_time = reference.demo_witness(ids.FRESHNESS_CODE, coll.demo_freshness.get(env.CODE_FRESHNESS_ID),
+                                                       code, what="code release", policy=policy, at=at, tinfoil=tinfoil)
+        platform_check, endorsements = reference.demo_platform(coll.demo_platform, policy=policy)
+    else:
+        code_check, code_time = reference.sigstore_witness(ids.FRESHNESS_CODE, coll.freshness.get(env.CODE_FRESHNESS_ID),
+                                                           code, what="code release", trusted_root=trusted_root,
+                                                           at=at, tinfoil=tinfoil)
+        platform_check, endorsements = reference.sigstore_platform(coll.sigstore_platform, trusted_root=trusted_root)
+    run.add(code_check)
+    run.add(platform_check)
+    artifact = endorsements.artifact if endorsements is not None else None
+    if demo:
+        witness, platform_time = reference.demo_witness(ids.FRESHNESS_PLATFORM, coll.demo_freshness.get(env.PLATFORM_FRESHNESS_ID),
+                                                        artifact, what="platform endorsements", policy=policy, at=at,
+                                                        tinfoil=tinfoil)
+    else:
+        witness, platform_time = reference.sigstore_witness(ids.FRESHNESS_PLATFORM, coll.freshness.get(env.PLATFORM_FRESHNESS_ID),
+                                                            artifact, what="platform endorsements",
+                                                            trusted_root=trusted_root, at=at, tinfoil=tinfoil)
+    run.add(witness)
+    regs = measured[1] if measured is not None else {}
+    run.add(reference.machine_check(regs.get("machine"), doc.platform, endorsements, tinfoil))
+    if doc.platform == "tdx":
+        check, name = reference.platform_measurement_check(endorsements, regs.get("mrtd"), regs.get("rtmr0"))
+        run.add(check)
+        if name:
+            run.claims["hardware_platform"] = name
+    deadline_check, deadline = reference.deadline_check([code_time, platform_time], at=at, tinfoil=tinfoil)
+    run.add(deadline_check)
+    if deadline is not None:
+        run.claims["freshness_expires_at"] = iso(deadline)
+
+
+def _envelope_gpus(run: _Run, doc: env.EnvelopeDocument, *, policy: Policy, at: dt.datetime, nonce: bytes,
+                   fetcher: CollateralFetcher | None) -> None:
+    """Each GPU item's SPDM evidence by our GPU verifier; NVSwitch items as :func:`_gpus` does."""
+    from verifier.appraisal.nvidia import appraise_gpu, appraise_gpus
+
+    gpus = [d.gpu for d in doc.gpus if d.gpu is not None]
+    rims = list(doc.collateral.rims)
+    result = appraise_gpus([(g.arch, g.evidence, g.certificate) for g in gpus], policy=policy, at=at,
+                           expected_nonce=nonce, fetcher=fetcher, rims=rims)
+    for c in result.checks:
+        run.add(c)
+    run.claims["gpus"] = result.claims
+    switched = len(gpus) == SWITCHED_TOPOLOGY_GPUS and any(g.arch.upper() == "HOPPER" for g in gpus)
+    items = doc.nvswitch_items
+    if not items and not switched:
+        return
+    problems = [f"{i.id}: {i.problem}" for i in items if i.problem is not None]
+    switches = [s for i in items for s in i.nvswitches]
+    if problems:
+        run.add(failed(ids.NVSWITCH, f"The NVSwitch evidence cannot be read: {'; '.join(problems)}."))
+        return
+    if not switches:
+        run.add(failed(ids.NVSWITCH, "Eight Hopper GPUs sit behind NVSwitches, but the device evidence has no NVSwitch evidence." if switched
+                       else "The NVSwitch items list no evidence."))
+        return
+    run.add(passed(ids.NVSWITCH, f"{len(switches)} NVSwitch evidence(s) in the endorsed device evidence" + (" (required: eight Hopper GPUs)." if switched else ".")))
+    for i, s in enumerate(switches):
+        one = appraise_gpu(s.evidence, s.certificate, policy=policy, at=at, expected_nonce=nonce,
+                           fetcher=fetcher, index=i, arch=s.arch or "LS10", rims=rims)
+        prefix = f"gpu.{i}."
+        for c in one.checks:
+            cid = f"nvswitch.{i}." + c.id.removeprefix(prefix) if c.id.startswith(prefix) else c.id
+            run.add(Check(cid, c.status, c.detail, c.required, c.authenticity, c.reason))
+
+
+def _envelope_code_release(run: _Run, doc: env.EnvelopeDocument, measured: tuple[str, dict[str, bytes]] | None, *,
+                           policy: Policy, tinfoil: TinfoilPolicy, at: dt.datetime, fetched: Fetched,
+                           trusted_root: bytes | None, log_http: httpx.Client | None,
+                           state_dir: Path | None) -> reference.Artifact | None:
+    """The code release from the document's own collateral; returns what its freshness witness
+    must endorse (None unless every release check held)."""
+    coll = doc.collateral
+    if tinfoil.release_source == "demo":
+        release = coll.demo_release
+        demo_fetched = Fetched(fetched.peer_spki, fetched.transport, demo_release=release, v3_seen=fetched.v3_seen)
+        ok = _demo_release(run, doc.platform, measured, policy=policy, fetched=demo_fetched, log_http=log_http,
+                           state_dir=state_dir, at=at)
+        if not ok or release is None:
+            return None
+        try:
+            envelope = base64.b64decode(release["envelope"], validate=True)
+        except (KeyError, TypeError, ValueError):
+            return None
+        return reference.Artifact(None, None, None, None, hashlib.sha256(envelope).hexdigest())
+    repo = fetched.repository
+    if repo is None:
+        run.add(failed(ids.REPOSITORY, "No repository was resolved for this host."))
+        return None
+    run.add(repo.check)
+    if repo.name is None:
+        for i in (ids.RELEASE_LATEST, ids.RELEASE_MEASUREMENT):
+            run.add(skipped(i, "No repository, so no release to compare with."))
+        return None
+    run.claims["repository"] = repo.name
+    ref = coll.sigstore_code
+    outcome = appraise_release_fetch(ReleaseFetch(repo.name, "the document's sigstore-code collateral", supplied=True),
+                                     ids=ids.CODE_RELEASE, predicate_type=CODE_PREDICATE,
+                                     workflow=tinfoil.workflow_for(repo.name),
+                                     supplied_bundle=ref.bundle if ref is not None else None,
+                                     supplied_digest=ref.digest if ref is not None else None,
+                                     supplied_tag=ref.tag if ref is not None else None, trusted_root=trusted_root)
+    for c in outcome.checks:
+        run.add(c)
+    run.claims["release"] = outcome.claims
+    if measured is None:
+        run.add(skipped(ids.RELEASE_MEASUREMENT, "No authentic measurement to compare with the release."))
+        return None
+    if outcome.predicate is None:
+        run.add(skipped(ids.RELEASE_MEASUREMENT, "No verified release predicate to compare the measurement with."))
+        return None
+    regs = measured[1]
+    check = (snp_measurement_check(outcome.predicate, regs["measurement"], outcome.tag) if doc.platform == "sev-snp"
+             else tdx_measurement_check(outcome.predicate, regs["rtmr1"], regs["rtmr2"], outcome.tag))
+    run.add(check)
+    if check.status is not Status.PASS or outcome.digest is None:
+        return None
+    return reference.Artifact(repo.name, outcome.tag,
+                              reference.bundle_commit(outcome.bundle) if outcome.bundle is not None else None,
+                              outcome.subjects[0] if outcome.subjects else None, outcome.digest)
 
 
 # -- v2 ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from verifier.appraisal.offline import OfflineOptions, read_file
 from verifier.errors import InputError, ParseError
 from verifier.providers.tinfoil import checks as ids
 from verifier.providers.tinfoil import document as docs
+from verifier.providers.tinfoil import envelope as env
 from verifier.providers.tinfoil.appraisal import Fetched, Repository, appraise_document
 from verifier.providers.tinfoil.rules import TinfoilPolicy
 from verifier.result import AttestationResult, failed, passed, skipped
@@ -27,9 +28,11 @@ from verifier.result import AttestationResult, failed, passed, skipped
 
 def _repository(opts: OfflineOptions, raw: bytes) -> tuple[str, Repository]:
     try:
-        doc = docs.parse_document(raw)
+        doc = env.parse_any(raw)
     except ParseError:
         return "", Repository(None, skipped(ids.REPOSITORY, "The document does not parse."))
+    if isinstance(doc, env.EnvelopeDocument):
+        return "", Repository(None, skipped(ids.REPOSITORY, "A saved current-layout document names no host, so which repository's release it must carry is not known here; replay a recording to check its release."))
     if isinstance(doc, docs.V3Document):
         return "", Repository(None, skipped(ids.REPOSITORY, "A saved v3 document brings no release and none is fetched offline; replay a recording to check its release."))
     host = (doc.domain or "").lower()

@@ -4,6 +4,8 @@ Its HTTP exchanges (sans-policy: what to trust is :mod:`verifier.providers.tinfo
 
 - ``GET {service}/.well-known/tinfoil-attestation?nonce=<64 hex>``: the v3 document (an older
   service answers v2, which is never verified), keeping the TLS peer's key for ``tinfoil.tls_key``;
+  a document in Tinfoil's current layout carries its collateral and releases, so after it only the
+  repository's name may be fetched (discovery), and a verified session ends at its freshness deadline;
 - for a host the policy's ``[tinfoil] repos`` does not name, the router's discovery document
   (``[tinfoil] discovery``) says which repository's releases it runs;
 - the repository's latest release, digest and Sigstore bundle, from GitHub (or the policy's proxy),
@@ -20,6 +22,7 @@ do; EHBP seals bodies only).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -43,6 +46,7 @@ from verifier.errors import (
 from verifier.providers.base import AttestContext, Attested, Event, StaleKeyConfig
 from verifier.providers.tinfoil import checks as ids
 from verifier.providers.tinfoil import document as docs
+from verifier.providers.tinfoil import envelope as env
 from verifier.providers.tinfoil.appraisal import Fetched, Repository, appraise_document, host_of
 from verifier.providers.tinfoil.release import ReleaseFetch, fetch_release, http_get
 from verifier.providers.tinfoil.rules import TinfoilPolicy
@@ -136,26 +140,48 @@ class TinfoilProvider:
             check = failed(ids.FETCH, f"The attestation endpoint answered HTTP {answer.status} instead of a document.", authenticity=True)
             return Attested(AttestationResult(KIND, ctx.at, ctx.nonce, ctx.policy.ref, (url_check, check)), None, None)
         try:
-            platform: str | None = docs.parse_document(answer.body).platform
-        except ParseError:  # reported by the appraisal as tinfoil.parse; nothing more to fetch
-            platform = None
+            parsed: docs.V3Document | docs.V2Document | env.EnvelopeDocument | None = env.parse_any(answer.body)
+        except ParseError:  # reported by the appraisal as tinfoil.parse or .layout; nothing more to fetch
+            parsed = None
         fetched = Fetched(answer.peer_spki, answer.transport, v3_seen=v3_seen(ctx.state_dir, host))
-        if platform is not None:
-            fetched = await self._fetch_releases(ctx, tinfoil, host, platform, fetched)
+        if isinstance(parsed, env.EnvelopeDocument):
+            # everything but the repository's name is in the document: resolve only that
+            fetched = await self._resolve_only(ctx, tinfoil, host, fetched)
+        elif parsed is not None:
+            fetched = await self._fetch_releases(ctx, tinfoil, host, parsed.platform, fetched)
         result, doc = await asyncio.to_thread(
             appraise_document, answer.body, nonce=ctx.nonce, policy=ctx.policy, at=ctx.at, host=host,
             fetched=fetched, fetcher=ctx.fetcher, service_check=url_check, log_http=ctx.log_http,
             state_dir=ctx.state_dir)
-        if isinstance(doc, docs.V3Document) and result.authentic:
+        if isinstance(doc, docs.V3Document | env.EnvelopeDocument) and result.authentic:
             try:
                 remember_v3(ctx.state_dir, host, ctx.at)
             except OSError as e:  # the result stands; only the downgrade memory is lost
                 log.warning("cannot remember that %s serves v3 documents: %s", host, e)
         channel = None
+        expires = None
+        api_key = os.environ.get("TINFOIL_API_KEY") or None
         if isinstance(doc, docs.V3Document) and result.verified:
-            channel = EhbpChannel(doc.hpke_key, doc.tls_key_fp, tinfoil.tls_binding == "required",
-                                  os.environ.get("TINFOIL_API_KEY") or None)
-        return Attested(result, channel, None)
+            channel = EhbpChannel(doc.hpke_key, doc.tls_key_fp, tinfoil.tls_binding == "required", api_key)
+        elif isinstance(doc, env.EnvelopeDocument) and result.verified:
+            hpke, tls = doc.item(env.HPKE_ID), doc.item(env.TLS_ID)
+            assert hpke is not None and tls is not None  # tinfoil.hpke_key and .tls_key passed
+            channel = EhbpChannel(hpke.data, tls.data, tinfoil.tls_binding == "required", api_key)
+            # no request may be authorised at or after the reference values' freshness deadline
+            deadline = result.claims.get("freshness_expires_at")
+            expires = dt.datetime.fromisoformat(deadline) if isinstance(deadline, str) else None
+        return Attested(result, channel, expires)
+
+    @staticmethod
+    async def _resolve_only(ctx: AttestContext, tinfoil: TinfoilPolicy, host: str, fetched: Fetched) -> Fetched:
+        """A current-layout document carries its releases; only the repository is the client's to know."""
+        if tinfoil.release_source == "demo":
+            return fetched
+        if ctx.fetcher is not None and ctx.fetcher.offline and host not in tinfoil.repos:
+            offline = skipped(ids.REPOSITORY, "Fetching is off (--offline): the discovery document was not fetched, so the repository this host must run is unknown.")
+            return Fetched(fetched.peer_spki, fetched.transport, Repository(None, offline), v3_seen=fetched.v3_seen)
+        repo = await resolve_repository(ctx.http, tinfoil, host)
+        return Fetched(fetched.peer_spki, fetched.transport, repo, v3_seen=fetched.v3_seen)
 
     @staticmethod
     async def _fetch_releases(ctx: AttestContext, tinfoil: TinfoilPolicy, host: str, platform: str,

@@ -163,6 +163,10 @@ class ReleaseOutcome:
     tag: str | None = None
     digest: str | None = None
     claims: dict[str, Any] = field(default_factory=dict)
+    bundle: bytes | None = None
+    """The Sigstore bundle whose checks these are (None when none was reached)."""
+    subjects: tuple[str, ...] = ()
+    """The names of the signed statement's subjects, in order."""
 
     @property
     def trusted(self) -> bool:
@@ -177,12 +181,15 @@ def _not_reached(answer: Answer, what: str) -> str:
 def appraise_release_fetch(fetch: ReleaseFetch, *, ids: ReleaseIds,
                            predicate_type: str, workflow: str,
                            supplied_bundle: bytes | None = None, supplied_digest: str | None = None,
-                           trusted_root: bytes | None = None) -> ReleaseOutcome:
+                           trusted_root: bytes | None = None,
+                           supplied_tag: str | None = None) -> ReleaseOutcome:
     """Checks ``ids.latest``, ``ids.digest``, ``ids.attestation``, the Sigstore checks
     (``ids.sigstore``), ``ids.tag`` and ``ids.predicate`` (:mod:`verifier.providers.tinfoil.checks`).
 
-    ``supplied_bundle``/``supplied_digest``: a release that came with the evidence (an ATC bundle)
-    instead of one fetched; then "latest" and "tag" cannot be known and are optional skips."""
+    ``supplied_bundle``/``supplied_digest``: a release that came with the evidence (an ATC bundle,
+    or the current v3 layout's ``sigstore-code`` collateral) instead of one fetched; then "latest"
+    cannot be known and is an optional skip, and "tag" is checked against ``supplied_tag`` (an
+    optional skip without one)."""
     checks: list[Check] = []
     claims: dict[str, Any] = {"repository": fetch.repo, "source": fetch.source}
     later = (ids.digest, ids.attestation, *ids.sigstore, ids.tag, ids.predicate)
@@ -195,6 +202,9 @@ def appraise_release_fetch(fetch: ReleaseFetch, *, ids: ReleaseIds,
     tag: str | None = None
     if fetch.supplied:
         checks.append(skipped(ids.latest, "The evidence brings its own release, so whether it is the repository's latest is not checked.", required=False))
+        tag = supplied_tag or None
+        if tag is not None:
+            claims["tag"] = tag
         digest = supplied_digest
         bundles = [supplied_bundle] if supplied_bundle is not None else []
         if digest is None or not bundles:
@@ -231,16 +241,18 @@ def appraise_release_fetch(fetch: ReleaseFetch, *, ids: ReleaseIds,
 
     # Sigstore: the first bundle whose checks all hold and whose predicate is the expected one.
     chosen = None
+    chosen_bundle = None
     for bundle in bundles:
         appraisal = appraise_bundle(bundle, trusted_root=trusted_root, repository=fetch.repo,
                                     digest=f"sha256:{digest}", workflow_ref=workflow, offline=True)
         if chosen is None:
-            chosen = appraisal
+            chosen, chosen_bundle = appraisal, bundle
         if (all(c.status is not Status.FAIL for c in appraisal.checks)
                 and appraisal.predicate_type == predicate_type):
-            chosen = appraisal
+            chosen, chosen_bundle = appraisal, bundle
             break
     assert chosen is not None
+    names = tuple(s.name for s in chosen.subjects)
     checks.extend(Check(ids.sigstore_id(c.id), c.status, c.detail, c.required, c.authenticity, c.reason)
                   for c in chosen.checks)
     claims.update({k: v for k, v in chosen.claims.items() if k in ("rekor_log_index", "build_config_uri", "predicate_type")})
@@ -249,26 +261,30 @@ def appraise_release_fetch(fetch: ReleaseFetch, *, ids: ReleaseIds,
 
     build = str(chosen.claims.get("build_config_uri") or "")
     ref = build.rpartition("@")[2]
+    which = "the release the evidence names" if fetch.supplied else "the latest release"
     if tag is None:
         checks.append(skipped(ids.tag, f"The evidence names no release tag; the bundle was signed by {build or 'an unknown workflow'}.", required=False))
     elif ref == f"refs/tags/{tag}":
-        checks.append(passed(ids.tag, f"The bundle was signed by a workflow run for tag {tag}, the latest release."))
+        checks.append(passed(ids.tag, f"The bundle was signed by a workflow run for tag {tag}, {which}."))
     else:
-        checks.append(failed(ids.tag, f"The bundle was signed by a workflow run for {ref or 'an unknown ref'}, not for the latest release's tag {tag}."))
+        checks.append(failed(ids.tag, f"The bundle was signed by a workflow run for {ref or 'an unknown ref'}, not for {which}'s tag {tag}."))
+
+    def outcome(predicate: Mapping[str, Any] | None) -> ReleaseOutcome:
+        return ReleaseOutcome(tuple(checks), predicate, tag, digest, claims, chosen_bundle, names)
 
     if not sigstore_ok:
         checks.append(skipped(ids.predicate, "The Sigstore bundle did not verify, so its measurements are not used."))
-        return ReleaseOutcome(tuple(checks), None, tag, digest, claims)
+        return outcome(None)
     if chosen.predicate_type != predicate_type or not isinstance(chosen.predicate, dict):
         checks.append(failed(ids.predicate, f"The signed predicate is {chosen.predicate_type!r}, not {predicate_type}."))
-        return ReleaseOutcome(tuple(checks), None, tag, digest, claims)
+        return outcome(None)
     problem = (code_predicate_problem(chosen.predicate) if predicate_type == CODE_PREDICATE
                else hardware_predicate_problem(chosen.predicate))
     if problem:
         checks.append(failed(ids.predicate, f"The signed {predicate_type} predicate is malformed: {problem}."))
-        return ReleaseOutcome(tuple(checks), None, tag, digest, claims)
+        return outcome(None)
     checks.append(passed(ids.predicate, f"A signed {predicate_type} predicate."))
-    return ReleaseOutcome(tuple(checks), chosen.predicate, tag, digest, claims)
+    return outcome(chosen.predicate)
 
 
 # -- predicates -------------------------------------------------------------------------------------

@@ -16,6 +16,14 @@ key                       default                              meaning
                                                                ``{repo}`` stands for the escaped repository
 ``hardware_repo``         ``"tinfoilsh/hardware-measurements"`` where TDX MRTD/RTMR0 values are released
 ``tls_binding``           ``"required"``                       ``"off"``: no TLS (loopback demo policies only)
+``freshness_max_age_``    ``604800`` (7 days)                  current layout: the reference values' freshness
+``seconds``                                                    witnesses may be this old; the deadline is the
+                                                               earliest witness time plus this
+``require_endorsed_``     ``true``                             current layout: the CPU's machine id (SEV-SNP
+``machine``                                                    CHIP_ID, TDX PPID) must be in the signed platform
+                                                               endorsements' ``machines``
+``machines``              absent (any)                         current layout: an allow-list; the machine id
+                                                               (lowercase hex) must also be one of these
 ========================  ===================================  ===========================================
 """
 
@@ -31,7 +39,11 @@ from verifier.errors import PolicyError
 from verifier.urls import is_loopback_host
 
 KEYS = ("repos", "discovery", "allowed_repos", "release_source", "release_proxy", "workflow",
-        "hardware_repo", "tls_binding")
+        "hardware_repo", "tls_binding", "freshness_max_age_seconds", "require_endorsed_machine", "machines")
+FRESHNESS_MAX_AGE = 7 * 24 * 3600
+"""Seconds: the Go SDK's default maximum age of a freshness witness (``MaxFreshnessAge``)."""
+_MACHINE_ID = re.compile(r"\A(?:[0-9a-f]{128}|[0-9a-f]{32})\Z")
+"""A SEV-SNP CHIP_ID (64 bytes) or a TDX PPID (16 bytes), lowercase hex."""
 RELEASE_SOURCES = ("github", "proxy", "demo")
 TLS_BINDINGS = ("required", "off")
 GITHUB_API = "https://api.github.com"
@@ -70,6 +82,9 @@ class TinfoilPolicy:
     workflow: str = DEFAULT_WORKFLOW
     hardware_repo: str = HARDWARE_REPO
     tls_binding: str = "required"
+    freshness_max_age: int = FRESHNESS_MAX_AGE
+    require_endorsed_machine: bool = True
+    machines: tuple[str, ...] = ()
 
     @classmethod
     def from_policy(cls, policy: Policy) -> TinfoilPolicy:
@@ -103,7 +118,16 @@ class TinfoilPolicy:
         if tls == "off" and not loopback_demo:
             raise PolicyError('policy [tinfoil] tls_binding = "off" is for loopback demo policies only '
                               "([service] demo_roots and loopback_only): a real service must prove its TLS key")
-        return cls(repos, discovery, allowed, source, proxy, workflow, hardware, tls)
+        max_age = s.get("freshness_max_age_seconds", int, FRESHNESS_MAX_AGE)
+        if not 0 < max_age <= 366 * 24 * 3600:
+            raise PolicyError(f"policy [tinfoil] freshness_max_age_seconds must be between 1 and a year, not {max_age}")
+        endorsed = s.get("require_endorsed_machine", bool, True)
+        machines = tuple(s.allow_list("machines", "lowercase hex machine id") or ())
+        bad = [m for m in machines if not _MACHINE_ID.match(m)]
+        if bad:
+            raise PolicyError(f"policy [tinfoil] machines must be lowercase hex SEV-SNP CHIP_IDs (128 digits) or "
+                              f"TDX PPIDs (32 digits), not {bad[0][:40]!r}")
+        return cls(repos, discovery, allowed, source, proxy, workflow, hardware, tls, max_age, endorsed, machines)
 
     # -- derived -----------------------------------------------------------------------------------
     @property
