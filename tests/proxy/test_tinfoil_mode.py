@@ -41,6 +41,13 @@ def tinfoil_enclave() -> Iterator[TinfoilEnclave]:
         yield server
 
 
+@pytest.fixture(scope="module")
+def june_enclave() -> Iterator[TinfoilEnclave]:
+    """The June 2026 layout, whose members the hostile front below rewrites."""
+    with TinfoilEnclave(layout="june") as server:
+        yield server
+
+
 def sdk(proxy: BackgroundProxy) -> openai.OpenAI:
     return openai.OpenAI(base_url=proxy.url, api_key="unused", max_retries=0, timeout=30)
 
@@ -152,7 +159,8 @@ class Front:
     ("replay-nonce", "tinfoil.nonce"),             # made for another nonce
 ])
 def test_behind_a_hostile_front_the_sdk_gets_the_attestation_error_and_nothing_is_carried(
-        tinfoil_enclave: TinfoilEnclave, demo_policy: Policy, attack: str, check_id: str) -> None:
+        june_enclave: TinfoilEnclave, demo_policy: Policy, attack: str, check_id: str) -> None:
+    tinfoil_enclave = june_enclave
     rewrite = {"swap-key": _swap_key, "flip-measurement": _flip_measurement, "replay-nonce": None}[attack]
     before = tinfoil_enclave.mode.requests
     with Front(tinfoil_enclave, rewrite, replay=attack == "replay-nonce") as front, \

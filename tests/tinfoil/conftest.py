@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -61,11 +62,13 @@ def recording_copy(vectors: Path, tmp_path: Path) -> object:
 
 class TinfoilEnclave:
     """The reference enclave with the Tinfoil-compatible routes mounted in front of the native
-    ones, exactly as docs/tinfoil.md tells the lead to mount them, on a free loopback port."""
+    ones, exactly as docs/tinfoil.md tells the lead to mount them, on a free loopback port;
+    ``layout`` and the other keywords are :class:`enclave.tinfoil_mode.TinfoilMode`'s."""
 
-    def __init__(self, settings: Settings | None = None, *, serve_v2: bool = False) -> None:
+    def __init__(self, settings: Settings | None = None, *, serve_v2: bool = False, layout: str = "current",
+                 **mode: Any) -> None:
         self.enclave = Enclave(settings or Settings(token_delay=0))
-        self.mode = tinfoil_mode.TinfoilMode(self.enclave, serve_v2=serve_v2)
+        self.mode = tinfoil_mode.TinfoilMode(self.enclave, serve_v2=serve_v2, layout=layout, **mode)
         app = Starlette(routes=[*tinfoil_mode.routes(self.mode), Mount("/", app=self.enclave.app())])
         self._socket = listening_socket("127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
@@ -95,5 +98,13 @@ class TinfoilEnclave:
 
 @pytest.fixture(scope="module")
 def tinfoil_enclave() -> Iterator[TinfoilEnclave]:
+    """The reference enclave's Tinfoil mode in its default layout, Tinfoil's current one."""
     with TinfoilEnclave() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def june_enclave() -> Iterator[TinfoilEnclave]:
+    """The reference enclave's Tinfoil mode serving the June 2026 layout (on request)."""
+    with TinfoilEnclave(layout="june") as server:
         yield server

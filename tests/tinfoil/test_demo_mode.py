@@ -1,6 +1,8 @@
-"""The reference enclave in its Tinfoil-compatible mode (INSECURE DEMO roots) on loopback: the same
-Session code attests it with --provider tinfoil and completes encrypted streamed exchanges over EHBP;
-``ask --provider tinfoil`` does it from the command line; a v2 answer after v3 is a downgrade."""
+"""The reference enclave in its Tinfoil-compatible mode (INSECURE DEMO roots) on loopback, in both v3
+layouts (Tinfoil's current one by default, the June 2026 one on request): the same Session code
+attests it with --provider tinfoil and completes encrypted streamed exchanges over EHBP;
+``ask --provider tinfoil --policy demo`` does it from the command line; a v2 answer after v3 is a
+downgrade."""
 
 from __future__ import annotations
 
@@ -21,8 +23,21 @@ from verifier.session import Session
 pytestmark = pytest.mark.e2e
 
 
-async def test_attests_and_streams_a_reply_over_ehbp(tinfoil_enclave: TinfoilEnclave,
-                                                     demo_tinfoil_policy: Policy) -> None:
+LAYOUT_CHECKS = {
+    # Tinfoil's current layout: the endorsed sections, the document's own collateral, the demo
+    # witnesses and platform endorsements (signed by the demo publisher)
+    "current": ("tinfoil.layout", "tinfoil.crypto_material_hash", "tinfoil.device_evidence_hash",
+                "tinfoil.report_data", "tinfoil.freshness.code", "tinfoil.platform.endorsements",
+                "tinfoil.freshness.platform", "tinfoil.machine", "tinfoil.freshness.deadline"),
+    # the June 2026 layout: its envelope signature and GPU hash
+    "june": ("tinfoil.signature", "tinfoil.gpu_hash"),
+}
+
+
+@pytest.mark.parametrize("layout", ["current", "june"])
+async def test_attests_and_streams_a_reply_over_ehbp(tinfoil_enclave: TinfoilEnclave, june_enclave: TinfoilEnclave,
+                                                     demo_tinfoil_policy: Policy, layout: str) -> None:
+    tinfoil_enclave = tinfoil_enclave if layout == "current" else june_enclave
     async with Session(tinfoil_enclave.url, demo_tinfoil_policy, provider="tinfoil") as session:
         result = await session.attest()
         assert result.verified, result.verdict()
@@ -35,10 +50,13 @@ async def test_attests_and_streams_a_reply_over_ehbp(tinfoil_enclave: TinfoilEnc
     assert tinfoil_enclave.mode.requests == posts + 2
     tls = result.check("tinfoil.tls_key")
     assert tls is not None and tls.status is Status.SKIP and not tls.required and "INSECURE DEMO" in tls.detail
-    for cid in ("tinfoil.nonce", "snp.report_data", "tinfoil.signature", "release.signature",
-                "release.measurement", "release.log.inclusion", "tinfoil.gpu_hash"):
+    for cid in ("tinfoil.nonce", "snp.report_data", "release.signature", "release.measurement",
+                "release.log.inclusion", *LAYOUT_CHECKS[layout]):
         check = result.check(cid)
         assert check is not None and check.status is Status.PASS, cid
+    other = LAYOUT_CHECKS["june" if layout == "current" else "current"]
+    assert not [c.id for c in result.checks if c.id in other]  # one layout's checks, never the other's
+    assert result.claims.get("layout") == ("current" if layout == "current" else None)
     for i in range(len(getattr(tinfoil_enclave.enclave, "gpus", []))):  # the simulated H100s, if any
         for step in ("chain.root_pinned", "signature", "nonce", "measurements"):
             check = result.check(f"gpu.{i}.{step}")
@@ -103,15 +121,15 @@ async def test_save_evidence_then_replay(demo_tinfoil_policy: Policy, tmp_path: 
     assert any("tinfoil-attestation" in p.name for p in (saved / "responses").iterdir())
 
 
-def test_ask_with_provider_tinfoil_streams_the_reply(tinfoil_enclave: TinfoilEnclave, tmp_path: Path,
-                                                    demo_tinfoil_policy_text: str) -> None:
-    policy = tmp_path / "demo-tinfoil.toml"
-    policy.write_text(demo_tinfoil_policy_text)
+@pytest.mark.parametrize("layout", ["current", "june"])
+def test_ask_with_provider_tinfoil_streams_the_reply(tinfoil_enclave: TinfoilEnclave, june_enclave: TinfoilEnclave,
+                                                    tmp_path: Path, layout: str) -> None:
+    server = tinfoil_enclave if layout == "current" else june_enclave
     env = dict(os.environ, NO_COLOR="1")
     for kind in ("config", "data", "cache", "state"):
         env[f"ENCLAVE_CHAT_{kind.upper()}_DIR"] = str(tmp_path / kind)
-    proc = subprocess.run([sys.executable, "-m", "enclave_chat", "ask", tinfoil_enclave.url,
-                           "What is a TEE?", "--provider", "tinfoil", "--policy", str(policy)],
+    proc = subprocess.run([sys.executable, "-m", "enclave_chat", "ask", server.url,
+                           "What is a TEE?", "--provider", "tinfoil", "--policy", "demo"],
                           capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr
     assert "What is a TEE?" in proc.stdout and "built-in demo model" in proc.stdout
