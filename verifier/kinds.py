@@ -152,3 +152,7 @@ register_kind(EvidenceKind(
     table="azure", rules="verifier.appraisal.azure:AzurePolicy.from_policy",
     files="verifier.appraisal.azure.files:appraise_tdx_files", options=frozenset({"collateral", "nonce"}),
     cpu="verifier.appraisal.cpu:appraise_azure_tdx_cpu", release_entry="verifier.reference.release:tdx_entry"))
+register_kind(EvidenceKind(
+    "dstack", "a dstack TDX attestation: TD quote, event log replayed to RTMR0-3, app compose (dstack's JSON forms)",
+    table="dstack", rules="verifier.appraisal.dstack:DstackPolicy.from_policy",
+    files="verifier.appraisal.dstack.files:appraise_files", options=frozenset({"collateral", "nonce", "report_data"})))
