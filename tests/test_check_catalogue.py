@@ -15,6 +15,7 @@ from tests.vectors import REPO
 from verifier.appraisal import checks as shared
 from verifier.appraisal.azure import checks as azure_checks
 from verifier.appraisal.checks import CheckCollector, expect_one_of
+from verifier.appraisal.dstack import checks as dstack_checks
 from verifier.appraisal.nvidia import checks as gpu_checks
 from verifier.appraisal.sev_snp import checks as snp_checks
 from verifier.appraisal.tdx import checks as tdx_checks
@@ -22,7 +23,7 @@ from verifier.result import Status, passed
 
 DOCS = REPO / "docs"
 APPRAISAL = REPO / "verifier" / "appraisal"
-PACKAGES = ("sev_snp", "tdx", "nvidia")
+PACKAGES = ("sev_snp", "tdx", "nvidia", "dstack")
 
 
 # -- the docs' tables ----------------------------------------------------------------------------
@@ -52,6 +53,7 @@ def documented_ids(doc: str, heading: str, prefix: str | tuple[str, ...]) -> lis
     ("nvidia.md", "## The checks, in order", "gpu.",
      tuple(gpu_checks.doc_form(t) for t in gpu_checks.CATALOGUE)),
     ("azure.md", "## The checks, in order", ("hcl.", "tpm."), azure_checks.CATALOGUE),
+    ("dstack.md", "## The checks, in order", "dstack.", dstack_checks.CATALOGUE),
 ])
 def test_each_docs_check_table_is_its_catalogue(doc: str, heading: str, prefix: str | tuple[str, ...],
                                                catalogue: tuple[str, ...]) -> None:
@@ -64,7 +66,7 @@ def test_each_docs_check_table_is_its_catalogue(doc: str, heading: str, prefix: 
 
 
 def test_the_catalogues_hold_each_id_once_and_their_authenticity_ids() -> None:
-    for module in (snp_checks, tdx_checks, gpu_checks, azure_checks):
+    for module in (snp_checks, tdx_checks, gpu_checks, azure_checks, dstack_checks):
         assert len(set(module.CATALOGUE)) == len(module.CATALOGUE)
         assert set(module.AUTHENTICITY) <= set(module.CATALOGUE)
         constants = {v for k, v in vars(module).items() if k.isupper() and isinstance(v, str)}
@@ -97,7 +99,7 @@ def _literals(path: Path) -> list[str]:
 @pytest.mark.parametrize("package", PACKAGES)
 def test_check_ids_in_code_come_from_the_catalogue(package: str) -> None:
     """No module but checks.py spells a check id: each uses the catalogue's constants."""
-    looks_like_id = re.compile(r"\A(snp|tdx|gpu)\.[A-Za-z0-9_.{}]+\Z")
+    looks_like_id = re.compile(r"\A(snp|tdx|gpu|dstack)\.[A-Za-z0-9_.{}]+\Z")
     not_ids = {"tdx.roots"}  # a policy table's name
     for path in sorted((APPRAISAL / package).glob("*.py")):
         if path.name == "checks.py":
