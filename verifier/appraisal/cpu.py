@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from verifier import kinds
 from verifier.appraisal.azure import TpmQuote
@@ -18,6 +18,9 @@ from verifier.appraisal.policy import Policy
 from verifier.endorsements.fetch import CollateralFetcher
 from verifier.errors import InputError
 from verifier.result import Check, Checked
+
+if TYPE_CHECKING:
+    from verifier.endorsements.intel_collateral import TdxCollateral
 
 
 @dataclass(frozen=True)
@@ -50,14 +53,24 @@ def appraise_snp_cpu(report: bytes, certificates: Sequence[bytes], *, policy: Po
                         snp.report.measurement if snp.report is not None else None)
 
 
+def bundle_collateral(policy: Policy, collateral: TdxCollateral | None) -> TdxCollateral | None:
+    """The collateral a bundle carries (``cpu.collateral.tdx``) when the policy's ``[tdx]
+    collateral_from_bundle`` lets the appraisal use it; None: fetch it (or skip without a fetcher)."""
+    from verifier.appraisal.tdx.rules import TdxPolicy
+
+    return collateral if collateral is not None and TdxPolicy.from_policy(policy).collateral_from_bundle else None
+
+
 def appraise_tdx_cpu(report: bytes, certificates: Sequence[bytes], *, policy: Policy, at: dt.datetime,
-                     expected_report_data: bytes | None, fetcher: CollateralFetcher | None) -> CpuAppraisal:
-    """A TD quote carries its own PCK chain: ``certificates`` are not used."""
+                     expected_report_data: bytes | None, fetcher: CollateralFetcher | None,
+                     collateral: TdxCollateral | None = None) -> CpuAppraisal:
+    """A TD quote carries its own PCK chain: ``certificates`` are not used. ``collateral``: what
+    the bundle carries, used as :func:`bundle_collateral` says."""
     from verifier.appraisal.tdx import appraise_tdx
     from verifier.reference.release import tdx_launch_measurement
 
     tdx = appraise_tdx(report, policy=policy, at=at, expected_report_data=expected_report_data,
-                       fetcher=fetcher)
+                       collateral=bundle_collateral(policy, collateral), fetcher=fetcher)
     measurement = None
     if tdx.quote is not None:
         body = tdx.quote.body
@@ -99,10 +112,12 @@ def appraise_azure_snp_cpu(report: bytes, certificates: Sequence[bytes], *, poli
 
 def appraise_azure_tdx_cpu(report: bytes, certificates: Sequence[bytes], *, policy: Policy, at: dt.datetime,
                            expected_report_data: bytes | None, fetcher: CollateralFetcher | None,
-                           vtpm: VtpmEvidence | None = None) -> CpuAppraisal:
+                           vtpm: VtpmEvidence | None = None,
+                           collateral: TdxCollateral | None = None) -> CpuAppraisal:
     """An Azure TDX CVM: ``report`` is the HCL report, the TD quote (with its own PCK chain:
     ``certificates`` are not used) rides in ``vtpm``; the launch measurement is the TD quote's
-    MRTD || RTMR0 || RTMR1 || RTMR2. The binding as for :func:`appraise_azure_snp_cpu`."""
+    MRTD || RTMR0 || RTMR1 || RTMR2. The binding as for :func:`appraise_azure_snp_cpu`;
+    ``collateral`` as for :func:`appraise_tdx_cpu`."""
     from verifier.appraisal.azure import appraise_azure_tdx
     from verifier.errors import VerifierError
     from verifier.evidence.tdx import parse_quote
@@ -111,7 +126,8 @@ def appraise_azure_tdx_cpu(report: bytes, certificates: Sequence[bytes], *, poli
     if vtpm is None or vtpm.td_quote is None:
         return _no_vtpm("azure-tdx-vtpm", report)
     azure = appraise_azure_tdx(report, vtpm.td_quote, vtpm.quote, policy=policy, at=at, fetcher=fetcher,
-                               nonce=expected_report_data, user_data=expected_report_data)
+                               collateral=bundle_collateral(policy, collateral), nonce=expected_report_data,
+                               user_data=expected_report_data)
     measurement = None
     try:
         body = parse_quote(vtpm.td_quote).body
@@ -124,13 +140,17 @@ def appraise_azure_tdx_cpu(report: bytes, certificates: Sequence[bytes], *, poli
 
 def appraise_cpu(platform: str, report: bytes, certificates: Sequence[bytes], *, policy: Policy,
                  at: dt.datetime, expected_report_data: bytes | None,
-                 fetcher: CollateralFetcher | None, vtpm: VtpmEvidence | None = None) -> CpuAppraisal:
+                 fetcher: CollateralFetcher | None, vtpm: VtpmEvidence | None = None,
+                 collateral: TdxCollateral | None = None) -> CpuAppraisal:
     """Appraise a CPU report of the registered ``platform`` (``vtpm``: an Azure CVM's vTPM
-    evidence, handed only to the platforms that read it)."""
+    evidence; ``collateral``: the TDX collateral the bundle carries; each handed only to the
+    platforms that read it)."""
     kind = kinds.get_kind(platform)
     if kind.cpu is None:
         raise InputError(f"{platform!r} is not a CPU platform")
-    extra = {"vtpm": vtpm} if vtpm is not None else {}
+    extra: dict[str, Any] = {"vtpm": vtpm} if vtpm is not None else {}
+    if collateral is not None:
+        extra["collateral"] = collateral
     appraisal: CpuAppraisal = kinds.callable_of(kind.cpu)(
         report, certificates, policy=policy, at=at, expected_report_data=expected_report_data,
         fetcher=fetcher, **extra)

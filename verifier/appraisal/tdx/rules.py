@@ -15,7 +15,7 @@ POLICY_KEYS = ("roots", "accepted_tcb_status", "allow_debug", "require_sept_ve_d
                "mrconfigid", "mrowner", "mrownerconfig", "mrservicetd", "allow_service_td",
                "td_attributes_fixed0", "td_attributes_fixed1", "xfam_fixed0", "xfam_fixed1",
                "min_tee_tcb_svn", "min_qe_svn", "min_pce_svn", "fmspc", "qe_vendor_id", "td_attributes",
-               "seam_attributes", "mrsignerseam")
+               "seam_attributes", "mrsignerseam", "collateral_from_bundle")
 MEASUREMENTS = ("mrseam", "mrsignerseam", "mrtd", "rtmr0", "rtmr1", "rtmr2", "rtmr3", "mrconfigid", "mrowner",
                 "mrownerconfig", "mrservicetd")
 TRAILING_CHOICES = ("zero-padding", "none", "any")
@@ -105,6 +105,9 @@ class TdxPolicy:
     """Accepted TD_ATTRIBUTES values, exactly (empty: any, under the other TD attribute rules)."""
     seam_attributes: tuple[bytes, ...] = ()
     """Accepted SEAMATTRIBUTES values, exactly (empty: any)."""
+    collateral_from_bundle: bool = False
+    """Use the collateral a native bundle carries (``cpu.collateral.tdx``) instead of fetching it
+    from Intel PCS; False (the default): such collateral is ignored (docs/protocol.md)."""
 
     @property
     def has_minimums(self) -> bool:
@@ -160,4 +163,5 @@ class TdxPolicy:
             qe_vendor_id=_hex_values(s, "qe_vendor_id", 16),
             td_attributes=_hex_values(s, "td_attributes", 8),
             seam_attributes=_hex_values(s, "seam_attributes", 8),
+            collateral_from_bundle=s.get("collateral_from_bundle", bool, False),
         )

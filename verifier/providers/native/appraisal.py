@@ -92,7 +92,8 @@ def appraise_native(data: bytes, *, nonce: bytes, policy: Policy, at: dt.datetim
     expected = report_data_binding(nonce, bundle.key_config, bundle.gpus, bundle.config)
 
     cpu = appraise_cpu(bundle.cpu.platform, bundle.cpu.report, bundle.cpu.certificates, policy=policy,
-                       at=at, expected_report_data=expected, fetcher=fetcher, vtpm=bundle.cpu.vtpm)
+                       at=at, expected_report_data=expected, fetcher=fetcher, vtpm=bundle.cpu.vtpm,
+                       collateral=bundle.cpu.tdx_collateral)
     checks.extend(cpu.checks)
     claims["cpu"] = dict(cpu.claims)
     measurement = cpu.measurement

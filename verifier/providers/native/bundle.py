@@ -8,6 +8,10 @@ An Azure CVM (``cpu.platform`` ``azure-snp-vtpm`` or ``azure-tdx-vtpm``) carries
 as ``cpu.report`` and, beside it, the vTPM quote (``cpu.tpm_quote``) and on TDX the TD quote
 (``cpu.td_quote``); there the binding value travels as the runtime claims' ``user-data`` and the
 quote's qualifying data instead of REPORT_DATA (docs/protocol.md §Azure confidential VMs).
+
+A TD quote's bundle (``tdx``, ``azure-tdx-vtpm``) may carry Intel's collateral for it as
+``cpu.collateral.tdx`` (docs/protocol.md §TDX collateral in the bundle), parsed here and used only
+where the policy's ``[tdx] collateral_from_bundle`` says so.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rfc8785
 
@@ -28,6 +32,9 @@ from verifier.errors import ParseError
 from verifier.evidence.encoding import b64decode_field, b64encode
 from verifier.kinds import cpu_platforms
 from verifier.strict_json import load_strict_json
+
+if TYPE_CHECKING:
+    from verifier.endorsements.intel_collateral import TdxCollateral
 
 BUNDLE_VERSION = 1
 MAX_BUNDLE_BYTES = 2 * 1024 * 1024
@@ -42,6 +49,15 @@ PCR_COUNT = 24
 MAX_QUOTE_MESSAGE = 1024
 MAX_QUOTE_SIGNATURE = 512
 MAX_TD_QUOTE = 64 * 1024
+TDX_COLLATERAL_PLATFORMS = ("tdx", "azure-tdx-vtpm")
+"""The platforms whose ``cpu.collateral.tdx`` is read (their CPU evidence is a TD quote)."""
+TDX_COLLATERAL_MEMBERS = {
+    "tcb_info": "tcb_info", "tcb_info_issuer_chain": "tcb_info_chain",
+    "qe_identity": "qe_identity", "qe_identity_issuer_chain": "qe_identity_chain",
+    "pck_crl": "pck_crl", "pck_crl_issuer_chain": "pck_crl_chain", "root_ca_crl": "root_crl",
+}
+"""``cpu.collateral.tdx``'s members (all required) and the :class:`TdxCollateral` fields they fill."""
+MAX_COLLATERAL_MEMBER = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,9 @@ class CpuEvidence:
     collateral: Mapping[str, Any]
     vtpm: VtpmEvidence | None = None
     """An Azure CVM's vTPM quote (and TD quote); None on every other platform."""
+    tdx_collateral: TdxCollateral | None = None
+    """``cpu.collateral.tdx`` of a TD quote's bundle, unverified (it authenticates itself under
+    the pinned Intel root); None when absent or on another platform."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +144,22 @@ def _vtpm(cpu_doc: dict[str, Any], with_td_quote: bool) -> VtpmEvidence:
     return VtpmEvidence(quote, td_quote)
 
 
+def _tdx_collateral(collateral: Mapping[str, Any]) -> TdxCollateral | None:
+    """``cpu.collateral.tdx``, strictly: an object of exactly the seven members, each base64 of
+    1 to 256 KiB (PCS's answers: the JSON bodies and DER CRLs as served, the chains as PEM)."""
+    from verifier.endorsements.intel_collateral import TdxCollateral
+
+    if "tdx" not in collateral:
+        return None
+    doc = _obj(collateral["tdx"], "cpu.collateral.tdx")
+    unknown = sorted(set(doc) - set(TDX_COLLATERAL_MEMBERS))
+    if unknown:
+        raise ParseError(f"has unknown members {unknown}", field="cpu.collateral.tdx")
+    pieces = {attr: _sized(doc.get(name), f"cpu.collateral.tdx.{name}", MAX_COLLATERAL_MEMBER)
+              for name, attr in TDX_COLLATERAL_MEMBERS.items()}
+    return TdxCollateral(**pieces, source="the bundle's cpu.collateral.tdx")
+
+
 def parse_bundle(data: bytes) -> EvidenceBundle:
     """Parse a version-1 bundle; any deviation is a :class:`ParseError` naming the field."""
     if len(data) > MAX_BUNDLE_BYTES:
@@ -146,12 +181,14 @@ def parse_bundle(data: bytes) -> EvidenceBundle:
     certs = cpu_doc.get("certificates", [])
     if not isinstance(certs, list) or len(certs) > MAX_CERTIFICATES:
         raise ParseError(f"must be a list of at most {MAX_CERTIFICATES}", field="cpu.certificates")
+    collateral = _obj(cpu_doc.get("collateral", {}), "cpu.collateral")
     cpu = CpuEvidence(
         platform,
         b64decode_field(cpu_doc.get("report"), "cpu.report"),
         tuple(b64decode_field(c, f"cpu.certificates[{i}]") for i, c in enumerate(certs)),
-        _obj(cpu_doc.get("collateral", {}), "cpu.collateral"),
+        collateral,
         _vtpm(cpu_doc, VTPM_PLATFORMS[platform]) if platform in VTPM_PLATFORMS else None,
+        _tdx_collateral(collateral) if platform in TDX_COLLATERAL_PLATFORMS else None,
     )
     gpus_doc = doc.get("gpus", [])
     if not isinstance(gpus_doc, list) or len(gpus_doc) > MAX_GPUS:
