@@ -3,8 +3,14 @@
 - WAL journal, ``PRAGMA user_version`` as the schema version (migrations run in order on open);
 - the file is created 0600 (and SQLite gives its ``-wal``/``-shm`` files the same mode) in a 0700
   directory;
-- each message records the attestation result it was sent under (``attestations`` rows hold the
-  result's JSON exactly as ``enclave-chat verify --json`` prints it).
+- each message records the attestation it was sent under (``messages.attestation_id``); an
+  ``attestations`` row holds the result's JSON exactly as ``enclave-chat verify --json`` prints it,
+  the release it names (measurement, version, image digest, log index) and, since schema 2, the
+  name of its evidence: one recording per attestation (the layout of ``verify --save-evidence``,
+  plus the policy it was judged by) in ``attestations/NAME/`` beside the file, 0600 files in 0700
+  folders, which ``enclave-chat history verify ID`` replays offline at its capture time.
+
+This module loads no ``textual``: the ``history`` commands read the same store.
 
 ``--no-history`` (or ``[history] enabled = false``) means no :class:`History` is made at all, so
 nothing is written.
@@ -13,18 +19,32 @@ nothing is written.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
+import re
+import secrets
+import shutil
 import sqlite3
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from verifier.errors import VerifierError
 from verifier.result import AttestationResult, iso
 
+if TYPE_CHECKING:
+    from verifier.appraisal.policy import Policy
+
 HISTORY_FILE = "history.sqlite3"
-SCHEMA_VERSION = 1
+EVIDENCE_DIR = "attestations"
+"""Beside the history file: one recording folder per attestation, named in ``attestations.evidence``."""
+POLICY_FILE = "policy.toml"
+"""In a kept recording: the policy file the attestation was judged by (its SHA-256 is the result's)."""
+SCHEMA_VERSION = 2
+_EVIDENCE_NAME = re.compile(r"[0-9a-f]{16,128}")
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -61,11 +81,67 @@ _MIGRATIONS: dict[int, str] = {
     CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
     CREATE INDEX conversations_by_update ON conversations(updated DESC);
     """,
+    2: """
+    ALTER TABLE attestations ADD COLUMN provider TEXT;
+    ALTER TABLE attestations ADD COLUMN measurement TEXT;
+    ALTER TABLE attestations ADD COLUMN release_version TEXT;
+    ALTER TABLE attestations ADD COLUMN image_digest TEXT;
+    ALTER TABLE attestations ADD COLUMN log_index INTEGER;
+    ALTER TABLE attestations ADD COLUMN evidence TEXT;
+    CREATE INDEX attestations_by_conversation ON attestations(conversation_id, id);
+    CREATE INDEX messages_by_attestation ON messages(attestation_id);
+    """,
 }
+"""Schema 2: the provider and the release summary of each attestation (filled in from the stored
+result for older rows), and the name of its kept recording (NULL for older rows: no evidence was
+kept before schema 2, and ``history verify`` says so)."""
 
 
 class HistoryError(Exception):
     """The history file cannot be opened or is from a newer version of enclave-chat."""
+
+
+def _get(mapping: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(mapping, Mapping) or key not in mapping:
+            return None
+        mapping = mapping[key]
+    return mapping
+
+
+def _first(mapping: Any, *paths: tuple[str, ...]) -> Any:
+    for path in paths:
+        value = _get(mapping, *path)
+        if value not in (None, "", [], {}):
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class ReleaseSummary:
+    """What release an attestation names, as far as its claims say: the CPU measurement, the
+    release's version and image digest, and its index in the transparency log."""
+
+    measurement: str | None = None
+    version: str | None = None
+    image: str | None = None
+    log_index: int | None = None
+
+    @classmethod
+    def from_claims(cls, claims: Any) -> ReleaseSummary:
+        release = _get(claims, "release")
+        measurement = _first(claims, ("cpu", "measurement"), ("release", "measurement"))
+        version = _first(release, ("version",), ("statement", "version"), ("tag",))
+        image = _first(release, ("image",), ("statement", "image"), ("digest",))
+        index = _first(release, ("log", "index"), ("log_index",))
+        return cls(str(measurement) if measurement is not None else None,
+                   str(version) if version is not None else None,
+                   str(image) if image is not None else None,
+                   index if type(index) is int else None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"measurement": self.measurement, "version": self.version, "image": self.image,
+                "log_index": self.log_index}
 
 
 @dataclass(frozen=True)
@@ -74,6 +150,54 @@ class ConversationSummary:
     title: str
     updated: str
     messages: int
+    created: str = ""
+    service_url: str = ""
+    policy_name: str = ""
+    attestations: int = 0
+    with_evidence: int = 0
+    """How many of its attestations have their evidence kept."""
+    unattested: int = 0
+    """How many of its messages name no attestation."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "created": self.created, "updated": self.updated,
+                "service_url": self.service_url, "policy": self.policy_name,
+                "messages": self.messages, "messages_without_attestation": self.unattested,
+                "attestations": self.attestations, "attestations_with_evidence": self.with_evidence}
+
+
+@dataclass(frozen=True)
+class StoredAttestation:
+    """One attestation a conversation's messages went under, as the history keeps it."""
+
+    id: int
+    conversation_id: str
+    at: str
+    verified: bool
+    nonce: str | None
+    provider: str | None
+    policy_name: str
+    policy_sha256: str
+    release: ReleaseSummary
+    evidence: str | None
+    """The name of its recording folder under ``attestations/`` (None: no evidence was kept)."""
+    result_json: str
+
+    @property
+    def result(self) -> dict[str, Any]:
+        """The result as ``verify --json`` printed it when it was recorded (``{}`` if unreadable)."""
+        try:
+            doc = json.loads(self.result_json)
+        except ValueError:
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "at": self.at, "verified": self.verified, "nonce": self.nonce,
+                "provider": self.provider,
+                "policy": {"name": self.policy_name, "sha256": self.policy_sha256},
+                "release": self.release.to_json(),
+                "evidence": f"{EVIDENCE_DIR}/{self.evidence}" if self.evidence else None}
 
 
 @dataclass(frozen=True)
@@ -136,6 +260,11 @@ class History:
     def in_dir(cls, data_dir: Path) -> History:
         return cls(data_dir / HISTORY_FILE)
 
+    @property
+    def evidence_dir(self) -> Path:
+        """Where the attestations' recordings are kept (beside the history file)."""
+        return self.path.parent / EVIDENCE_DIR
+
     def _migrate(self) -> None:
         version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
@@ -143,11 +272,34 @@ class History:
                                f"of enclave-chat reads up to {SCHEMA_VERSION}")
         for target in range(version + 1, SCHEMA_VERSION + 1):
             self.db.execute("BEGIN IMMEDIATE")
-            for statement in _MIGRATIONS[target].split(";"):
-                if statement.strip():
-                    self.db.execute(statement)
-            self.db.execute(f"PRAGMA user_version={target}")
-            self.db.execute("COMMIT")
+            try:
+                for statement in _MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                if target == 2:
+                    self._fill_release_summaries()
+                self.db.execute(f"PRAGMA user_version={target}")
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    def _fill_release_summaries(self) -> None:
+        """Schema 2 for rows recorded before it: provider and release from the stored result."""
+        rows = self.db.execute("SELECT id, result_json FROM attestations").fetchall()
+        for row in rows:
+            try:
+                doc = json.loads(row[1])
+            except ValueError:
+                doc = {}
+            doc = doc if isinstance(doc, dict) else {}
+            summary = ReleaseSummary.from_claims(doc.get("claims"))
+            provider = doc.get("provider")
+            self.db.execute(
+                "UPDATE attestations SET provider = ?, measurement = ?, release_version = ?,"
+                " image_digest = ?, log_index = ? WHERE id = ?",
+                (provider if isinstance(provider, str) else None, summary.measurement,
+                 summary.version, summary.image, summary.log_index, row[0]))
 
     def close(self) -> None:
         self.db.close()
@@ -175,12 +327,65 @@ class History:
                               (cid, nonce)).fetchone()
         if row is not None:
             return int(row[0])
+        summary = ReleaseSummary.from_claims(result.claims)
         cursor = self.db.execute(
-            "INSERT INTO attestations (conversation_id, at, verified, nonce, policy_name, policy_sha256, result_json)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO attestations (conversation_id, at, verified, nonce, policy_name, policy_sha256,"
+            " result_json, provider, measurement, release_version, image_digest, log_index)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (cid, iso(result.at), int(result.verified), nonce, result.policy.name,
-             result.policy.sha256, json.dumps(result.to_json(), sort_keys=True)))
+             result.policy.sha256, json.dumps(result.to_json(), sort_keys=True), result.provider,
+             summary.measurement, summary.version, summary.image, summary.log_index))
         return int(cursor.lastrowid or 0)
+
+    def keep_evidence(self, attestation_id: int, save: Callable[[Path], object],
+                      policy: Policy | None = None) -> str:
+        """Keep the attestation's evidence once: ``save(folder)`` writes its recording (the
+        session's ``save_last``, whose last attestation must be this one), beside it the policy
+        file it was judged by (when ``policy`` is read from a file whose SHA-256 is the result's),
+        renamed into ``attestations/NAME`` whole. Another conversation's attestation with the same
+        nonce shares the folder. Returns the name; :class:`HistoryError` when nothing whole could
+        be kept (the row then keeps none, and ``history verify`` says so)."""
+        row = self.db.execute("SELECT nonce, evidence, policy_sha256 FROM attestations WHERE id = ?",
+                              (attestation_id,)).fetchone()
+        if row is None:
+            raise HistoryError(f"no attestation {attestation_id} in the history")
+        if row["evidence"]:
+            return str(row["evidence"])
+        nonce = row["nonce"]
+        name = nonce if isinstance(nonce, str) and _EVIDENCE_NAME.fullmatch(nonce) else uuid.uuid4().hex
+        final = self.evidence_dir / name
+        if not (final / "manifest.json").is_file():
+            self._write_evidence(final, save, policy, str(row["policy_sha256"]))
+        self.db.execute("UPDATE attestations SET evidence = ? WHERE id = ?", (name, attestation_id))
+        return name
+
+    def _write_evidence(self, final: Path, save: Callable[[Path], object], policy: Policy | None,
+                        policy_sha256: str) -> None:
+        from verifier.private_files import private_dir, write_private
+
+        scratch = final.with_name(f".{final.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            private_dir(self.evidence_dir)
+            save(scratch)
+            if not (scratch / "manifest.json").is_file():
+                raise HistoryError("the session wrote no recording")
+            policy_bytes = _policy_bytes(policy, policy_sha256)
+            if policy_bytes is not None:
+                write_private(scratch / POLICY_FILE, policy_bytes)
+            try:
+                os.rename(scratch, final)
+            except OSError:
+                if not (final / "manifest.json").is_file():
+                    raise
+        except (VerifierError, OSError, ValueError) as e:
+            raise HistoryError(f"the evidence of this attestation could not be kept: {e}") from None
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def set_message_attestation(self, mid: int, attestation_id: int | None) -> None:
+        """The message went under another attestation after all (the session attested again
+        before sending it), or under none (nothing was sent)."""
+        self.db.execute("UPDATE messages SET attestation_id = ? WHERE id = ?", (attestation_id, mid))
 
     def add_message(self, cid: str, role: str, content: str, *, state: str = "complete",
                     attestation_id: int | None = None) -> int:
@@ -205,14 +410,57 @@ class History:
         self.db.execute("UPDATE messages SET content = ?, state = ? WHERE id = ?", (content, state, mid))
 
     def delete_conversation(self, cid: str) -> None:
+        """Delete the conversation, its messages and attestations, and each kept recording that no
+        other conversation's attestation shares."""
+        names = [r[0] for r in self.db.execute(
+            "SELECT DISTINCT evidence FROM attestations WHERE conversation_id = ? AND evidence IS NOT NULL",
+            (cid,))]
+        self.db.execute("DELETE FROM messages WHERE conversation_id = ?", (cid,))
+        self.db.execute("DELETE FROM attestations WHERE conversation_id = ?", (cid,))
         self.db.execute("DELETE FROM conversations WHERE id = ?", (cid,))
+        for name in names:
+            shared = self.db.execute("SELECT 1 FROM attestations WHERE evidence = ? LIMIT 1", (name,)).fetchone()
+            folder = self.evidence_path(name)
+            if shared is None and folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
 
     # -- reading -----------------------------------------------------------------------------------
+    _SUMMARY = (
+        "SELECT c.id, c.title, c.updated, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id),"
+        " c.created, c.service_url, c.policy_name,"
+        " (SELECT COUNT(*) FROM attestations a WHERE a.conversation_id = c.id),"
+        " (SELECT COUNT(*) FROM attestations a WHERE a.conversation_id = c.id AND a.evidence IS NOT NULL),"
+        " (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.attestation_id IS NULL)"
+        " FROM conversations c")
+
+    @staticmethod
+    def _summary(r: sqlite3.Row) -> ConversationSummary:
+        return ConversationSummary(r[0], r[1], r[2], int(r[3]), r[4], r[5], r[6], int(r[7]), int(r[8]),
+                                   int(r[9]))
+
     def conversations(self, limit: int = 500) -> list[ConversationSummary]:
-        rows = self.db.execute(
-            "SELECT c.id, c.title, c.updated, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
-            " FROM conversations c ORDER BY c.updated DESC, c.rowid DESC LIMIT ?", (limit,)).fetchall()
-        return [ConversationSummary(r[0], r[1], r[2], int(r[3])) for r in rows]
+        rows = self.db.execute(f"{self._SUMMARY} ORDER BY c.updated DESC, c.rowid DESC LIMIT ?",
+                               (limit,)).fetchall()
+        return [self._summary(r) for r in rows]
+
+    def summary(self, cid: str) -> ConversationSummary | None:
+        row = self.db.execute(f"{self._SUMMARY} WHERE c.id = ?", (cid,)).fetchone()
+        return self._summary(row) if row is not None else None
+
+    def find(self, prefix: str) -> str | None:
+        """The conversation whose id is ``prefix``, or the only one that starts with it (at least
+        4 characters); None when none does. :class:`HistoryError` when several do."""
+        text = prefix.strip().lower()
+        if not re.fullmatch(r"[0-9a-f]{4,32}", text):
+            return None
+        rows = self.db.execute("SELECT id FROM conversations WHERE id = ? OR substr(id, 1, ?) = ?"
+                               " LIMIT 3", (text, len(text), text)).fetchall()
+        ids = sorted({str(r[0]) for r in rows})
+        if text in ids:
+            return text
+        if len(ids) > 1:
+            raise HistoryError(f"{prefix} is the start of several conversations' ids; give more of it")
+        return ids[0] if ids else None
 
     def load(self, cid: str) -> StoredConversation | None:
         row = self.db.execute("SELECT * FROM conversations WHERE id = ?", (cid,)).fetchone()
@@ -231,3 +479,48 @@ class History:
         row = self.db.execute("SELECT result_json FROM attestations WHERE id = ?",
                               (attestation_id,)).fetchone()
         return json.loads(row[0]) if row is not None else None
+
+    _ATTESTATION_COLUMNS = ("id, conversation_id, at, verified, nonce, provider, policy_name, policy_sha256,"
+                            " measurement, release_version, image_digest, log_index, evidence, result_json")
+
+    @staticmethod
+    def _attestation(row: sqlite3.Row) -> StoredAttestation:
+        index = row["log_index"]
+        return StoredAttestation(
+            int(row["id"]), str(row["conversation_id"]), str(row["at"]), bool(row["verified"]),
+            row["nonce"], row["provider"], str(row["policy_name"]), str(row["policy_sha256"]),
+            ReleaseSummary(row["measurement"], row["release_version"], row["image_digest"],
+                           index if type(index) is int else None),
+            row["evidence"], str(row["result_json"]))
+
+    def attestation(self, attestation_id: int) -> StoredAttestation | None:
+        row = self.db.execute(f"SELECT {self._ATTESTATION_COLUMNS} FROM attestations WHERE id = ?",
+                              (attestation_id,)).fetchone()
+        return self._attestation(row) if row is not None else None
+
+    def attestations(self, cid: str) -> list[StoredAttestation]:
+        """The conversation's attestations, in the order they were recorded."""
+        return [self._attestation(r) for r in self.db.execute(
+            f"SELECT {self._ATTESTATION_COLUMNS} FROM attestations WHERE conversation_id = ? ORDER BY id",
+            (cid,))]
+
+    def evidence_path(self, name: str | None) -> Path | None:
+        """The folder of a kept recording, or None for none (or a name that is not one of ours:
+        the history file never points outside ``attestations/``)."""
+        if not name or not _EVIDENCE_NAME.fullmatch(name):
+            return None
+        return self.evidence_dir / name
+
+
+def _policy_bytes(policy: Policy | None, sha256: str) -> bytes | None:
+    """The policy file, when it can be read and is still the one the result names."""
+    if policy is None or policy.source.startswith("<"):
+        return None
+    from verifier.appraisal.policy import MAX_POLICY_BYTES
+    from verifier.files import read_file
+
+    try:
+        data = read_file(Path(policy.source), MAX_POLICY_BYTES)
+    except VerifierError:
+        return None
+    return data if hashlib.sha256(data).hexdigest() == sha256 == policy.sha256 else None
