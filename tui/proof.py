@@ -9,11 +9,14 @@ import datetime as dt
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from tui.history import ReleaseSummary
 from verifier.errors import VerifierError
 from verifier.providers.registry import get_spec
 from verifier.result import AttestationResult, Check, Status, iso
+from verifier.text import one_line
 
 DEMO_BANNER = ("INSECURE DEMO · simulated TEE under demo roots whose private keys are public · "
                "nothing here is protected by hardware")
@@ -196,3 +199,77 @@ def status_text(state: ProofState) -> str:
     if state.phase is Phase.ERROR:
         return f"✗ NOT VERIFIED {state.url} · nothing was sent"
     return "not verified yet"
+
+
+@dataclass(frozen=True)
+class SentUnder:
+    """The attestation a message went under: what the transcript's marker says and what ``F2`` on
+    the message shows. ``result`` is the result's JSON as ``verify --json`` prints it (from the
+    session, or as the history keeps it: read it as text from outside); ``attestation_id`` and
+    ``evidence`` (its kept recording) are None when no history is kept."""
+
+    result: Mapping[str, Any]
+    attestation_id: int | None = None
+    evidence: Path | None = None
+    conversation_id: str | None = None
+
+    @property
+    def release(self) -> ReleaseSummary:
+        return ReleaseSummary.from_claims(self.result.get("claims"))
+
+    @property
+    def verified(self) -> bool:
+        return self.result.get("verified") is True
+
+
+def release_text(release: ReleaseSummary) -> str:
+    """``release 0.1.0 · log 3``, else the measurement's start: one plain line, bounded."""
+    parts: list[str] = []
+    if release.version:
+        parts.append(f"release {short(one_line(release.version), 20)}")
+    elif release.measurement:
+        parts.append(f"measurement {short(one_line(release.measurement), 12)}")
+    elif release.image:
+        parts.append(f"image {short(one_line(release.image), 19)}")
+    if release.log_index is not None:
+        parts.append(f"log {release.log_index}")
+    return " · ".join(parts) or "no release named"
+
+
+def marker_text(role: str, sent: SentUnder | None, *, unsent: bool = False) -> str:
+    """The marker beside a message: the release it went to (``→``, a message of yours) or came
+    from (``←``, a reply); or that nothing was sent, or that no attestation is recorded."""
+    if unsent:
+        return "not sent: the service no longer verified"
+    if sent is None:
+        return "no attestation recorded"
+    arrow = "→" if role == "user" else "←"
+    state = "" if sent.verified else "UNVERIFIED "
+    return f"{arrow} {state}{release_text(sent.release)}"
+
+
+def sent_rows(sent: SentUnder) -> list[tuple[str, str]]:
+    """Label and value for each fact of the attestation a message went under (text from outside:
+    one plain line each)."""
+    doc = sent.result
+    found = doc.get("policy")
+    policy: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    release = sent.release
+    rows: list[tuple[str, str]] = []
+    if sent.attestation_id is not None:
+        rows.append(("Attestation", f"#{sent.attestation_id} in the history"))
+    rows.append(("Verified at" if sent.verified else "Checked at", one_line(str(doc.get("at", "")))))
+    rows.append(("Policy", f"{one_line(str(policy.get('name', '')))} ({short(one_line(str(policy.get('sha256', ''))), 12)})"))
+    if doc.get("provider"):
+        rows.append(("Provider", one_line(str(doc["provider"]))))
+    if doc.get("nonce"):
+        rows.append(("Nonce", short(one_line(str(doc["nonce"])), 24)))
+    if release.measurement:
+        rows.append(("Measurement", short(one_line(release.measurement), 24)))
+    if release.image:
+        rows.append(("Image", short(one_line(release.image), 28)))
+    if release.version:
+        rows.append(("Release", short(one_line(release.version), 28)))
+    if release.log_index is not None:
+        rows.append(("Log index", str(release.log_index)))
+    return rows

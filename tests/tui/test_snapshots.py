@@ -1,6 +1,7 @@
-"""Snapshots (SVG, committed under __snapshots__): the main screen verified, refused, and the
-details screen. The fake service's result is fixed (time, nonce, hashes) and the app's clock is
-pinned, so every run renders the same; cursors do not blink."""
+"""Snapshots (SVG, committed under __snapshots__): the main screen verified, refused, the
+details screen, and the proof of a message (its marker, and F2 on it). The fake service's result is
+fixed (time, nonce, hashes) and the app's clock is pinned, so every run renders the same; cursors
+do not blink."""
 
 from __future__ import annotations
 
@@ -51,6 +52,35 @@ def test_details_screen(snap_compare: Any) -> None:
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await _quiet(pilot)
+        await pilot.press("f2")
+        await _quiet(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_message_proof_marker(snap_compare: Any) -> None:
+    """Each message is marked with the release it went to; a focused one is highlighted."""
+    app = fake_app(FakeService(reply=REPLY))
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _quiet(pilot)
+        await send(pilot, "Where did this message go?")
+        await _quiet(pilot)
+        pilot.app.screen.query("UserMessage").first().focus()
+        await _quiet(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_message_proof_screen(snap_compare: Any) -> None:
+    """F2 on a focused message: the attestation it went under, its release and its checks."""
+    app = fake_app(FakeService(reply=REPLY))
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _quiet(pilot)
+        await send(pilot, "Where did this message go?")
+        await _quiet(pilot)
+        pilot.app.screen.query("UserMessage").first().focus()
         await pilot.press("f2")
         await _quiet(pilot)
 

@@ -26,18 +26,20 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Footer, Label
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from tui.clipboard import system_copy
 from tui.export import Transcript as ExportTranscript
 from tui.export import Turn, write_export
-from tui.history import HistoryError, StoredConversation
+from tui.history import History, HistoryError, StoredConversation
 from tui.messages import ConversationChosen, PromptSubmitted
-from tui.proof import Phase, ProofState
+from tui.proof import Phase, ProofState, SentUnder
 from tui.screens.base import ChatApp, chat_app, demo_banner, key_label
 from tui.screens.details import DetailsScreen
 from tui.screens.dialogs import ModelPicker, PathScreen, SystemPromptScreen
+from tui.screens.message_proof import MessageProofScreen
 from tui.service import ChatService
 from tui.widgets.prompt import PromptInput
 from tui.widgets.proof import ProofPanel, RefusalView, StatusLine
@@ -46,6 +48,7 @@ from tui.widgets.transcript import (
     PAGE,
     AssistantMessage,
     EarlierMessages,
+    Sent,
     SystemMessage,
     Transcript,
     UserMessage,
@@ -66,6 +69,10 @@ class Message:
     content: str
     state: str = "complete"
     id: int | None = None
+    sent: SentUnder | None = None
+    """The attestation it went under (a reply: came under); None: none is recorded."""
+    unsent: bool = False
+    """Nothing of it was sent (the service no longer verified when it was to go out)."""
 
 
 class ChatScreen(Screen[None]):
@@ -100,6 +107,12 @@ class ChatScreen(Screen[None]):
         self._expiry_timer: Timer | None = None
         self._reply: Worker[None] | None = None
         self._bindings_verified: bool | None = None
+        self._memory_proof: tuple[AttestationResult, SentUnder] | None = None
+        self._kept: dict[tuple[str, str], tuple[AttestationResult, SentUnder]] = {}
+        """The proof of each attestation this screen recorded, by conversation and nonce."""
+        self._evidence_tried: set[int] = set()
+        self._unsent: list[tuple[Message, Sent]] = []
+        """Messages not sent when they were to go out; they go out with the next request."""
 
     @property
     def chat_app(self) -> ChatApp:
@@ -252,7 +265,20 @@ class ChatScreen(Screen[None]):
         self.verify()
 
     def action_details(self) -> None:
+        """The proof of the focused message, if one is focused; else the current attestation's details."""
+        message = self._focused_message()
+        if message is not None:
+            self.app.push_screen(MessageProofScreen(message.role, message.sent, unsent=message.unsent))
+            return
         self.app.push_screen(DetailsScreen(self.state, self.service, self.chat_app.evidence_dir))
+
+    def _focused_message(self) -> Sent | None:
+        node = self.focused
+        while node is not None and not isinstance(node, Sent):
+            node = node.parent if isinstance(node.parent, Widget) else None
+        if isinstance(node, AssistantMessage) and node.state == "streaming":
+            return None  # it has no attestation of its own yet: the current one's details
+        return node
 
     # -- sending -----------------------------------------------------------------------------------
     def _api_messages(self) -> list[dict[str, str]]:
@@ -273,28 +299,32 @@ class ChatScreen(Screen[None]):
             return
         user = Message("user", event.text)
         self.messages.append(user)
-        user.id = self._save_message(user)
+        self._save_message(user)
+        user_view = UserMessage(event.text, user.sent)
         reply_view = AssistantMessage(who=self.model or "Assistant", state="streaming")
-        await self.transcript.add(UserMessage(event.text), reply_view)
+        await self.transcript.add(user_view, reply_view)
         self.transcript.anchor()
-        self._reply = self.reply(reply_view)
+        self._reply = self.reply(reply_view, user, user_view)
 
     @work(exclusive=True, group="reply", exit_on_error=False)
-    async def reply(self, view: AssistantMessage) -> None:
-        """Stream the reply into ``view``; Escape cancels this worker and keeps what arrived."""
+    async def reply(self, view: AssistantMessage, user: Message, user_view: UserMessage) -> None:
+        """Stream the reply into ``view``; Escape cancels this worker and keeps what arrived.
+        Then mark ``user`` with the attestation it went under (the session may have attested
+        again before sending it), or as not sent."""
         view.start()
         attestations = self.service.attestations
-        state, note = "complete", ""
+        state, note, sent = "complete", "", True
         try:
             async for delta in self.service.stream_chat(self._api_messages(), model=self.model):
                 await view.write(delta)
         except asyncio.CancelledError:
+            self._went_out(user, user_view, sent=True)
             await self._finish_reply(view, "cancelled", "")
             raise
         except TruncatedResponse:
             state = "incomplete"
         except NotVerified as e:
-            state, note = "error", "nothing was sent: the service no longer verifies"
+            state, note, sent = "error", "nothing was sent: the service no longer verifies", False
             result = e.result if isinstance(e.result, AttestationResult) else None
             if result is not None:
                 self._apply_result(result)
@@ -306,6 +336,7 @@ class ChatScreen(Screen[None]):
             state, note = "error", f"{type(e).__name__}: {e}"
         if self.service.attestations != attestations:
             self._after_exchange()
+        self._went_out(user, user_view, sent=sent)
         await self._finish_reply(view, state, note)
 
     async def _finish_reply(self, view: AssistantMessage, state: str, note: str) -> None:
@@ -316,33 +347,101 @@ class ChatScreen(Screen[None]):
         message = Message("assistant", view.text, state)
         if view.text or state != "error":
             self.messages.append(message)
-            message.id = self._save_message(message)
+            self._save_message(message)
+            view.show_sent(message.sent)
+        else:
+            view.show_sent(None, unsent=True)
+
+    def _went_out(self, user: Message, view: UserMessage, *, sent: bool) -> None:
+        """``user`` went under the attestation in force now (so did the messages that could not
+        go out before: they are part of every request), or, when ``sent`` is false, not at all."""
+        history = self.chat_app.history
+        pending = [(user, view)] if not sent else [*self._unsent, (user, view)]
+        proof = self._proof(self._current_result()) if sent else None
+        for message, widget in pending:
+            if message.sent is proof and message.unsent == (not sent):
+                continue
+            message.sent, message.unsent = proof, not sent
+            widget.show_sent(proof, unsent=not sent)
+            if history is not None and message.id is not None:
+                try:
+                    history.set_message_attestation(message.id, proof.attestation_id if proof else None)
+                except (HistoryError, OSError, sqlite3.Error) as e:
+                    self.notify(f"Could not save to history: {one_line(str(e))}", severity="error", markup=False)
+        if sent:
+            self._unsent.clear()
+        else:
+            self._unsent.append((user, view))
 
     def action_cancel_reply(self) -> None:
         if self._reply is not None and self._reply.is_running:
             self._reply.cancel()
 
-    # -- history -----------------------------------------------------------------------------------
-    def _save_message(self, message: Message) -> int | None:
-        history = self.chat_app.history
-        if history is None:
+    # -- history, and the attestation each message went under ----------------------------------------
+    def _current_result(self) -> AttestationResult | None:
+        """What a message sent now goes under: the session's last result, if it verified."""
+        result = self.service.last_result
+        return result if result is not None and result.verified else None
+
+    def _proof(self, result: AttestationResult | None) -> SentUnder | None:
+        """The proof of ``result`` for the marker and ``F2``: with a history, its row in this
+        conversation (made once) and its evidence (kept once, while the session's last
+        attestation is still this one); without, the result alone."""
+        if result is None:
             return None
+        if self._memory_proof is None or self._memory_proof[0] is not result:
+            self._memory_proof = (result, SentUnder(result.to_json()))
+        memory = self._memory_proof[1]
+        history, cid = self.chat_app.history, self.conversation_id
+        if history is None or cid is None:
+            return memory
+        key = (cid, result.nonce.hex() if result.nonce is not None else f"result-{id(result)}")
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] is result:
+            return kept[1]
         try:
-            if self.conversation_id is None:
+            attestation_id = history.record_attestation(cid, result)
+            proof = SentUnder(memory.result, attestation_id,
+                              self._keep_evidence(history, attestation_id, result), cid)
+        except (HistoryError, OSError, sqlite3.Error) as e:
+            self.notify(f"Could not save to history: {one_line(str(e))}", severity="error", markup=False)
+            return memory
+        self._kept[key] = (result, proof)
+        return proof
+
+    def _keep_evidence(self, history: History, attestation_id: int, result: AttestationResult) -> Path | None:
+        stored = history.attestation(attestation_id)
+        name = stored.evidence if stored is not None else None
+        if name is None and attestation_id not in self._evidence_tried and self.service.last_result is result:
+            self._evidence_tried.add(attestation_id)  # tried once: a failure is said once
+            try:
+                name = history.keep_evidence(attestation_id, self.service.save_last, self.service.target.policy)
+            except HistoryError as e:
+                self.notify(f"This attestation's evidence is not kept, so it cannot be checked again "
+                            f"later: {one_line(str(e))}", severity="warning", markup=False)
+        return history.evidence_path(name)
+
+    def _save_message(self, message: Message) -> None:
+        """Save ``message`` (when a history is kept) and mark it with the attestation in force."""
+        history = self.chat_app.history
+        if history is not None and self.conversation_id is None:
+            try:
                 self.title_text = self.title_text or message.content.splitlines()[0][:80]
                 self.conversation_id = history.create_conversation(
                     title=self.title_text, service_url=self.service.target.url,
                     policy_name=self.service.target.policy.name, model=self.model,
                     system_prompt=self.system_prompt or None)
-            attestation = None
-            result = self.service.last_result
-            if result is not None and result.verified:
-                attestation = history.record_attestation(self.conversation_id, result)
-            return history.add_message(self.conversation_id, message.role, message.content,
-                                       state=message.state, attestation_id=attestation)
+            except (HistoryError, OSError, sqlite3.Error) as e:
+                self.notify(f"Could not save to history: {one_line(str(e))}", severity="error", markup=False)
+        message.sent = self._proof(self._current_result())
+        if history is None or self.conversation_id is None:
+            return
+        try:
+            message.id = history.add_message(self.conversation_id, message.role, message.content,
+                                             state=message.state,
+                                             attestation_id=message.sent.attestation_id if message.sent else None)
         except (HistoryError, OSError, sqlite3.Error) as e:
             self.notify(f"Could not save to history: {one_line(str(e))}", severity="error", markup=False)
-            return None
 
     def action_toggle_history(self) -> None:
         sidebar = self.query_one(HistorySidebar)
@@ -374,7 +473,11 @@ class ChatScreen(Screen[None]):
         self.title_text = stored.title
         self.model = stored.model
         self.system_prompt = stored.system_prompt or ""
-        self.messages = [Message(m.role, m.content, m.state, m.id) for m in stored.messages]
+        proofs: dict[int, SentUnder | None] = {}
+        self.messages = [Message(m.role, m.content, m.state, m.id,
+                                 self._stored_proof(history, stored.id, m.attestation_id, proofs))
+                         for m in stored.messages]
+        self._unsent.clear()
         await self.transcript.clear()
         self._shown_page = 0
         await self._show_more()
@@ -384,13 +487,25 @@ class ChatScreen(Screen[None]):
         if not self.prompt.disabled:
             self.prompt.focus()
 
+    @staticmethod
+    def _stored_proof(history: History, cid: str, attestation_id: int | None,
+                      proofs: dict[int, SentUnder | None]) -> SentUnder | None:
+        """The attestation a saved message went under, as the history keeps it (each read once)."""
+        if attestation_id is None:
+            return None
+        if attestation_id not in proofs:
+            stored = history.attestation(attestation_id)
+            proofs[attestation_id] = None if stored is None else SentUnder(
+                stored.result, stored.id, history.evidence_path(stored.evidence), cid)
+        return proofs[attestation_id]
+
     def _message_widget(self, m: Message) -> UserMessage | AssistantMessage | SystemMessage:
         if m.role == "user":
-            return UserMessage(m.content)
+            return UserMessage(m.content, m.sent)
         if m.role == "system":
             return SystemMessage(m.content)
         state = m.state if m.state in ("complete", "cancelled", "incomplete", "error") else "cancelled"
-        return AssistantMessage(m.content, who=self.model or "Assistant", state=state)
+        return AssistantMessage(m.content, who=self.model or "Assistant", state=state, sent=m.sent)
 
     async def _show_more(self) -> None:
         """Mount the next page of older messages above what is shown."""
@@ -434,6 +549,7 @@ class ChatScreen(Screen[None]):
         self.title_text = ""
         self.system_prompt = ""
         self.stored = None
+        self._unsent.clear()
         await self.transcript.clear()
         self._show_info()
         self.refresh_bindings()  # copy and export follow the messages on view

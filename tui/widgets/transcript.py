@@ -14,12 +14,13 @@ import time
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.color import Color
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Label, Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
+from tui.proof import SentUnder, marker_text
 from verifier.text import one_line
 
 STATE_NOTES = {
@@ -43,13 +44,42 @@ VIRTUALIZE_EVERY = 0.2
 PAGE = 20
 
 
-class UserMessage(Vertical):
-    def __init__(self, text: str) -> None:
+class Sent(Vertical):
+    """A message that went to (or came from) an attested service: it can take focus, and its head
+    carries the marker of the release it went under (``F2`` on it opens that attestation)."""
+
+    can_focus = True
+
+    def __init__(self, classes: str) -> None:
+        super().__init__(classes=classes)
+        self.sent: SentUnder | None = None
+        self.unsent = False
+        self.role = "user"
+
+    def head(self, who: str) -> ComposeResult:
+        with Horizontal(classes="head"):
+            yield Label(Text(who), classes="who")
+            yield Label(Text(self.marker), classes="marker")
+
+    @property
+    def marker(self) -> str:
+        return marker_text(self.role, self.sent, unsent=self.unsent)
+
+    def show_sent(self, sent: SentUnder | None, *, unsent: bool = False) -> None:
+        """Mark the message as gone under ``sent`` (or as not sent at all)."""
+        self.sent, self.unsent = sent, unsent
+        if self.is_mounted:
+            self.query_one(".marker", Label).update(Text(self.marker))
+
+
+class UserMessage(Sent):
+    def __init__(self, text: str, sent: SentUnder | None = None) -> None:
         super().__init__(classes="message user")
         self.text = text
+        self.sent = sent
 
     def compose(self) -> ComposeResult:
-        yield Label("You", classes="who")
+        yield from self.head("You")
         yield Static(Text(self.text), classes="body")
 
 
@@ -101,7 +131,7 @@ def safe_cut(text: str, start: int) -> int | None:
     return best
 
 
-class AssistantMessage(Vertical):
+class AssistantMessage(Sent):
     """A reply, streamed as Markdown (``Markdown.get_stream``) and re-rendered at the end.
 
     A long reply is drawn as consecutive Markdown *segments*: once the open segment holds
@@ -115,8 +145,10 @@ class AssistantMessage(Vertical):
     """
 
     def __init__(self, text: str = "", *, who: str = "Assistant", state: str = "complete",
-                 note: str = "") -> None:
+                 note: str = "", sent: SentUnder | None = None) -> None:
         super().__init__(classes="message assistant")
+        self.role = "assistant"
+        self.sent = sent
         self._parts: list[str] = [text] if text else []
         self._segment: list[str] = []
         self._segment_len = 0
@@ -140,8 +172,12 @@ class AssistantMessage(Vertical):
             self._parts = ["".join(self._parts)]
         return self._parts[0] if self._parts else ""
 
+    @property
+    def marker(self) -> str:
+        return "" if self.state == "streaming" else super().marker
+
     def compose(self) -> ComposeResult:
-        yield Label(Text(one_line(self.who)), classes="who")  # a model id from the service
+        yield from self.head(one_line(self.who))  # a model id from the service: plain Text
         with Vertical(classes="body"):
             yield Markdown(self.text)
         yield Label(Text(self._note_text()), classes="note")
