@@ -210,6 +210,23 @@ def build_parser() -> argparse.ArgumentParser:
     loc = sub.add_parser("locate", help="print where enclave-chat keeps its files")
     loc.add_argument("what", choices=["config", "data", "cache", "state"])
 
+    hi = sub.add_parser("history", help="the saved conversations, what each message was sent to, and that proof checked again")
+    hsub = hi.add_subparsers(dest="history_command", parser_class=_Parser)
+    hl = hsub.add_parser("list", help="list the saved conversations, newest first")
+    hl.add_argument("--json", action="store_true", help="print them as one JSON object on stdout")
+    hs = hsub.add_parser("show", help="print a conversation, each message with the release it went to")
+    hs.add_argument("id", help="a conversation id (or its first characters, at least 4)")
+    he = hsub.add_parser("export", help="print a conversation as Markdown or JSON, with its attestations")
+    he.add_argument("id", help="a conversation id (or its first characters, at least 4)")
+    he.add_argument("--format", choices=["md", "json"], default="md")
+    he.add_argument("--with-evidence", action="store_true",
+                    help="with --format json: each attestation's kept recording, its files in base64")
+    hv = hsub.add_parser("verify", help="re-verify every attestation of a conversation offline, at the time each was made")
+    hv.add_argument("id", help="a conversation id (or its first characters, at least 4)")
+    hv.add_argument("--policy", help="judge every attestation by this policy instead of the one each was judged by"
+                    ).completer = complete_policy  # type: ignore[attr-defined]
+    hv.add_argument("--json", action="store_true", help="print the combined result as one JSON object on stdout")
+
     co = sub.add_parser("completion", help="print the shell completion script for bash, zsh or fish (docs/cli.md)")
     co.add_argument("shell", choices=SHELLS)
 
@@ -243,6 +260,7 @@ COMMANDS: dict[str, Command] = {
         ("demo", "chat", "cmd_demo"), ("log", "log", "cmd_log"), ("release", "release", "cmd_release"),
         ("proxy", "proxy", "cmd_proxy"), ("conformance", "conformance", "cmd_conformance"),
         ("completion", "completion", "cmd_completion"), ("services", "services", "cmd_services"),
+        ("history", "history", "cmd_history"),
     )
 }
 """Each command's handler, by its name on the command line."""
