@@ -145,12 +145,14 @@ register_kind(EvidenceKind(
 register_kind(EvidenceKind(
     "azure-snp-vtpm", "an Azure SEV-SNP confidential VM's HCL report and vTPM quote (trustee's JSON or loose files)",
     table="azure", rules="verifier.appraisal.azure:AzurePolicy.from_policy",
-    files="verifier.appraisal.azure.files:appraise_snp_files", options=frozenset({"certs", "crls", "nonce"}),
+    files="verifier.appraisal.azure.files:appraise_snp_files",
+    options=frozenset({"certs", "crls", "nonce", "maa_token"}),
     cpu="verifier.appraisal.cpu:appraise_azure_snp_cpu", release_entry="verifier.reference.release:snp_entry"))
 register_kind(EvidenceKind(
     "azure-tdx-vtpm", "an Azure TDX confidential VM's HCL report, TD quote and vTPM quote",
     table="azure", rules="verifier.appraisal.azure:AzurePolicy.from_policy",
-    files="verifier.appraisal.azure.files:appraise_tdx_files", options=frozenset({"collateral", "nonce"}),
+    files="verifier.appraisal.azure.files:appraise_tdx_files",
+    options=frozenset({"collateral", "nonce", "maa_token"}),
     cpu="verifier.appraisal.cpu:appraise_azure_tdx_cpu", release_entry="verifier.reference.release:tdx_entry"))
 register_kind(EvidenceKind(
     "dstack", "a dstack TDX attestation: TD quote, event log replayed to RTMR0-3, app compose (dstack's JSON forms)",
