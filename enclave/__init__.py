@@ -11,6 +11,7 @@ INSECURE_DEMO_BANNER = "INSECURE DEMO: simulated TEE, demo roots whose private k
 RELEASE_VERSION = "0.1.0"
 """The version the reference enclave's self-signed release statement carries."""
 
-PLATFORMS = ("sev-snp", "azure-snp-vtpm")
+PLATFORMS = ("sev-snp", "azure-snp-vtpm", "tdx", "azure-tdx-vtpm")
 """The CPU platforms the reference enclave simulates (``serve --platform``; ``sev-snp`` by default):
-bare SEV-SNP, or an Azure SEV-SNP confidential VM (:mod:`enclave.azure`)."""
+bare SEV-SNP, an Azure SEV-SNP confidential VM (:mod:`enclave.azure`), bare Intel TDX
+(:mod:`enclave.tdx`) or an Azure TDX confidential VM."""

@@ -23,8 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from enclave import INSECURE_DEMO_BANNER, attacks, azure, demo_roots, inner, model
-from enclave.azure import SimulatedAzureSnp
+from enclave import INSECURE_DEMO_BANNER, attacks, azure, demo_roots, inner, model, tdx
+from enclave.azure import SimulatedAzureSnp, SimulatedAzureTdx, SimulatedCvm
 from enclave.bodies import drain, read_bounded
 from enclave.gpu import SimulatedGpu, Tamper
 from enclave.release import demo_release
@@ -52,8 +52,10 @@ class Settings:
     gpus: int = 1
     """How many simulated H100s the enclave attests (the demo policy requires one)."""
     platform: str = "sev-snp"
-    """The simulated CPU platform: ``sev-snp``, or ``azure-snp-vtpm`` (an Azure SEV-SNP CVM: the
-    paravisor's HCL report, a vTPM quote; :mod:`enclave.azure`). INSECURE DEMO either way."""
+    """The simulated CPU platform: ``sev-snp``, ``azure-snp-vtpm`` (an Azure SEV-SNP CVM: the
+    paravisor's HCL report, a vTPM quote; :mod:`enclave.azure`), ``tdx`` (a TD quote under a demo
+    Intel root, with its collateral; :mod:`enclave.tdx`) or ``azure-tdx-vtpm`` (an Azure TDX CVM:
+    the HCL report around a TDREPORT, the TD quote, a vTPM quote). INSECURE DEMO every one."""
 
 
 @dataclass
@@ -75,9 +77,17 @@ class Enclave:
             "model": model.MODEL_ID if self.settings.upstream is None else "upstream",
         }
         self.image = image_digest()
-        self.measurement = launch_measurement(self.image, self.config)
-        self.snp = SimulatedSnp(self.measurement)
-        self.cvm = SimulatedAzureSnp(self.snp) if self.settings.platform == azure.PLATFORM else None
+        launch = launch_measurement(self.image, self.config)
+        self.snp = SimulatedSnp(launch)
+        platform = self.settings.platform
+        self.tdx = tdx.SimulatedTdx(tdx.td_state(launch)) if platform in tdx.PLATFORMS else None
+        self.measurement = self.tdx.measurement if self.tdx is not None else launch
+        """What the release lists: the SEV-SNP MEASUREMENT, or on TDX MRTD || RTMR0 || RTMR1 || RTMR2."""
+        self.cvm: SimulatedCvm | None = None
+        if platform == azure.PLATFORM:
+            self.cvm = SimulatedAzureSnp(self.snp)
+        elif platform == tdx.AZURE_PLATFORM and self.tdx is not None:
+            self.cvm = SimulatedAzureTdx(self.tdx)
         self.gpus = [SimulatedGpu() for _ in range(self.settings.gpus)]
         self.keys = KeyPair.generate(key_id=secrets.randbelow(256))
         # The statement alone; the server replaces it with the logged release (enclave.release.ReleaseLog).
@@ -125,19 +135,28 @@ class Enclave:
                                                self.snp.tcb, signer=rogue_ask)
             certificates[0] = demo_roots.der_bytes(rogue_vcek)
             snp["key"] = rogue_vcek_key
+        collateral: dict[str, Any] = {}
+        if self.tdx is not None:
+            # A TD quote carries its PCK chain; Intel's collateral for it travels beside it.
+            certificates = []
+            collateral["tdx"] = tdx.collateral_member(self.tdx.collateral())
+            snp = {"state": tdx.flipped(self.tdx.state)} if attack == "flip-measurement" else {}
         vtpm = None
         if self.cvm is not None:
             # The binding value goes where an Azure guest can put it: the runtime claims'
             # user-data (the paravisor hashes the claims into REPORT_DATA) and the quote.
             stale = report_data_binding(secrets.token_bytes(32), bound_key_config, bound_gpus, self.config)
             cvm = self.cvm.evidence(report_data, attack=attack, stale=stale, **snp)
-            report, vtpm = cvm.hcl_report, VtpmEvidence(cvm.quote)
+            report, vtpm = cvm.hcl_report, VtpmEvidence(cvm.quote, cvm.td_quote)
+        elif self.tdx is not None:
+            report = self.tdx.quote(report_data, **snp)
         else:
             report = self.snp.report(report_data, **snp)
         data = encode_bundle(
             nonce=nonce, key_config=key_config, platform=self.settings.platform, report=report,
             certificates=certificates, gpus=gpus, release=self.release, config=self.config,
-            expires=dt.datetime.now(dt.UTC) + self.settings.evidence_lifetime, vtpm=vtpm,
+            expires=dt.datetime.now(dt.UTC) + self.settings.evidence_lifetime, collateral=collateral,
+            vtpm=vtpm,
         )
         if attack == "replay-nonce":
             self._replayed = data

@@ -33,7 +33,10 @@ LOG_ATTACKS = frozenset({"foreign-publisher", "wrong-leaf-proof", "unknown-log-k
 """The modes that need the transparency log beside the enclave (not with ``serve --no-log``)."""
 
 AZURE_ATTACKS = frozenset({"azure-stale-quote", "azure-foreign-ak", "azure-pcr-changed", "azure-claims-changed"})
-"""The modes that need a simulated Azure CVM (``serve --platform azure-snp-vtpm``)."""
+"""The modes that need a simulated Azure CVM (``serve --platform azure-snp-vtpm`` or ``azure-tdx-vtpm``)."""
+
+SNP_ATTACKS = frozenset({"rogue-vcek"})
+"""The modes that need simulated SEV-SNP hardware (``--platform sev-snp`` or ``azure-snp-vtpm``)."""
 
 
 def check_mode(mode: str | None, *, transparency: bool = True, platform: str = "sev-snp") -> str | None:
@@ -46,5 +49,7 @@ def check_mode(mode: str | None, *, transparency: bool = True, platform: str = "
     if mode in LOG_ATTACKS and not transparency:
         raise ValueError(f"attack mode {mode!r} needs the transparency log beside the enclave (drop --no-log)")
     if mode in AZURE_ATTACKS and not platform.startswith("azure-"):
-        raise ValueError(f"attack mode {mode!r} needs a simulated Azure CVM (--platform azure-snp-vtpm)")
+        raise ValueError(f"attack mode {mode!r} needs a simulated Azure CVM (--platform azure-snp-vtpm or azure-tdx-vtpm)")
+    if mode in SNP_ATTACKS and platform not in ("sev-snp", "azure-snp-vtpm"):
+        raise ValueError(f"attack mode {mode!r} needs simulated SEV-SNP hardware (--platform sev-snp or azure-snp-vtpm)")
     return mode

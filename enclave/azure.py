@@ -1,5 +1,5 @@
-"""A simulated Azure SEV-SNP confidential VM (INSECURE DEMO): the paravisor's HCL report, its
-runtime claims with a demo vTPM attestation key (AK), and the vTPM's TPM2_Quote over demo PCRs.
+"""A simulated Azure confidential VM, SEV-SNP or TDX (INSECURE DEMO): the paravisor's HCL report,
+its runtime claims with a demo vTPM attestation key (AK), and the vTPM's TPM2_Quote over demo PCRs.
 
 On a real Azure CVM, Microsoft's paravisor (the HCL) asks the AMD-SP for the SEV-SNP report and
 puts the SHA-256 of its own *runtime claims* into REPORT_DATA; the guest cannot choose it. The
@@ -8,6 +8,9 @@ wrote to the vTPM's NV index before asking. The guest proves freshness with a TP
 AK signs over the verifier's qualifying data and the PCRs. Here all of it is simulated:
 
 - the SEV-SNP report is :class:`enclave.tee.SimulatedSnp`'s (demo VCEK under the demo ARK/ASK);
+  on TDX (:class:`SimulatedAzureTdx`) the HCL report wraps a TDREPORT of
+  :class:`enclave.tdx.SimulatedTdx`, whose TD quote (demo PCK under a demo Intel root) the
+  bundle carries beside it, as Azure's ``/acc/tdquote`` returns it;
 - the AK is an RSA-2048 key made once per process (:func:`demo_ak`): nothing protects it, and no
   TPM made it;
 - the PCRs are fixed demo values (:func:`demo_pcrs`), each SHA-256 of one extend from zero: no
@@ -30,14 +33,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from enclave.tdx import SimulatedTdx, TdState
 from enclave.tee import SimulatedSnp
 from verifier.appraisal.azure import TpmQuote
 from verifier.evidence import azure_hcl
+from verifier.evidence.azure_tdx import REPORT_TYPE_TDX
 from verifier.evidence.tpm import (
     PCR_COUNT,
     TPM_ALG_SHA256,
@@ -130,33 +135,38 @@ def tpms_attest(*, signer: bytes, extra_data: bytes, clock: int, reset_count: in
             + pcr_select(pcrs) + _tpm2b(digest))
 
 
-def hcl_report(snp_report: bytes, runtime_claims: bytes) -> bytes:
-    """The HCL report around an SEV-SNP report (layout: :mod:`verifier.evidence.azure_hcl`):
-    header (``HCLA``, version, size, request type, status 0), the report, the IGVM request data
-    (SNP, SHA-256) and the runtime claims, zero-padded to Azure's buffer size."""
+def hcl_report(hardware_report: bytes, runtime_claims: bytes, *, report_type: int = azure_hcl.REPORT_TYPE_SNP) -> bytes:
+    """The HCL report around a hardware report (layout: :mod:`verifier.evidence.azure_hcl`,
+    :mod:`verifier.evidence.azure_tdx`): header (``HCLA``, version, size, request type, status 0),
+    the report in its 1184-byte slot (an SEV-SNP report fills it; a 1024-byte TDREPORT is followed
+    by zeros), the IGVM request data (``report_type``: 2 SNP, 4 TDX; SHA-256) and the runtime
+    claims, zero-padded to Azure's buffer size."""
+    slot = azure_hcl.REQUEST_OFFSET - azure_hcl.SNP_OFFSET
     size = azure_hcl.REQUEST_OFFSET + azure_hcl.REQUEST_HEADER_SIZE + len(runtime_claims)
     header = azure_hcl.MAGIC + struct.pack("<IIII", HCL_VERSION, size, HCL_REQUEST_TYPE, 0)
     header += bytes(azure_hcl.HEADER_SIZE - len(header))
     request = struct.pack("<IIIII", azure_hcl.REQUEST_HEADER_SIZE + len(runtime_claims), IGVM_REQUEST_VERSION,
-                          azure_hcl.REPORT_TYPE_SNP, HASH_TYPE_SHA256, len(runtime_claims))
-    body = header + snp_report + request + runtime_claims
+                          report_type, HASH_TYPE_SHA256, len(runtime_claims))
+    body = header + hardware_report + bytes(slot - len(hardware_report)) + request + runtime_claims
     return body + bytes(max(0, HCL_BUFFER_SIZE - len(body)))
 
 
 @dataclass
 class CvmEvidence:
-    """What the simulated CVM answers for one binding value: the HCL report and the vTPM quote."""
+    """What the simulated CVM answers for one binding value: the HCL report and the vTPM quote
+    (on TDX, and the TD quote made from the HCL report's TDREPORT)."""
 
     hcl_report: bytes
     quote: TpmQuote
+    td_quote: bytes | None = None
 
 
-@dataclass
-class SimulatedAzureSnp:
-    """One simulated Azure SEV-SNP CVM (INSECURE DEMO): the simulated chip, the paravisor's AK,
-    its VM id, the vTPM's PCRs and clock."""
+@dataclass(kw_only=True)
+class SimulatedCvm:
+    """What every simulated Azure CVM has (INSECURE DEMO): the paravisor's AK, its VM id, the
+    vTPM's PCRs and clock; a platform adds its hardware report (:meth:`_hardware`)."""
 
-    snp: SimulatedSnp
+    report_type: ClassVar[int] = azure_hcl.REPORT_TYPE_SNP
     ak: rsa.RSAPrivateKey = field(default_factory=demo_ak)
     vm_id: str = field(default_factory=lambda: str(uuid.uuid4()).upper())
     pcrs: tuple[bytes, ...] = field(default_factory=demo_pcrs)
@@ -171,11 +181,14 @@ class SimulatedAzureSnp:
                "user-data": user_data.hex().upper()}
         return json.dumps(doc, separators=(",", ":")).encode()
 
-    def hcl(self, claims: bytes, **snp: Any) -> bytes:
-        """A fresh HCL report over ``claims``: REPORT_DATA = SHA-256(claims) || 32 zero bytes.
-        ``snp``: :meth:`SimulatedSnp.report`'s options (attack modes bend the report with them)."""
-        report_data = hashlib.sha256(claims).digest() + bytes(32)
-        return hcl_report(self.snp.report(report_data, **snp), claims)
+    def _hardware(self, claims: bytes, **hardware: Any) -> tuple[bytes, bytes | None]:
+        """The HCL report over ``claims`` and, on TDX, the TD quote made from it."""
+        raise NotImplementedError
+
+    def hcl(self, claims: bytes, **hardware: Any) -> bytes:
+        """A fresh HCL report over ``claims``: the hardware report's REPORT_DATA is SHA-256(claims)
+        || 32 zero bytes. ``hardware``: the platform's options (attack modes bend the report with them)."""
+        return self._hardware(claims, **hardware)[0]
 
     def quote(self, extra_data: bytes, *, key: rsa.RSAPrivateKey | None = None) -> TpmQuote:
         """TPM2_Quote(AK, qualifyingData = ``extra_data``, SHA-256 PCRs 0-23), signed
@@ -189,7 +202,7 @@ class SimulatedAzureSnp:
         return TpmQuote(message, signature, self.pcrs)
 
     def evidence(self, binding: bytes, *, attack: str | None = None, stale: bytes | None = None,
-                 **snp: Any) -> CvmEvidence:
+                 **hardware: Any) -> CvmEvidence:
         """The evidence for ``binding`` (the native protocol's 64-byte binding value, written as
         ``user-data`` and quoted as qualifying data), as ``attack`` bends it:
 
@@ -200,18 +213,51 @@ class SimulatedAzureSnp:
           name another AK, which signs the quote.
         """
         claims = self.runtime_claims(binding)
-        report = self.hcl(claims, **snp)
+        report, td_quote = self._hardware(claims, **hardware)
         if attack == "azure-stale-quote":
-            return CvmEvidence(report, self.quote(stale if stale is not None else bytes(len(binding))))
+            return CvmEvidence(report, self.quote(stale if stale is not None else bytes(len(binding))), td_quote)
         if attack == "azure-foreign-ak":
-            return CvmEvidence(report, self.quote(binding, key=foreign_ak()))
+            return CvmEvidence(report, self.quote(binding, key=foreign_ak()), td_quote)
         if attack == "azure-pcr-changed":
             quote = self.quote(binding)
             pcrs = list(quote.pcrs)
             pcrs[7] = hashlib.sha256(pcrs[7] + b"a boot component that was never quoted").digest()
-            return CvmEvidence(report, TpmQuote(quote.message, quote.signature, tuple(pcrs)))
+            return CvmEvidence(report, TpmQuote(quote.message, quote.signature, tuple(pcrs)), td_quote)
         if attack == "azure-claims-changed":
             swapped = self.runtime_claims(binding, ak=foreign_ak().public_key())
-            return CvmEvidence(hcl_report(report[azure_hcl.SNP_OFFSET:azure_hcl.REQUEST_OFFSET], swapped),
-                               self.quote(binding, key=foreign_ak()))
-        return CvmEvidence(report, self.quote(binding))
+            return CvmEvidence(hcl_report(report[azure_hcl.SNP_OFFSET:azure_hcl.REQUEST_OFFSET], swapped,
+                                          report_type=self.report_type),
+                               self.quote(binding, key=foreign_ak()), td_quote)
+        return CvmEvidence(report, self.quote(binding), td_quote)
+
+
+@dataclass
+class SimulatedAzureSnp(SimulatedCvm):
+    """One simulated Azure SEV-SNP CVM (INSECURE DEMO): the simulated chip inside the CVM."""
+
+    snp: SimulatedSnp
+
+    def _hardware(self, claims: bytes, **snp: Any) -> tuple[bytes, bytes | None]:
+        """``snp``: :meth:`SimulatedSnp.report`'s options."""
+        report_data = hashlib.sha256(claims).digest() + bytes(32)
+        return hcl_report(self.snp.report(report_data, **snp), claims), None
+
+
+@dataclass
+class SimulatedAzureTdx(SimulatedCvm):
+    """One simulated Azure TDX CVM (INSECURE DEMO): the simulated TDX host (:mod:`enclave.tdx`).
+    The HCL report wraps the TD's TDREPORT; the TD quote is made from that TDREPORT (the same
+    REPORTDATA, MRTD, RTMRs and attributes), as Azure's ``/acc/tdquote`` returns it."""
+
+    report_type: ClassVar[int] = REPORT_TYPE_TDX
+    tdx: SimulatedTdx
+
+    def _hardware(self, claims: bytes, **hardware: Any) -> tuple[bytes, bytes | None]:
+        """``state`` (a :class:`TdState`): the TD to report (an attack's; the host's own by default)."""
+        state: TdState | None = hardware.pop("state", None)
+        if hardware:
+            raise TypeError(f"unknown TD options {sorted(hardware)}")
+        report_data = hashlib.sha256(claims).digest() + bytes(32)
+        tdreport = (state or self.tdx.state).tdreport(report_data)
+        return (hcl_report(tdreport, claims, report_type=REPORT_TYPE_TDX),
+                self.tdx.quote(report_data, state=state))

@@ -20,6 +20,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from enclave import RELEASE_VERSION, demo_roots
+from enclave.tdx import PLATFORMS as TDX_PLATFORMS
 from enclave.transparency.log import WitnessEndpoint, fork_log
 from enclave.transparency.publish import publish_release
 from enclave.transparency.server import RunningServer, log_app, start_server
@@ -28,7 +29,7 @@ from verifier.evidence.encoding import b64encode
 from verifier.reference.checkpoint import read_checkpoint
 from verifier.reference.dsse import sign_envelope
 from verifier.reference.note import SIG_ED25519, NoteSigner, sign_note
-from verifier.reference.release import PAYLOAD_TYPE, ReleaseStatement
+from verifier.reference.release import PAYLOAD_TYPE, TDX_REGISTERS, ReleaseStatement
 
 OLD_RELEASE_VERSION = "0.0.9"
 """The version of the ``old-release`` attack: below ``policies/demo.toml``'s ``min_version``."""
@@ -40,8 +41,14 @@ FORK_ENTRY = b"enclave-chat INSECURE DEMO attack: a log history shown only to so
 def demo_statement(image: str, measurements: list[bytes], version: str = RELEASE_VERSION,
                    platform: str = "sev-snp") -> ReleaseStatement:
     """The statement the demo publisher signs: ``image`` produces ``measurements`` on ``platform``
-    (SEV-SNP, or the simulated Azure SEV-SNP CVM: the MEASUREMENT inside its HCL report)."""
-    return ReleaseStatement(image, version, {platform: tuple(m.hex() for m in measurements)})
+    (SEV-SNP, or the simulated Azure SEV-SNP CVM: the MEASUREMENT inside its HCL report; on TDX,
+    bare or in an Azure CVM, MRTD || RTMR0 || RTMR1 || RTMR2, listed register by register)."""
+    if platform in TDX_PLATFORMS:
+        entries: tuple[Any, ...] = tuple(
+            {name: m[48 * i:48 * (i + 1)].hex() for i, name in enumerate(TDX_REGISTERS)} for m in measurements)
+    else:
+        entries = tuple(m.hex() for m in measurements)
+    return ReleaseStatement(image, version, {platform: entries})
 
 
 def demo_release(image: str, measurements: list[bytes], version: str = RELEASE_VERSION,

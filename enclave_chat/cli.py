@@ -30,7 +30,7 @@ from verifier.errors import (
 
 __all__ = ["COMMANDS", "Exit", "build_parser", "main"]
 
-SIMULATED_PLATFORMS = ("sev-snp", "azure-snp-vtpm")
+SIMULATED_PLATFORMS = ("sev-snp", "azure-snp-vtpm", "tdx", "azure-tdx-vtpm")
 """``serve --platform`` / ``demo --platform``: ``enclave.PLATFORMS``, spelt here so that building
 the parser imports no ``enclave`` (a test ties the two)."""
 
@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "its TEE is simulated and its roots' private keys are public; it proves nothing.")
     d.add_argument("--no-history", action="store_true", help="keep nothing on disk")
     d.add_argument("--platform", choices=SIMULATED_PLATFORMS, default="sev-snp",
-                   help="the simulated CPU platform: bare SEV-SNP, or an Azure SEV-SNP CVM (HCL report, vTPM quote)")
+                   help="the simulated CPU platform: bare SEV-SNP or TDX, or an Azure SEV-SNP or TDX CVM (HCL report, vTPM quote)")
 
     s = sub.add_parser("serve", help="run the reference enclave (INSECURE DEMO: simulated TEE)")
     s.add_argument("--host", default="127.0.0.1")
@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-log", action="store_true",
                    help="start no transparency log and witness beside the enclave (the bundle then carries no log proof)")
     s.add_argument("--platform", choices=SIMULATED_PLATFORMS, default="sev-snp",
-                   help="the simulated CPU platform: bare SEV-SNP, or an Azure SEV-SNP CVM (HCL report, vTPM quote)")
+                   help="the simulated CPU platform: bare SEV-SNP or TDX, or an Azure SEV-SNP or TDX CVM (HCL report, vTPM quote)")
 
     lg = sub.add_parser("log", help="run a transparency log or a witness (docs/transparency.md)")
     lsub = lg.add_subparsers(dest="log_command", parser_class=_Parser)
@@ -182,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--collateral", type=Path)
     ev.add_argument("--rim", action="append", type=Path, default=[])
     ev.add_argument("--ocsp", action="append", type=Path, default=[])
+    ev.add_argument("--maa-token", type=Path, help="an MAA token beside Azure CVM evidence (informative)")
     g = ev.add_mutually_exclusive_group()
     g.add_argument("--nonce", type=arguments.hex_bytes)
     g.add_argument("--report-data", type=arguments.hex_bytes)

@@ -11,7 +11,7 @@ from verifier.errors import VerifierError
 
 
 def cmd_serve(args: argparse.Namespace) -> Exit:
-    from enclave.attacks import ATTACK_MODES, AZURE_ATTACKS, LOG_ATTACKS
+    from enclave.attacks import ATTACK_MODES, AZURE_ATTACKS, LOG_ATTACKS, SNP_ATTACKS
     from enclave.server import serve
     from enclave.transparency.log import LogError
     from enclave_chat.paths import demo_transparency_dir
@@ -21,7 +21,11 @@ def cmd_serve(args: argparse.Namespace) -> Exit:
     if args.attack in LOG_ATTACKS and args.no_log:
         fail(Exit.USAGE, f"attack mode {args.attack!r} needs the transparency log; drop --no-log")
     if args.attack in AZURE_ATTACKS and not args.platform.startswith("azure-"):
-        fail(Exit.USAGE, f"attack mode {args.attack!r} needs a simulated Azure CVM; add --platform azure-snp-vtpm")
+        fail(Exit.USAGE, f"attack mode {args.attack!r} needs a simulated Azure CVM; add --platform azure-snp-vtpm "
+                         "or azure-tdx-vtpm")
+    if args.attack in SNP_ATTACKS and args.platform not in ("sev-snp", "azure-snp-vtpm"):
+        fail(Exit.USAGE, f"attack mode {args.attack!r} needs simulated SEV-SNP hardware; use --platform sev-snp "
+                         "or azure-snp-vtpm")
     directory = None if args.no_log else demo_transparency_dir()
     try:
         serve(host=args.host, port=args.port, upstream=args.upstream,

@@ -1,6 +1,7 @@
 """The command line on the simulated Azure CVM: ``enclave-chat serve --platform azure-snp-vtpm`` in
 a subprocess, then ``verify --policy demo --json`` (exit 0, the hcl.* and tpm.* checks listed)
-and ``ask`` (the reply streamed) as the user runs them, the saved evidence replayed; an Azure attack mode without the platform
+and ``ask`` (the reply streamed) as the user runs them, the saved evidence replayed; the same
+``verify`` against ``serve --platform azure-tdx-vtpm``; an Azure attack mode without the platform
 is a usage error."""
 
 from __future__ import annotations
@@ -72,8 +73,34 @@ def test_an_azure_attack_needs_the_azure_platform(env: dict[str, str]) -> None:
     run = cli(env, "serve", "--attack", "azure-stale-quote", "--port", "0", "--no-log")
     assert run.returncode == 2 and "--platform azure-snp-vtpm" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
-    run = cli(env, "serve", "--platform", "azure-tdx-vtpm", "--port", "0")
+    run = cli(env, "serve", "--platform", "azure-tdx-vtpm", "--attack", "rogue-vcek", "--port", "0", "--no-log")
+    assert run.returncode == 2 and "needs simulated SEV-SNP hardware" in run.stderr
+    run = cli(env, "serve", "--platform", "azure-sev-vtpm", "--port", "0")
     assert run.returncode == 2 and "invalid choice" in run.stderr
+
+
+def test_verify_against_serve_platform_azure_tdx(env: dict[str, str]) -> None:
+    server = Running(env, "serve", "--platform", "azure-tdx-vtpm", "--port", "0", "--token-delay", "0")
+    try:
+        url = server.wait_for(r"reference enclave on (http://127\.0\.0\.1:\d+)").group(1)
+        server.wait_for(r"simulated azure-tdx-vtpm: INSECURE DEMO")
+        run = cli(env, "verify", url, "--policy", "demo", "--json")
+        assert run.returncode == 0, run.stderr
+        doc = json.loads(run.stdout)
+        assert doc["verified"] is True and doc["evidence_kind"] == "azure-tdx-vtpm"
+        statuses = {c["id"]: c["status"] for c in doc["checks"]}
+        for cid in ("hcl.parse", "hcl.binding", "hcl.td_report", "hcl.user_data", "tpm.quote.signature", "tpm.nonce",
+                    "tdx.pck.root_pinned", "tdx.quote.signature", "tdx.tcb.status", "release.measurement"):
+            assert statuses[cid] == "pass", cid
+        assert {"cpu.td_quote", "cpu.tpm_quote"} <= set(doc["evidence"])
+        run = cli(env, "verify", url, "--json")  # the default policy: not the demo Intel root
+        assert run.returncode != 0
+        refused = json.loads(run.stdout)
+        assert refused["verified"] is False and refused["authentic"] is False
+        assert next(c["id"] for c in refused["checks"] if c["status"] == "fail") == "tdx.pck.root_pinned"
+    finally:
+        if server.proc.poll() is None:
+            server.stop()
 
 
 def test_demo_platform_reaches_the_enclave_settings(monkeypatch: pytest.MonkeyPatch) -> None:

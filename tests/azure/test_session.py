@@ -32,6 +32,7 @@ from verifier.result import Status
 from verifier.session import Session
 
 AZURE = "azure-snp-vtpm"
+AZURE_TDX = "azure-tdx-vtpm"
 PROMPT = [{"role": "user", "content": "my secret prompt"}]
 NOW = dt.datetime.now(dt.UTC)
 
@@ -102,9 +103,12 @@ def test_the_azure_attacks_need_the_azure_platform() -> None:
     for attack in sorted(AZURE_ATTACKS):
         with pytest.raises(ValueError, match="needs a simulated Azure CVM"):
             check_mode(attack)
+        with pytest.raises(ValueError, match="needs a simulated Azure CVM"):
+            check_mode(attack, platform="tdx")
         assert check_mode(attack, platform=AZURE) == attack
-    with pytest.raises(ValueError, match="does not simulate 'azure-tdx-vtpm'"):
-        Enclave(Settings(platform="azure-tdx-vtpm", transparency=False))
+        assert check_mode(attack, platform=AZURE_TDX) == attack
+    with pytest.raises(ValueError, match="does not simulate 'azure-sev-vtpm'"):
+        Enclave(Settings(platform="azure-sev-vtpm", transparency=False))
 
 
 def test_the_parser_offers_the_simulated_platforms() -> None:
@@ -241,10 +245,77 @@ def test_the_azure_members_are_ignored_on_bare_sev_snp(azure_bundle: tuple[bytes
     assert bundle.cpu.platform == "sev-snp" and bundle.cpu.vtpm is None
 
 
+# -- the simulated Azure TDX CVM -------------------------------------------------------------------
+@pytest.mark.e2e
+async def test_a_session_on_the_simulated_tdx_cvm_is_verified_and_a_reply_streams(demo_policy: Policy) -> None:
+    with BackgroundEnclave(Settings(platform=AZURE_TDX, token_delay=0)) as server:
+        async with Session(server.url, demo_policy) as session:
+            result = await session.attest()
+            assert result.verified, result.verdict()
+            assert result.evidence_kind == AZURE_TDX
+            emitted = [c.id for c in result.checks]
+            assert [i for i in emitted if i.startswith(("hcl.", "tpm."))] == list(ids.CATALOGUE)
+            status = {c.id: c.status for c in result.checks}
+            assert all(status[i] is Status.PASS for i in ids.CATALOGUE if i != ids.TPM_PCRS)
+            for passing in ("tdx.pck.root_pinned", "tdx.quote.signature", "tdx.tcb.status", "tdx.report_data",
+                            "gpu.0.signature", "release.measurement", "release.log.inclusion", "channel.key_config"):
+                assert status[passing] is Status.PASS, passing
+            cpu = result.claims["cpu"]
+            assert cpu["hcl"]["user_data"] == cpu["tpm"]["extra_data"].upper()
+            text = "".join([d async for d in session.stream_chat([{"role": "user", "content": "What is a TD?"}])])
+        assert "What is a TD?" in text and server.enclave.gateway_posts >= 1
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("attack", "check_id", "also_failing"), [
+    ("azure-stale-quote", ids.TPM_NONCE, ()),
+    ("azure-foreign-ak", ids.TPM_QUOTE_SIGNATURE, ()),
+    ("azure-pcr-changed", ids.TPM_PCR_DIGEST, ()),
+    ("azure-claims-changed", "tdx.report_data", (ids.HCL_BINDING, ids.HCL_AK)),
+    ("swap-key-config", ids.HCL_USER_DATA, (ids.TPM_NONCE,)),
+    ("flip-measurement", "release.measurement", ()),
+])
+async def test_each_attack_on_the_tdx_cvm_is_refused_by_its_check_and_nothing_is_sent(
+        attack: str, check_id: str, also_failing: tuple[str, ...], demo_policy: Policy) -> None:
+    with BackgroundEnclave(Settings(platform=AZURE_TDX, token_delay=0, attack=attack)) as server:
+        async with Session(server.url, demo_policy) as session:
+            result = await session.attest()
+            assert not result.verified
+            assert result.first_failure is not None and result.first_failure.id == check_id, result.verdict()
+            assert set(also_failing) <= {c.id for c in result.checks if c.status is Status.FAIL}
+            with pytest.raises(NotVerified):
+                async for _ in session.stream_chat(PROMPT):
+                    pass
+        assert server.enclave.gateway_posts == 0
+
+
+def test_the_tdx_cvm_quote_is_made_from_the_hcl_reports_tdreport() -> None:
+    from verifier.evidence.azure_tdx import parse_hcl_tdx_strict
+    from verifier.evidence.tdx import parse_quote
+
+    enclave = Enclave(Settings(platform=AZURE_TDX, transparency=False))
+    nonce = secrets.token_bytes(32)
+    bundle = parse_bundle(enclave.bundle(nonce))
+    assert bundle.cpu.vtpm is not None and bundle.cpu.vtpm.td_quote is not None
+    assert bundle.cpu.tdx_collateral is not None and bundle.cpu.certificates == ()
+    env = parse_hcl_tdx_strict(bundle.cpu.report)
+    body = parse_quote(bundle.cpu.vtpm.td_quote).body
+    td = env.report.tdreport
+    assert env.hash_name == "sha256" and td.report_data == body.report_data
+    assert td.report_data == hashlib.sha256(env.report.runtime_data).digest() + bytes(32)
+    assert (td.mrtd, td.rtmrs, td.td_attributes, td.xfam) == (body.mrtd, body.rtmrs, body.td_attributes, body.xfam)
+    assert body.mrtd + body.rtmr0 + body.rtmr1 + body.rtmr2 == enclave.measurement
+    expected = report_data_binding(nonce, bundle.key_config, bundle.gpus, bundle.config)
+    assert json.loads(env.report.runtime_data)["user-data"] == expected.hex().upper()
+    result, _ = appraise_native(enclave.bundle(nonce), nonce=nonce, policy=resolve_policy("default"), at=NOW,
+                                service_url="http://127.0.0.1:1")
+    assert result.first_failure is not None and result.first_failure.id == "tdx.pck.root_pinned"
+
+
 # -- the client side of azure-tdx-vtpm, on trustee's real TDX CVM set ------------------------------
 @pytest.mark.vectors
 def test_a_tdx_cvm_bundle_is_appraised_and_its_binding_checked(vectors: Path, tmp_path: Path) -> None:
-    """No TDX CVM is simulated; a bundle around trustee's real set (made for the nonce 'challenge',
+    """A bundle around trustee's real set (made for the nonce 'challenge',
     user-data zero) is authentic to Intel's root and refused for the binding, twice."""
     from verifier.appraisal.azure import TpmQuote
     from verifier.appraisal.cpu import VtpmEvidence
