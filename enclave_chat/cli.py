@@ -182,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--collateral", type=Path)
     ev.add_argument("--rim", action="append", type=Path, default=[])
     ev.add_argument("--ocsp", action="append", type=Path, default=[])
+    ev.add_argument("--maa-token", type=Path, help="an MAA token beside Azure CVM evidence (informative)")
     g = ev.add_mutually_exclusive_group()
     g.add_argument("--nonce", type=arguments.hex_bytes)
     g.add_argument("--report-data", type=arguments.hex_bytes)

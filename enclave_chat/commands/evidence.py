@@ -35,5 +35,6 @@ def cmd_evidence(args: argparse.Namespace) -> Exit:
         fetcher=CollateralFetcher(user_dir("cache") / "collateral", offline=args.offline),
         certs=tuple(args.cert), crls=tuple(args.crl), collateral=args.collateral,
         rims=tuple(args.rim), ocsp=tuple(args.ocsp), nonce=args.nonce, report_data=args.report_data,
+        maa_token=args.maa_token,
     )
     return report(appraise_saved(args.kind, opts), args.json)

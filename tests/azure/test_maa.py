@@ -661,3 +661,10 @@ def test_kinds_that_do_not_read_a_token_refuse_it(tmp_path: Path) -> None:
                               fetcher=CollateralFetcher(tmp_path / "c", offline=True), maa_token=tmp_path / "t.jwt")
         with pytest.raises(InputError, match="does not use --maa-token"):
             appraise_saved(kind, opts)
+
+
+def test_the_command_line_takes_maa_token() -> None:
+    from enclave_chat.cli import build_parser
+
+    args = build_parser().parse_args(["evidence", "verify", "azure-snp-vtpm", "e.json", "--maa-token", "t.jwt"])
+    assert args.maa_token == Path("t.jwt")
