@@ -35,7 +35,7 @@ import httpx
 
 from verifier.appraisal.policy import Policy
 from verifier.bounded_http import araw, peer_spki_der, raw
-from verifier.endorsements.fetch import CollateralFetcher
+from verifier.endorsements.fetch import ANSWERS, CollateralFetcher, Fetched
 from verifier.errors import InputError, NotVerified, ParseError, ProtocolError, ServiceUnreachable
 from verifier.providers.base import AttestContext, Channel, Event, StaleKeyConfig
 from verifier.providers.registry import DEFAULT, get_provider
@@ -85,6 +85,8 @@ class _Capture:
         self.cut: set[int] = set()
         self._kept = 0
         self._first_done = False
+        self._collateral: dict[str, Fetched] = {}
+        self._collateral_cut: list[str] = []
 
     def step(self, text: str) -> None:
         if self.progress is not None:
@@ -123,14 +125,32 @@ class _Capture:
             self._first_done = True
             self.step("appraising the evidence against the policy")
 
-    def exchanges(self) -> tuple[Exchange, ...]:
+    def collateral(self, fetched: Fetched) -> None:
+        """A collateral answer the appraisal read (:data:`verifier.endorsements.fetch.ANSWERS`),
+        kept so that one taken from the cache is in the recording too."""
         with self._lock:
-            return tuple(Exchange(method, url, status, headers, bytes(body), spki)
+            if fetched.url in self._collateral:
+                return
+            if len(self._collateral) >= MAX_EXCHANGES or self._kept + len(fetched.body) > MAX_CAPTURED:
+                self._collateral_cut.append(fetched.url)  # a recording without it would not replay
+                return
+            self._collateral[fetched.url] = fetched
+            self._kept += len(fetched.body)
+
+    def exchanges(self) -> tuple[Exchange, ...]:
+        """Every exchange, in order; then, as GETs answered 200, the collateral the appraisal read
+        from the cache (an answer fetched over a captured client is already among the exchanges)."""
+        with self._lock:
+            seen = tuple(Exchange(method, url, status, headers, bytes(body), spki)
                          for (method, url, status, headers, spki), body in zip(self._heads, self._bodies, strict=True))
+            fetched = {e.url for e in seen if e.method == "GET"}
+            cached = tuple(Exchange("GET", url, 200, tuple(f.headers.items()), f.body)
+                           for url, f in self._collateral.items() if url not in fetched)
+            return seen + cached
 
     def cut_urls(self) -> list[str]:
         with self._lock:
-            return [self._heads[i][1] for i in sorted(self.cut)]
+            return [self._heads[i][1] for i in sorted(self.cut)] + list(self._collateral_cut)
 
 
 class _AsyncTee(httpx.AsyncByteStream):
@@ -349,6 +369,14 @@ class Session:
                                capture: _Capture) -> AttestationResult:
         """Attest through clients that hand every request to the session's own (or the caller's)
         clients unchanged and keep a copy of each answer as it is read."""
+        token = ANSWERS.set(capture.collateral)
+        try:
+            return await self._attest_captured_in(nonce, created, capture)
+        finally:
+            ANSWERS.reset(token)
+
+    async def _attest_captured_in(self, nonce: bytes, created: dt.datetime,
+                                  capture: _Capture) -> AttestationResult:
         async with httpx.AsyncClient(transport=_AsyncCaptureTransport(self.http, capture),
                                      headers=self.http.headers, timeout=self.http.timeout,
                                      follow_redirects=False, trust_env=False) as http:

@@ -8,6 +8,7 @@ Callers that run in a UI run it in a worker thread; it never runs on the UI thre
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import os
@@ -38,6 +39,21 @@ class Fetched:
     body: bytes
     headers: Mapping[str, str]
     from_cache: bool
+
+
+ANSWERS: contextvars.ContextVar[Callable[[Fetched], None] | None] = contextvars.ContextVar(
+    "collateral_answers", default=None)
+"""Told every answer :meth:`CollateralFetcher.get` returns in this context, from the cache as well
+as from the network: a session that records an attestation (``save_last``, the chat's history)
+sets it, so that a recording holds all the collateral its appraisal read, not only what was fetched
+this time (:mod:`verifier.session`)."""
+
+
+def _seen(fetched: Fetched) -> Fetched:
+    observe = ANSWERS.get()
+    if observe is not None:
+        observe(fetched)
+    return fetched
 
 
 def default_cache_dir() -> Path:
@@ -96,15 +112,15 @@ class CollateralFetcher:
         """GET ``url`` through the cache (a fresh cached answer is used as it is)."""
         hit = self.cached(url, max_age)
         if hit is not None:
-            return hit
+            return _seen(hit)
         if self.offline:
             stale = self.cached(url)
             if stale is not None:
-                return stale
+                return _seen(stale)
             raise OfflineError(f"{url} is not in the collateral cache and fetching is off (--offline)")
         fetched = self._send("GET", url, None, {}, keep_headers)
         self.store(fetched)
-        return fetched
+        return _seen(fetched)
 
     def post(self, url: str, body: bytes, content_type: str) -> Fetched:
         """POST ``body`` (an OCSP request with a fresh nonce, say): never cached, since the answer
