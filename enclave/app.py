@@ -56,6 +56,9 @@ class Settings:
     paravisor's HCL report, a vTPM quote; :mod:`enclave.azure`), ``tdx`` (a TD quote under a demo
     Intel root, with its collateral; :mod:`enclave.tdx`) or ``azure-tdx-vtpm`` (an Azure TDX CVM:
     the HCL report around a TDREPORT, the TD quote, a vTPM quote). INSECURE DEMO every one."""
+    tinfoil_layout: str = "current"
+    """The Tinfoil-compatible routes' attestation document: Tinfoil's ``current`` v3 envelope, or the
+    ``june`` 2026 v3 layout (:data:`enclave.tinfoil_mode.LAYOUTS`; ``serve --tinfoil-layout``)."""
 
 
 @dataclass
@@ -262,7 +265,7 @@ class Enclave:
         """The native routes and, beside them, the Tinfoil-compatible ones (``--provider tinfoil``)."""
         from enclave import tinfoil_mode
 
-        self.tinfoil = tinfoil_mode.TinfoilMode(self)
+        self.tinfoil = tinfoil_mode.TinfoilMode(self, layout=self.settings.tinfoil_layout)
         app = Starlette(routes=[
             Route("/", self.index),
             Route("/.well-known/attestation", self.attestation, methods=["GET"]),

@@ -61,13 +61,14 @@ def start_release_log(enclave: Enclave) -> ReleaseLog | None:
 
 def serve(*, host: str = "127.0.0.1", port: int = 8700, upstream: str | None = None,
           token_delay: float = 0.02, attack: str | None = None, transparency: bool = True,
-          transparency_dir: Path | None = None, platform: str = "sev-snp") -> None:
+          transparency_dir: Path | None = None, platform: str = "sev-snp",
+          tinfoil_layout: str = "current") -> None:
     """``enclave-chat serve``: run until interrupted (the log and witness too, unless
     ``transparency`` is off; their state in ``transparency_dir``, or a temporary directory);
     ``platform``: the simulated CPU platform (INSECURE DEMO either way)."""
     enclave = Enclave(Settings(upstream=upstream, token_delay=token_delay, attack=attack,
                                transparency=transparency, transparency_dir=transparency_dir,
-                               platform=platform))
+                               platform=platform, tinfoil_layout=tinfoil_layout))
     sock = listening_socket(host, port)
     port = sock.getsockname()[1]  # the real one when asked for port 0
     log: ReleaseLog | None = None

@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="start no transparency log and witness beside the enclave (the bundle then carries no log proof)")
     s.add_argument("--platform", choices=SIMULATED_PLATFORMS, default="sev-snp",
                    help="the simulated CPU platform: bare SEV-SNP or TDX, or an Azure SEV-SNP or TDX CVM (HCL report, vTPM quote)")
+    s.add_argument("--tinfoil-layout", choices=("current", "june"), default="current",
+                   help="the Tinfoil-compatible attestation document: Tinfoil's current v3 envelope, or the June 2026 v3 layout")
 
     lg = sub.add_parser("log", help="run a transparency log or a witness (docs/transparency.md)")
     lsub = lg.add_subparsers(dest="log_command", parser_class=_Parser)

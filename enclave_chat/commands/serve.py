@@ -30,7 +30,7 @@ def cmd_serve(args: argparse.Namespace) -> Exit:
     try:
         serve(host=args.host, port=args.port, upstream=args.upstream,
               token_delay=args.token_delay, attack=args.attack, transparency=not args.no_log,
-              transparency_dir=directory, platform=args.platform)
+              transparency_dir=directory, platform=args.platform, tinfoil_layout=args.tinfoil_layout)
     except OSError as e:
         if e.filename:
             fail(Exit.USAGE, f"cannot use {e.filename}: {e.strerror or e}")
