@@ -17,7 +17,7 @@ from verifier import kinds
 from verifier.errors import ProtocolError
 from verifier.providers.base import Provider, ProviderSpec
 
-BUILTIN = ("verifier.providers.native", "verifier.providers.tinfoil")
+BUILTIN = ("verifier.providers.native", "verifier.providers.tinfoil", "verifier.providers.venice")
 DEFAULT = "native"
 """The provider a policy that names none is written for."""
 
