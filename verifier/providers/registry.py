@@ -17,7 +17,8 @@ from verifier import kinds
 from verifier.errors import ProtocolError
 from verifier.providers.base import Provider, ProviderSpec
 
-BUILTIN = ("verifier.providers.native", "verifier.providers.tinfoil", "verifier.providers.venice")
+BUILTIN = ("verifier.providers.native", "verifier.providers.tinfoil", "verifier.providers.venice",
+           "verifier.providers.chutes", "verifier.providers.phala")
 DEFAULT = "native"
 """The provider a policy that names none is written for."""
 
