@@ -18,7 +18,8 @@ from verifier.errors import ProtocolError
 from verifier.providers.base import Provider, ProviderSpec
 
 BUILTIN = ("verifier.providers.native", "verifier.providers.tinfoil", "verifier.providers.venice",
-           "verifier.providers.chutes", "verifier.providers.phala")
+           "verifier.providers.chutes", "verifier.providers.phala",
+           "verifier.providers.nearai")
 DEFAULT = "native"
 """The provider a policy that names none is written for."""
 
