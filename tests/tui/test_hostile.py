@@ -40,7 +40,7 @@ from textual.widgets import Label, Static
 from textual.widgets._toast import Toast
 
 from enclave.app import Settings
-from enclave.attacks import ATTACK_MODES
+from enclave.attacks import ATTACK_MODES, AZURE_ATTACKS
 from enclave.server import BackgroundEnclave
 from enclave_chat.paths import resolve_policy
 from tests.adversarial.conftest import (
@@ -168,7 +168,8 @@ def reply_note(reply: AssistantMessage) -> str:
 
 @pytest.mark.parametrize("mode", list(ATTACK_MODES))
 async def test_every_attack_mode_of_the_reference_enclave(mode: str) -> None:
-    with BackgroundEnclave(Settings(token_delay=0, attack=mode)) as server:
+    platform = "azure-snp-vtpm" if mode in AZURE_ATTACKS else "sev-snp"  # those need a simulated CVM
+    with BackgroundEnclave(Settings(token_delay=0, attack=mode, platform=platform)) as server:
         app = app_on(server.url)
         async with asyncio.timeout(GUARD), app.run_test(size=SIZE, notifications=True) as pilot:
             await settle(pilot)
