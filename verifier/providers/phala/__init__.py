@@ -12,5 +12,5 @@ NAME = "phala"
 PROVIDER = ProviderSpec(
     NAME, "Phala Cloud's models via RedPill: the Chutes attestation format (api.redpill.ai)",
     factory="verifier.providers.phala.provider:PhalaProvider",
-    table=NAME, rules="verifier.providers.phala.provider:phala_rules",
+    table=NAME, rules="verifier.providers.phala.rules:phala_rules",
     recorded_as=(NAME,))

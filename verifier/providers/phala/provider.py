@@ -8,21 +8,16 @@ from __future__ import annotations
 
 import httpx
 
-from verifier.appraisal.policy import Policy
 from verifier.bounded_http import aget
 from verifier.errors import ParseError
 from verifier.providers.base import AttestContext, Attested
 from verifier.providers.chutes.appraisal import MAX_ANSWER, ChutesAnswer, parse_typed
 from verifier.providers.chutes.provider import appraise_fetched, fetch_failed
-from verifier.providers.chutes.rules import ChutesPolicy
 from verifier.providers.phala import NAME
+from verifier.providers.phala.rules import phala_rules
 from verifier.result import AttestationResult
 
 REPORT_PATH = "/v1/attestation/report"
-
-
-def phala_rules(policy: Policy) -> ChutesPolicy:
-    return ChutesPolicy.from_policy(policy, table=NAME)
 
 
 class PhalaProvider:
