@@ -241,3 +241,12 @@ def test_the_cli_verifies_a_replay(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert code == 0, out
     checks = {c["id"]: c["status"] for c in (out.get("checks") or out["result"]["checks"])}
     assert checks[ids.COMPOSE_MANAGER_ACTIONS] == "pass" and checks["gpu.7.nonce"] == "pass"
+
+
+def test_providers_md_table_is_the_nearai_catalogue() -> None:
+    from tests.test_provider_catalogues import table_ids
+
+    documented = table_ids("providers.md", "### NEAR AI: the checks, in order")
+    own = [i for i in documented if i in ids.CATALOGUE]
+    assert tuple(own) == ids.CATALOGUE
+    assert not [i for i in documented if i.startswith("nearai.") and i not in ids.CATALOGUE]
