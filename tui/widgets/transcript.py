@@ -18,7 +18,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Label, Markdown, Static
-from textual.widgets.markdown import MarkdownStream
 
 from tui.proof import SentUnder, marker_text
 from verifier.text import one_line
@@ -93,11 +92,57 @@ class SystemMessage(Vertical):
         yield Static(Text(self.text), classes="body")
 
 
+class StreamSegment(Static):
+    """A segment of a reply while it streams: its text as it arrived, plain (``Text``, one widget).
+
+    Textual lays out every Markdown block on each change, so a Markdown widget that grows 20
+    times a second costs a layout of dozens of blocks per append (tens to hundreds of
+    milliseconds while keys wait). A plain segment costs one wrap of at most a few thousand
+    characters; it becomes Markdown when the reply ends (:meth:`AssistantMessage.finish`)."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(Text(text), classes="stream-segment")
+        self._parts = [text] if text else []
+        self.length = len(text)
+        #: Set when the reply has ended: the segment becomes Markdown as it comes into view.
+        self.final = False
+        self._converting = False
+
+    @property
+    def source(self) -> str:
+        if len(self._parts) > 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    def append(self, text: str) -> None:
+        """Add ``text`` and draw the segment again: one update per batch, never per delta."""
+        self._parts.append(text)
+        self.length += len(text)
+        self.update(Text(self.source))
+
+    def set_source(self, text: str) -> None:
+        self._parts, self.length = [text], len(text)
+        self.update(Text(text))
+
+    async def become_markdown(self, placeholder: SegmentPlaceholder | None = None) -> None:
+        """Put the Markdown of this (closed) segment in its place, once."""
+        parent = self.parent
+        if self._converting or not isinstance(parent, Widget):
+            return
+        self._converting = True
+        markdown = Markdown(self.source)
+        markdown.display = self.display  # a hidden one stays behind its placeholder
+        await parent.mount(markdown, before=self)
+        if placeholder is not None:
+            placeholder.segment = markdown
+        await self.remove()
+
+
 class SegmentPlaceholder(Widget):
     """Stands in, at the same height, for a closed segment of a long reply that is scrolled far
     out of view (see :meth:`Transcript.virtualize`), so that layout skips its blocks."""
 
-    def __init__(self, segment: Markdown) -> None:
+    def __init__(self, segment: Widget) -> None:
         super().__init__(classes="segment-placeholder")
         self.segment = segment
         self.display = False
@@ -132,16 +177,17 @@ def safe_cut(text: str, start: int) -> int | None:
 
 
 class AssistantMessage(Sent):
-    """A reply, streamed as Markdown (``Markdown.get_stream``) and re-rendered at the end.
+    """A reply: streamed as plain text in batches, rendered as Markdown when it ends.
 
-    A long reply is drawn as consecutive Markdown *segments*: once the open segment holds
-    :data:`SEGMENT_CHARS` characters, it is closed at the next point where splitting changes
-    nothing (:func:`safe_cut`) and a new one opens. Appends then lay out one small segment instead
-    of the whole reply, so a 20,000-token answer streams at the rate it arrives. When the stream
-    ends the open segment is re-rendered in full (``Markdown.update``), which fixes what
-    incremental parsing can leave half-done (an unclosed code fence); closed segments are already
-    final, since each ended on a block boundary whose blocks were parsed whole. A reply shorter
-    than one segment, the usual case, is thus re-rendered whole.
+    Deltas are kept as they arrive (:attr:`text` is exactly their concatenation) and drawn in
+    batches, at most one update every :data:`FLUSH_EVERY` seconds (:meth:`write`), so that the
+    event loop handles keys between batches. While streaming the reply is drawn as consecutive
+    plain *segments* (:class:`StreamSegment`): once the open segment holds :data:`SEGMENT_CHARS`
+    characters, it is closed at the next point where splitting changes nothing (:func:`safe_cut`)
+    and a new one opens, so an update re-wraps one small segment instead of the whole reply. When
+    the stream ends each segment is replaced by its Markdown (``Markdown(source)``), the visible
+    (last) one first, one per turn of the event loop; since each segment ended on a block
+    boundary, the segments render as the whole reply would.
     """
 
     def __init__(self, text: str = "", *, who: str = "Assistant", state: str = "complete",
@@ -150,9 +196,6 @@ class AssistantMessage(Sent):
         self.role = "assistant"
         self.sent = sent
         self._parts: list[str] = [text] if text else []
-        self._segment: list[str] = []
-        self._segment_len = 0
-        self._closed_len = 0
         self._lag = 0.0
         self._due = 0.0
         self._flushing = asyncio.Lock()
@@ -162,8 +205,7 @@ class AssistantMessage(Sent):
         self.who = who
         self.state = state
         self.note = note
-        self._stream: MarkdownStream | None = None
-        self._markdown: Markdown | None = None
+        self._open: StreamSegment | None = None
 
     @property
     def text(self) -> str:
@@ -179,7 +221,7 @@ class AssistantMessage(Sent):
     def compose(self) -> ComposeResult:
         yield from self.head(one_line(self.who))  # a model id from the service: plain Text
         with Vertical(classes="body"):
-            yield Markdown(self.text)
+            yield StreamSegment(self.text) if self.state == "streaming" else Markdown(self.text)
         yield Label(Text(self._note_text()), classes="note")
 
     def on_mount(self) -> None:
@@ -187,14 +229,19 @@ class AssistantMessage(Sent):
 
     @property
     def body(self) -> Markdown:
-        """The Markdown segment being written (the only one for a short reply)."""
-        if self._markdown is not None:
-            return self._markdown
+        """The last Markdown segment (the only one for a short reply) once the reply has ended."""
         return self.query(Markdown).last()
 
     @property
-    def segments(self) -> list[Markdown]:
-        return list(self.query(Markdown))
+    def segments(self) -> list[Markdown | StreamSegment]:
+        """The reply's segments in order: Markdown, or plain while streaming and, once it has
+        ended, until a segment hidden far from the view comes near it."""
+        return [w for w in self.query_one(".body", Vertical).children
+                if isinstance(w, (Markdown, StreamSegment))]
+
+    @property
+    def stream_segments(self) -> list[StreamSegment]:
+        return list(self.query(StreamSegment))
 
     def _note_text(self) -> str:
         base = STATE_NOTES.get(self.state, "")
@@ -221,12 +268,12 @@ class AssistantMessage(Sent):
     def start(self) -> None:
         self.state = "streaming"
         self._apply_state()
-        self._markdown = self.body
-        self._stream = Markdown.get_stream(self._markdown)
+        found = self.query(StreamSegment)
+        self._open = found.last() if found else None
 
     async def write(self, delta: str) -> None:
-        """Take one delta. The Markdown is appended at most :data:`FLUSH_EVERY` apart: each
-        append costs a layout, so a fast stream is drawn in batches and never falls behind."""
+        """Take one delta. The view is updated at most :data:`FLUSH_EVERY` apart: each update
+        costs a layout, so a fast stream is drawn in batches and never falls behind."""
         if not delta:
             return
         self._parts.append(delta)
@@ -258,51 +305,58 @@ class AssistantMessage(Sent):
             await self._flush_pending()
 
     async def _flush_pending(self) -> None:
-        if not self._pending or self._stream is None:
+        if not self._pending or self._open is None:
             return
         batch = "".join(self._pending)
         self._pending.clear()
         self._last_flush = time.monotonic()
-        if self._segment_len + len(batch) > SEGMENT_CHARS:
-            segment = "".join(self._segment) + batch
-            cut = safe_cut(segment, max(1, self._segment_len - 2))
-            if cut is not None and cut > self._segment_len:
-                head = segment[self._segment_len:cut]
-                await self._stream.write(head)
-                await self._open_segment(segment[cut:])
+        segment = self._open
+        if segment.length + len(batch) > SEGMENT_CHARS:
+            whole = segment.source + batch
+            cut = safe_cut(whole, max(1, segment.length - 2))
+            if cut is not None and cut > segment.length:
+                segment.set_source(whole[:cut])
+                await self._open_segment(whole[cut:])
                 return
-        self._segment.append(batch)
-        self._segment_len += len(batch)
-        await self._stream.write(batch)
+        segment.append(batch)
 
     async def _open_segment(self, text: str) -> None:
-        assert self._stream is not None
-        await self._stream.stop()
-        if self._markdown is not None:
-            closed = self._markdown
-            await self.query_one(".body", Vertical).mount(SegmentPlaceholder(closed), after=closed)
-        self._closed_len = len(self.text) - len(text) - sum(map(len, self._pending))
-        self._markdown = Markdown()
-        await self.query_one(".body", Vertical).mount(self._markdown)
-        self._stream = Markdown.get_stream(self._markdown)
-        self._segment = [text]
-        self._segment_len = len(text)
-        await self._stream.write(text)
+        body = self.query_one(".body", Vertical)
+        if self._open is not None:
+            closed = self._open
+            await body.mount(SegmentPlaceholder(closed), after=closed)
+        self._open = StreamSegment(text)
+        await body.mount(self._open)
 
     async def finish(self, state: str, note: str = "") -> None:
-        """Stop streaming and render the open segment whole (closes half-parsed code fences)."""
+        """Stop streaming; draw what is pending, then each segment as Markdown, the last first
+        (the one in view), yielding to the event loop between two segments."""
         if self._flush_timer is not None:
             self._flush_timer.stop()
             self._flush_timer = None
-        self._pending.clear()
-        if self._stream is not None:
-            stream, self._stream = self._stream, None
-            await stream.stop()
+        async with self._flushing:
+            if self._pending and self._open is not None:
+                self._open.append("".join(self._pending))
+            self._pending.clear()
+            self._open = None
+        segments = self.stream_segments
+        if sum(s.length for s in segments) != len(self.text):  # never: but the text is what counts
+            for extra in segments[1:]:
+                await extra.remove()
+            segments = segments[:1]
+            if segments:
+                segments[0].set_source(self.text)
+        placeholders = {p.segment: p for p in self.query(SegmentPlaceholder)}
+        for segment in segments:
+            segment.final = True
+        # The segments in view (or near it) become Markdown now, the last (visible) one first;
+        # those hidden behind placeholders do when they come near the view (Transcript.virtualize).
+        for i, segment in enumerate(reversed([s for s in segments if s.display])):
+            if i:
+                await asyncio.sleep(0)  # a key, a frame, between two segments
+            await segment.become_markdown(placeholders.get(segment))
         self.state = state
         self.note = note
-        await self.body.update(self.text[self._closed_len:])
-        self._markdown = None
-        self._segment, self._segment_len = [], 0
         self._apply_state()
 
 
@@ -352,6 +406,8 @@ class Transcript(VerticalScroll):
             if near and not segment.display:
                 placeholder.display = False
                 segment.display = True
+                if isinstance(segment, StreamSegment) and segment.final:
+                    self.call_later(segment.become_markdown, placeholder)
             elif not near and segment.display and segment.outer_size.height:
                 placeholder.styles.height = segment.outer_size.height
                 placeholder.display = True
