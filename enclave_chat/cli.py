@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="connect to the service through this proxy (never through HTTP_PROXY, HTTPS_PROXY or "
                              "ALL_PROXY; a proxied connection is not a loopback one)")
 
+    def on_change(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--on-change", choices=["refuse", "accept"], default="refuse",
+                        help="when the service's release (measurement, version, image, publisher) differs from the one "
+                             "last accepted for it (the state directory's record): refuse and send nothing (default), or "
+                             "accept it and record it")
+
     c = sub.add_parser("chat", help="open the chat TUI on a service")
     c.add_argument("url", nargs="?")
     common(c)
@@ -173,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(a)
     a.add_argument("--model")
     a.add_argument("--system", help="a system prompt")
+    on_change(a)
 
     e = sub.add_parser("evidence", help="verify or decode saved evidence offline")
     esub = e.add_subparsers(dest="evidence_command", parser_class=_Parser)
@@ -205,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     px.add_argument("--token-file", type=Path, help="a file holding the token clients must send as Authorization: Bearer")
     px.add_argument("--api-key-file", type=Path,
                     help="a file holding the service's API key, sent only inside the verified channel (else ENCLAVE_CHAT_API_KEY)")
+    on_change(px)
 
     sv = sub.add_parser("services", help="list the services enclave-chat knows, and the provider and policy each gets "
                                          "when no --provider or --policy is given")

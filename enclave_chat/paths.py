@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from verifier.appraisal.policy import Policy, load_policy
 from verifier.errors import PolicyError
 from verifier.policy_check import check_policy
+
+if TYPE_CHECKING:
+    from verifier.release_pin import ReleaseStore
 
 APP = "enclave-chat"
 KINDS = ("config", "data", "cache", "state")
@@ -29,6 +33,13 @@ def user_dir(kind: str, *, create: bool = False) -> Path:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(path, 0o700)
     return path
+
+
+def release_store() -> ReleaseStore:
+    """The per-service record of the release last accepted (``ask``/``proxy --on-change``, the chat)."""
+    from verifier.release_pin import ReleaseStore
+
+    return ReleaseStore(user_dir("state") / "releases")
 
 
 def policies_dir() -> Path:

@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from enclave_chat.output import say
-from enclave_chat.paths import builtin_policy_names, demo_transparency_dir, resolve_policy, user_dir
+from enclave_chat.paths import (
+    builtin_policy_names,
+    demo_transparency_dir,
+    release_store,
+    resolve_policy,
+    user_dir,
+)
 from enclave_chat.services import choose
 from tui.config import Config, ConfigError, load_config
 from tui.history import History, HistoryError
@@ -44,7 +50,7 @@ def _connect(*, keep_nothing: bool, scratch: list[Path],
 
     def connect(target: Target) -> ChatService:
         return SessionService(target, collateral_dir=cache / "collateral", state_dir=state,
-                              http_proxy=http_proxy)
+                              http_proxy=http_proxy, release_store=release_store())
 
     return connect
 

@@ -27,12 +27,13 @@ import secrets
 import shutil
 import sqlite3
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from verifier.errors import VerifierError
+from verifier.release_pin import ReleaseSummary
 from verifier.result import AttestationResult, iso
 
 if TYPE_CHECKING:
@@ -99,49 +100,6 @@ kept before schema 2, and ``history verify`` says so)."""
 
 class HistoryError(Exception):
     """The history file cannot be opened or is from a newer version of enclave-chat."""
-
-
-def _get(mapping: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(mapping, Mapping) or key not in mapping:
-            return None
-        mapping = mapping[key]
-    return mapping
-
-
-def _first(mapping: Any, *paths: tuple[str, ...]) -> Any:
-    for path in paths:
-        value = _get(mapping, *path)
-        if value not in (None, "", [], {}):
-            return value
-    return None
-
-
-@dataclass(frozen=True)
-class ReleaseSummary:
-    """What release an attestation names, as far as its claims say: the CPU measurement, the
-    release's version and image digest, and its index in the transparency log."""
-
-    measurement: str | None = None
-    version: str | None = None
-    image: str | None = None
-    log_index: int | None = None
-
-    @classmethod
-    def from_claims(cls, claims: Any) -> ReleaseSummary:
-        release = _get(claims, "release")
-        measurement = _first(claims, ("cpu", "measurement"), ("release", "measurement"))
-        version = _first(release, ("version",), ("statement", "version"), ("tag",))
-        image = _first(release, ("image",), ("statement", "image"), ("digest",))
-        index = _first(release, ("log", "index"), ("log_index",))
-        return cls(str(measurement) if measurement is not None else None,
-                   str(version) if version is not None else None,
-                   str(image) if image is not None else None,
-                   index if type(index) is int else None)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"measurement": self.measurement, "version": self.version, "image": self.image,
-                "log_index": self.log_index}
 
 
 @dataclass(frozen=True)

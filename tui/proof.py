@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tui.history import ReleaseSummary
 from verifier.errors import VerifierError
 from verifier.providers.registry import get_spec
+from verifier.release_pin import ReleaseSummary
 from verifier.result import AttestationResult, Check, Status, iso
 from verifier.text import one_line
 
@@ -29,6 +29,8 @@ class Phase(enum.StrEnum):
     REFUSED = "refused"
     UNREACHABLE = "unreachable"
     ERROR = "error"
+    CHANGED = "release changed"
+    """Passed, under another release than the one accepted: held back until the user accepts."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,8 @@ def status_text(state: ProofState) -> str:
     if state.phase is Phase.REFUSED and state.result is not None:
         bad = state.result.first_failure
         return f"✗ REFUSED {state.url}: {bad.id if bad else 'not authentic'} · nothing was sent"
+    if state.phase is Phase.CHANGED:
+        return f"! RELEASE CHANGED {state.url} · nothing is sent until you accept it"
     if state.phase is Phase.UNREACHABLE:
         return f"✗ UNREACHABLE {state.url} · nothing was sent"
     if state.phase is Phase.ERROR:

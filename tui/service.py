@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from verifier.appraisal.policy import Policy
 from verifier.providers.registry import DEFAULT
 from verifier.recording import Exchange
+from verifier.release_pin import ReleaseChange, ReleaseStore
 from verifier.result import AttestationResult
 from verifier.session import Session
 
@@ -59,6 +60,16 @@ class ChatService(Protocol):
         """Every exchange of the last attestation, as received (the details screen lists them)."""
         ...
 
+    @property
+    def release_change(self) -> ReleaseChange | None:
+        """A passing attestation under another release than the one accepted, held back (nothing
+        is sent) until :meth:`accept_release_change`; None when there is none."""
+        ...
+
+    def accept_release_change(self) -> ReleaseChange:
+        """Go on under the held-back release (remembered for the service)."""
+        ...
+
     async def attest(self, progress: Progress | None = None) -> AttestationResult: ...
 
     def save_last(self, directory: Path) -> Path:
@@ -78,13 +89,16 @@ class SessionService:
     (fetched through the session, so that a saved attestation holds what was fetched);
     ``state_dir`` keeps the transparency-log checkpoints (None: nothing is remembered);
     ``http_proxy`` (the config's ``[service] http_proxy``) carries the connection to the service,
-    which otherwise takes no proxy, never the environment's."""
+    which otherwise takes no proxy, never the environment's; ``release_store`` remembers the
+    release accepted per service (None: within this session only)."""
 
     def __init__(self, target: Target, *, collateral_dir: Path | None = None,
-                 state_dir: Path | None = None, http_proxy: str | None = None) -> None:
+                 state_dir: Path | None = None, http_proxy: str | None = None,
+                 release_store: ReleaseStore | None = None) -> None:
         self.target = target
         self.session = Session(target.url, target.policy, provider=target.provider,
-                               collateral_dir=collateral_dir, state_dir=state_dir, http_proxy=http_proxy)
+                               collateral_dir=collateral_dir, state_dir=state_dir, http_proxy=http_proxy,
+                               release_store=release_store)
 
     @property
     def last_result(self) -> AttestationResult | None:
@@ -106,6 +120,13 @@ class SessionService:
     @property
     def last_exchanges(self) -> Sequence[Exchange]:
         return self.session.last_exchanges
+
+    @property
+    def release_change(self) -> ReleaseChange | None:
+        return self.session.release_change
+
+    def accept_release_change(self) -> ReleaseChange:
+        return self.session.accept_release_change()
 
     async def attest(self, progress: Progress | None = None) -> AttestationResult:
         return await self.session.attest(progress)

@@ -8,7 +8,11 @@ The rules (docs/protocol.md §Session), whatever the provider:
   attests again before the next request;
 - a gateway answer that the key is not current causes at most one re-attestation and one retry;
 - an attestation that has not finished within ``attest_timeout`` seconds (all its fetches
-  together) is abandoned: per-read timeouts alone let a service that drips its answer hang it.
+  together) is abandoned: per-read timeouts alone let a service that drips its answer hang it;
+- approve on change: a passing attestation whose release (measurement, version, image digest,
+  publisher) is not the one accepted before (this session's first, or the ``release_store``'s
+  record for the service) is held back: :class:`ReleaseChanged`, and nothing is sent until
+  :meth:`Session.accept_release_change` (or ``accept_release_changes=True``) accepts it.
 
 What a user interface needs of an attestation, the same for every provider: ``progress`` is called
 with one plain sentence per step as it goes; :attr:`Session.last_exchanges` holds every exchange
@@ -47,6 +51,13 @@ from verifier.recording import (
     Manifest,
     RecordingTransport,
     write_recording,
+)
+from verifier.release_pin import (
+    ReleaseChange,
+    ReleaseChanged,
+    ReleaseRecord,
+    ReleaseStore,
+    ReleaseSummary,
 )
 from verifier.result import AttestationResult, iso
 from verifier.strict_json import load_strict_json
@@ -262,7 +273,9 @@ class Session:
                  save_evidence: Path | None = None, clock: Callable[[], dt.datetime] = utcnow,
                  nonce_factory: Callable[[], bytes] = new_nonce,
                  attest_timeout: float = ATTEST_TIMEOUT, progress: Progress | None = None,
-                 collateral_dir: Path | None = None, http_proxy: str | None = None) -> None:
+                 collateral_dir: Path | None = None, http_proxy: str | None = None,
+                 release_store: ReleaseStore | None = None,
+                 accept_release_changes: bool = False) -> None:
         if http is not None and http_proxy is not None:
             raise ValueError("give the session a client or a proxy for its own client, not both")
         self.url = url.rstrip("/")
@@ -294,6 +307,17 @@ class Session:
         self._last_created: dt.datetime | None = None
         self._ready_lock = asyncio.Lock()
         """One attestation at a time for :meth:`ready`: concurrent requests share it."""
+        self.release_store = release_store
+        self.accept_release_changes = accept_release_changes
+        self.accepted_release: ReleaseRecord | None = (release_store.load(self.url)
+                                                       if release_store is not None else None)
+        """The release accepted for this service (the store's record, else the first passing one)."""
+        self.release_change: ReleaseChange | None = None
+        """A passing attestation's release that differs from the accepted one, held back until
+        :meth:`accept_release_change`; None when there is none."""
+        self.accepted_changes: list[tuple[ReleaseChange, dt.datetime]] = []
+        """Each change accepted in this session, and when."""
+        self._held: Verified | None = None
 
     async def __aenter__(self) -> Session:
         return self
@@ -323,6 +347,7 @@ class Session:
 
         ``progress`` (else the session's own) is called with each step as it happens."""
         self.verified = None
+        self.release_change, self._held = None, None
         self.attestations += 1
         nonce = self.nonce_factory()
         created = self.clock()
@@ -345,9 +370,49 @@ class Session:
             if self.save_evidence is None:
                 self.last_exchanges, self._last_cut = capture.exchanges(), capture.cut_urls()
         self.last_result = result
-        capture.step("the evidence satisfies the policy" if self.verified is not None
-                     else "the evidence does not satisfy the policy")
+        if self.verified is not None:
+            self._pin(self.verified)
+        if self.release_change is not None:
+            capture.step("the evidence satisfies the policy, but " + self.release_change.text()
+                         + "; nothing is sent until it is accepted")
+        else:
+            capture.step("the evidence satisfies the policy" if self.verified is not None
+                         else "the evidence does not satisfy the policy")
         return result
+
+    def _pin(self, verified: Verified) -> None:
+        """Trust on first use: the first passing release is accepted (and recorded); a later one
+        that differs is held back as :attr:`release_change`, or accepted with
+        ``accept_release_changes``."""
+        release = ReleaseSummary.from_claims(verified.result.claims)
+        accepted = self.accepted_release
+        if accepted is None:
+            self._accept(ReleaseRecord(self.url, release, verified.result.at))
+            return
+        if accepted.release.identity == release.identity:
+            return
+        self.release_change = ReleaseChange(self.url, accepted.release, release, accepted.at,
+                                            verified.result.at)
+        self._held, self.verified = verified, None
+        if self.accept_release_changes:
+            self.accept_release_change()
+
+    def _accept(self, record: ReleaseRecord) -> None:
+        if self.release_store is not None:
+            self.release_store.save(record)
+        self.accepted_release = record
+
+    def accept_release_change(self) -> ReleaseChange:
+        """Accept the held-back release (the store records it): the session goes on under it.
+        :class:`InputError` when no change is held back."""
+        change, held = self.release_change, self._held
+        if change is None or held is None:
+            raise InputError("no release change is waiting to be accepted")
+        previous = self.accepted_release.accepted_changes if self.accepted_release is not None else 0
+        self._accept(ReleaseRecord(self.url, change.new, change.new_at, previous + 1))
+        self.accepted_changes.append((change, self.clock()))
+        self.release_change, self._held, self.verified = None, None, held
+        return change
 
     async def _attest(self, http: httpx.AsyncClient, fetcher: CollateralFetcher | None,
                       log_http: httpx.Client | None, nonce: bytes, created: dt.datetime,
@@ -446,10 +511,15 @@ class Session:
             verified = self.verified
             if verified is not None and self.clock() < verified.valid_until:
                 return verified
+            held, change = self._held, self.release_change
+            if held is not None and change is not None and self.clock() < held.valid_until:
+                raise ReleaseChanged(change, held.result)  # still waiting for the caller's decision
             if self.attestations != seen and self.last_result is not None and verified is None \
                     and not self.last_result.verified:  # the attestation this caller waited for failed
                 raise NotVerified(self.last_result.verdict(), self.last_result)
             result = await self.attest()
+            if self.release_change is not None:
+                raise ReleaseChanged(self.release_change, result)
             if self.verified is None:
                 raise NotVerified(result.verdict(), result)
             if self.clock() >= self.verified.valid_until:  # it lapsed while it was being appraised

@@ -34,7 +34,8 @@ def _secret(path: Path, what: str) -> str:
 
 
 def cmd_proxy(args: argparse.Namespace) -> Exit:
-    from enclave_chat.paths import user_dir
+    from enclave_chat.commands.ask import refuse_release_change
+    from enclave_chat.paths import release_store, user_dir
     from enclave_chat.proxy.app import ProxyApp, allowed_hosts
     from enclave_chat.proxy.server import base_url, is_loopback, listening_socket, serve
     from enclave_chat.services import resolve
@@ -62,15 +63,17 @@ def cmd_proxy(args: argparse.Namespace) -> Exit:
     async def run() -> None:
         session = Session(args.url, policy, provider=provider or policy_provider(policy),
                           fetcher=CollateralFetcher(user_dir("cache") / "collateral"),
-                          state_dir=user_dir("state"), http_proxy=http_proxy)
+                          state_dir=user_dir("state"), http_proxy=http_proxy,
+                          release_store=release_store(), accept_release_changes=args.on_change == "accept")
         try:
             result = await session.attest()
             if not result.verified:
                 raise NotVerified(result.verdict(), result)
+            accepted = refuse_release_change(session)
         except BaseException:
             await session.aclose()
             raise
-        say(color("32", result.verdict()))
+        say(color("32", result.verdict() + accepted))
         if not session.truncation_detectable:
             say("note: this provider's transport cannot detect a reply cut short; an incomplete reply would look whole")
         app = ProxyApp(session, hosts=allowed_hosts(args.host, port), token=token, api_key=api_key)

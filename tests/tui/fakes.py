@@ -18,6 +18,7 @@ from verifier.appraisal.policy import Policy, load_policy
 from verifier.errors import InputError, NotVerified, ServiceUnreachable, TruncatedResponse
 from verifier.providers.registry import DEFAULT
 from verifier.recording import Exchange
+from verifier.release_pin import ReleaseChange
 from verifier.result import AttestationResult, Check, PolicyRef, failed, passed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,6 +94,15 @@ class FakeService:
     """Raised by :meth:`models`."""
     save_error: Exception | None = None
     """Raised by :meth:`save_last`."""
+    release_change: ReleaseChange | None = None
+    """A release change the session holds back (the app asks); :meth:`accept_release_change` clears it."""
+
+    def accept_release_change(self) -> ReleaseChange:
+        change = self.release_change
+        if change is None:
+            raise InputError("no release change is waiting to be accepted")
+        self.release_change = None
+        return change
 
     @property
     def truncation_detectable(self) -> bool:

@@ -85,3 +85,17 @@ def test_message_proof_screen(snap_compare: Any) -> None:
         await _quiet(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_release_change_prompt(snap_compare: Any) -> None:
+    """Approve on change: the service passed under another release; the chat asks before sending."""
+    import datetime as dt
+
+    from verifier.release_pin import ReleaseChange, ReleaseSummary
+
+    old = ReleaseSummary("a1b2c3d4" * 12, "0.1.0", "sha256:" + "5e6f7a8b" * 8, 3, "ed25519:IP/hE+rDu9hz4PnIDOyhik8o/ATwTpsRzUHUVIrjOx0=")
+    new = ReleaseSummary("a1b2c3d4" * 12, "0.2.0", "sha256:" + "5e6f7a8b" * 8, 5, old.publisher)
+    change = ReleaseChange("http://127.0.0.1:8700", old, new, dt.datetime(2025, 1, 2, 3, 0, tzinfo=dt.UTC),
+                           dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC))
+    app = fake_app(FakeService(release_change=change))
+    assert snap_compare(app, terminal_size=SIZE, run_before=_quiet)

@@ -40,6 +40,7 @@ from tui.screens.base import ChatApp, chat_app, demo_banner, key_label
 from tui.screens.details import DetailsScreen
 from tui.screens.dialogs import ModelPicker, PathScreen, SystemPromptScreen
 from tui.screens.message_proof import MessageProofScreen
+from tui.screens.release_change import ReleaseChangeScreen
 from tui.service import ChatService
 from tui.widgets.prompt import PromptInput
 from tui.widgets.proof import ProofPanel, RefusalView, StatusLine
@@ -59,6 +60,7 @@ from verifier.errors import (
     TruncatedResponse,
     VerifierError,
 )
+from verifier.release_pin import ReleaseChanged
 from verifier.result import AttestationResult
 from verifier.text import one_line
 
@@ -220,13 +222,45 @@ class ChatScreen(Screen[None]):
             self._set_state(phase=Phase.ERROR, message=f"{type(e).__name__}: {e}", result=None)
             return
         self._apply_result(result)
+        self._ask_release_change()
 
     def _apply_result(self, result: AttestationResult, note: str = "") -> None:
-        valid_until = self.service.valid_until if result.verified else None
-        self._set_state(phase=Phase.VERIFIED if result.verified else Phase.REFUSED,
-                        result=result, valid_until=valid_until,
-                        attestations=self.service.attestations, note=note)
+        change = self.service.release_change if result.verified else None
+        phase = Phase.CHANGED if change is not None else Phase.VERIFIED if result.verified else Phase.REFUSED
+        valid_until = self.service.valid_until if phase is Phase.VERIFIED else None
+        self._set_state(phase=phase, result=result, valid_until=valid_until,
+                        attestations=self.service.attestations,
+                        note=f"Held back: {change.text()}." if change is not None else note)
         self._schedule_expiry(valid_until)
+
+    def _ask_release_change(self, unsent: tuple[Message, UserMessage] | None = None) -> None:
+        """Approve on change: the session holds back a passing result under another release; ask
+        (nothing is sent meanwhile). Accepted: the session goes on under it, and ``unsent`` (the
+        message that could not go out) is sent now."""
+        change = self.service.release_change
+        if change is None or isinstance(self.app.screen, ReleaseChangeScreen):
+            return
+
+        async def decided(accept: bool | None) -> None:
+            if not accept:
+                self.notify("The new release was not accepted; nothing was sent. Ctrl+R verifies "
+                            "again and asks again.", severity="warning", markup=False)
+                return
+            try:
+                accepted = self.service.accept_release_change()
+            except (VerifierError, OSError) as e:
+                self.notify(f"Could not accept the release: {one_line(str(e))}", severity="error", markup=False)
+                return
+            result = self.service.last_result
+            if result is not None:
+                self._apply_result(result, note=f"Accepted by you: {accepted.text()}.")
+            if unsent is not None and self._unsent and self._unsent[-1][0] is unsent[0]:
+                view = AssistantMessage(who=self.model or "Assistant", state="streaming")
+                await self.transcript.add(view)
+                self.transcript.anchor()
+                self._reply = self.reply(view, *unsent)
+
+        self.app.push_screen(ReleaseChangeScreen(change), decided)
 
     def _schedule_expiry(self, valid_until: dt.datetime | None) -> None:
         if self._expiry_timer is not None:
@@ -323,6 +357,10 @@ class ChatScreen(Screen[None]):
             raise
         except TruncatedResponse:
             state = "incomplete"
+        except ReleaseChanged as e:
+            state, note, sent = "error", "not sent: the service's release changed; it waits for your decision", False
+            if isinstance(e.result, AttestationResult):
+                self._apply_result(e.result)
         except NotVerified as e:
             state, note, sent = "error", "nothing was sent: the service no longer verifies", False
             result = e.result if isinstance(e.result, AttestationResult) else None
@@ -338,6 +376,8 @@ class ChatScreen(Screen[None]):
             self._after_exchange()
         self._went_out(user, user_view, sent=sent)
         await self._finish_reply(view, state, note)
+        if not sent:
+            self._ask_release_change((user, user_view))
 
     async def _finish_reply(self, view: AssistantMessage, state: str, note: str) -> None:
         try:

@@ -65,9 +65,11 @@ class ProofPanel(VerticalScroll):
                 last = i == len(state.steps) - 1
                 summary.append(f"{'›' if last else '✓'} {step}\n", style="bold" if last else "dim")
         elif state.result is not None:
-            title, style = (("Verified", "bold green") if state.verified else ("Not verified", "bold red"))
+            title, style = (("Verified", "bold green") if state.verified
+                            else ("Verified, under another release: held back", "bold yellow")
+                            if state.phase is Phase.CHANGED else ("Not verified", "bold red"))
             summary.append(f"{title}\n", style=style)
-            if not state.verified:
+            if not state.verified and state.phase is not Phase.CHANGED:
                 summary.append("What the service claims (not established):\n", style="italic")
             for label, value in summary_rows(state.result, state.valid_until):
                 summary.append(f"{label}: ", style="bold")

@@ -105,6 +105,7 @@ def appraise_release(release: Mapping[str, Any] | None, *, platform: str, measur
         checks.append(failed(ids.SIGNATURE, f"The release statement is not signed by any of the {len(keys)} publisher keys the policy trusts."))
         return ReleaseAppraisal(tuple(checks), statement, claims)
     checks.append(passed(ids.SIGNATURE, "The release statement is signed by a publisher key the policy trusts."))
+    claims["publisher"] = "ed25519:" + base64.b64encode(signer.public_bytes_raw()).decode()
     published = statement.measurements_for(platform)
     if not published:
         checks.append(failed(ids.MEASUREMENT, f"Release {statement.version} publishes no {platform} measurements."))
