@@ -44,7 +44,7 @@ EVIDENCE_DIR = "attestations"
 """Beside the history file: one recording folder per attestation, named in ``attestations.evidence``."""
 POLICY_FILE = "policy.toml"
 """In a kept recording: the policy file the attestation was judged by (its SHA-256 is the result's)."""
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _EVIDENCE_NAME = re.compile(r"[0-9a-f]{16,128}")
 
 _MIGRATIONS: dict[int, str] = {
@@ -96,6 +96,21 @@ _MIGRATIONS: dict[int, str] = {
 """Schema 2: the provider and the release summary of each attestation (filled in from the stored
 result for older rows), and the name of its kept recording (NULL for older rows: no evidence was
 kept before schema 2, and ``history verify`` says so)."""
+
+_SEARCH_INDEX = (
+    "CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', content_rowid='id')",
+    "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN"
+    " INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content); END",
+    "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN"
+    " INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content); END",
+    "CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN"
+    " INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);"
+    " INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content); END",
+    "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
+)
+"""Schema 3: a full-text index (SQLite FTS5, an external-content table over ``messages.content``,
+kept by triggers; built from the messages already stored when an older file is migrated). Where
+SQLite lacks FTS5, the migration leaves it out and :meth:`History.search` scans with ``LIKE``."""
 
 
 class HistoryError(Exception):
@@ -231,9 +246,11 @@ class History:
         for target in range(version + 1, SCHEMA_VERSION + 1):
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                for statement in _MIGRATIONS[target].split(";"):
+                for statement in _MIGRATIONS.get(target, "").split(";"):
                     if statement.strip():
                         self.db.execute(statement)
+                if target == 3:
+                    self._create_search_index()
                 if target == 2:
                     self._fill_release_summaries()
                 self.db.execute(f"PRAGMA user_version={target}")
@@ -258,6 +275,43 @@ class History:
                 " image_digest = ?, log_index = ? WHERE id = ?",
                 (provider if isinstance(provider, str) else None, summary.measurement,
                  summary.version, summary.image, summary.log_index, row[0]))
+
+    def _create_search_index(self) -> None:
+        try:
+            self.db.execute("SAVEPOINT search_index")
+            for statement in _SEARCH_INDEX:
+                self.db.execute(statement)
+            self.db.execute("RELEASE search_index")
+        except sqlite3.OperationalError:  # SQLite built without FTS5: search scans instead
+            self.db.execute("ROLLBACK TO search_index")
+            self.db.execute("RELEASE search_index")
+
+    @property
+    def has_search_index(self) -> bool:
+        return self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'messages_fts'").fetchone() is not None
+
+    def search(self, query: str, limit: int = 500) -> list[ConversationSummary]:
+        """The conversations with a message holding every word of ``query`` (as words, any case;
+        the last word also as a prefix), newest first; all of them for an empty query. The query
+        is text, never FTS5 syntax: each word is quoted, so quotes, ``*``, ``-``, ``NEAR`` or
+        ``:`` in it are searched for as they are and never raise."""
+        words = query.split()
+        if not words:
+            return self.conversations(limit)
+        order = " ORDER BY c.updated DESC, c.rowid DESC LIMIT ?"
+        if self.has_search_index:
+            match = " ".join('"' + w.replace('"', '""') + '"' for w in words) + "*"
+            rows = self.db.execute(
+                f"{self._SUMMARY} WHERE c.id IN (SELECT m.conversation_id FROM messages_fts f"
+                f" JOIN messages m ON m.id = f.rowid WHERE messages_fts MATCH ?){order}",
+                (match, limit)).fetchall()
+        else:
+            likes = " AND ".join(["m.content LIKE ? ESCAPE '\\'"] * len(words))
+            patterns = ["%" + re.sub(r"([%_\\])", r"\\\1", w) + "%" for w in words]
+            rows = self.db.execute(
+                f"{self._SUMMARY} WHERE c.id IN (SELECT m.conversation_id FROM messages m"
+                f" WHERE {likes}){order}", (*patterns, limit)).fetchall()
+        return [self._summary(r) for r in rows]
 
     def close(self) -> None:
         self.db.close()

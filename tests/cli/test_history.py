@@ -23,7 +23,7 @@ from tests.cli.conftest import Cli, contract
 from tests.tui.conftest import send, settle
 from tests.tui.fakes import fixed_result
 from tui.app import EnclaveChatApp
-from tui.history import _MIGRATIONS, EVIDENCE_DIR, HISTORY_FILE, History
+from tui.history import _MIGRATIONS, EVIDENCE_DIR, HISTORY_FILE, SCHEMA_VERSION, History
 from tui.screens.chat import ChatScreen
 from tui.service import SessionService, Target
 
@@ -186,7 +186,7 @@ def test_an_old_schema_history_is_migrated_and_its_messages_shown_unproven(cli: 
     show = contract(cli("history", "show", "0123"), 0)
     assert "→ release 0.1.0 (attestation #1)" in show.stdout and "no attestation recorded" in show.stdout
     history = History(path)
-    assert history.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert history.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     [stored] = history.attestations("0123456789abcdef0123456789abcdef")
     assert stored.release.version == "0.1.0" and stored.evidence is None and stored.provider == result.provider
     history.close()

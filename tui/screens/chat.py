@@ -488,7 +488,8 @@ class ChatScreen(Screen[None]):
         sidebar.display = not sidebar.display
         if sidebar.display:
             history = self.chat_app.history
-            sidebar.show(history.conversations() if history is not None else None)
+            sidebar.searcher = history.search if history is not None else None
+            sidebar.show(history.search(sidebar.search_text) if history is not None else None)
             sidebar.query_one("OptionList").focus()
         elif not self.prompt.disabled:
             self.prompt.focus()
