@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -81,3 +82,25 @@ def test_an_httpx_user_gets_the_error_object(tmp_path: Path) -> None:
         assert answer.status_code == 502
         assert answer.json()["error"]["type"] == "attestation_failed"
         assert isinstance(answer, httpx.Response)
+
+
+def test_a_redeployed_service_is_refused_until_the_sdk_user_accepts_it(tmp_path: Path) -> None:
+    from tests.redeploy import NEW_VERSION, redeploy
+    from verifier.release_pin import ReleaseChanged
+
+    with BackgroundEnclave(Settings(token_delay=0)) as server, \
+            attested_http_client(server.url, policy="demo", state_dir=tmp_path) as http:
+        client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused", http_client=http, max_retries=0)
+        assert client.chat.completions.create(model="enclave-demo-1", messages=HELLO).choices
+        posts = server.enclave.gateway_posts
+        redeploy(server)
+        http.session.verified = None  # the next request attests again (as on expiry)
+        with pytest.raises(openai.APIStatusError) as refused:
+            client.chat.completions.create(model="enclave-demo-1", messages=HELLO)
+        assert refused.value.status_code == 502 and refused.value.type == "attestation_failed"
+        assert isinstance(refused.value.response.extensions[ERROR_EXTENSION], ReleaseChanged)
+        assert server.enclave.gateway_posts == posts  # nothing went to the new release
+        http.session.accept_release_change()
+        assert client.chat.completions.create(model="enclave-demo-1", messages=HELLO).choices
+        assert server.enclave.gateway_posts == posts + 1
+        assert http.attestation is not None and NEW_VERSION in json.dumps(http.attestation.to_json())
