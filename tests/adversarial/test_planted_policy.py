@@ -14,11 +14,13 @@ import pytest
 from enclave.server import BackgroundEnclave
 from enclave_chat.paths import builtin_policy_names, policies_dir, resolve_policy
 from tests.cli.conftest import Cli, contract
+from tests.vectors import REPO
 from verifier.errors import PolicyError
 
 pytestmark = pytest.mark.e2e
 
-BUILTINS = ("default", "demo", "strict", "tinfoil")
+BUILTINS = tuple(sorted(p.stem for p in (REPO / "policies").glob("*.toml")))
+"""Every policy file the checkout ships: each name must resolve to the built-in, never to a planted file."""
 
 
 def _builtin_sha(name: str) -> str:
@@ -107,7 +109,7 @@ def test_resolve_policy_never_reads_the_working_directory(planted: Path, monkeyp
         assert resolve_policy(name).sha256 == _builtin_sha(name), name
     assert resolve_policy("./default").sha256 == planted_sha
     (planted / "mine").write_bytes((planted / "default").read_bytes())
-    with pytest.raises(PolicyError, match="default, demo, strict, tinfoil"):
+    with pytest.raises(PolicyError, match="the built-ins are " + ", ".join(builtin_policy_names())):
         resolve_policy("mine")
 
 
