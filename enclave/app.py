@@ -36,6 +36,8 @@ from verifier.errors import ChannelError, ParseError
 from verifier.providers.native.bundle import encode_bundle, report_data_binding
 
 MAX_GATEWAY_BODY = 1024 * 1024
+PROFILES = ("native", "nearai")
+"""``Settings.profile``: which second wire profile is mounted beside the native routes."""
 
 
 @dataclass
@@ -59,6 +61,11 @@ class Settings:
     tinfoil_layout: str = "current"
     """The Tinfoil-compatible routes' attestation document: Tinfoil's ``current`` v3 envelope, or the
     ``june`` 2026 v3 layout (:data:`enclave.tinfoil_mode.LAYOUTS`; ``serve --tinfoil-layout``)."""
+    profile: str = "native"
+    """The second wire profile mounted beside the native routes: ``native`` (Tinfoil's, whose
+    ``/v1/...`` is behind EHBP) or ``nearai`` (NEAR AI's report and plaintext ``/v1/...``, which
+    needs ``platform="tdx"``; :mod:`enclave.nearai_mode`; ``serve --provider nearai``). Their
+    ``/v1`` paths overlap, so only one is mounted. INSECURE DEMO either way."""
 
 
 @dataclass
@@ -71,7 +78,11 @@ class Enclave:
 
     def __post_init__(self) -> None:
         attacks.check_mode(self.settings.attack, transparency=self.settings.transparency,
-                           platform=self.settings.platform)
+                           platform=self.settings.platform, profile=self.settings.profile)
+        if self.settings.profile not in PROFILES:
+            raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {self.settings.profile!r}")
+        if self.settings.profile == "nearai" and self.settings.platform != tdx.PLATFORM:
+            raise ValueError("the NEAR AI profile needs the simulated TDX machine (platform 'tdx')")
         self.backend = inner.Backend(self.settings.upstream, self.settings.token_delay,
                                      self.settings.max_tokens)
         self.config: dict[str, Any] = {
@@ -91,7 +102,7 @@ class Enclave:
             self.cvm = SimulatedAzureSnp(self.snp)
         elif platform == tdx.AZURE_PLATFORM and self.tdx is not None:
             self.cvm = SimulatedAzureTdx(self.tdx)
-        self.gpus = [SimulatedGpu() for _ in range(self.settings.gpus)]
+        self.gpus = [SimulatedGpu(index=i) for i in range(self.settings.gpus)]
         self.keys = KeyPair.generate(key_id=secrets.randbelow(256))
         # The statement alone; the server replaces it with the logged release (enclave.release.ReleaseLog).
         self.release: dict[str, Any] = demo_release(self.image, [self.measurement],
@@ -262,16 +273,22 @@ class Enclave:
             f"upstream {self.backend.describe()}\n")
 
     def app(self) -> Starlette:
-        """The native routes and, beside them, the Tinfoil-compatible ones (``--provider tinfoil``)."""
-        from enclave import tinfoil_mode
+        """The native routes and, beside them, the Tinfoil-compatible ones (``--provider tinfoil``)
+        or, with ``Settings(profile="nearai")``, the NEAR AI-compatible ones (``--provider nearai``)."""
+        from enclave import nearai_mode, tinfoil_mode
 
         self.tinfoil = tinfoil_mode.TinfoilMode(self, layout=self.settings.tinfoil_layout)
+        self.nearai: nearai_mode.NearAiMode | None = None
+        second = tinfoil_mode.routes(self.tinfoil)
+        if self.settings.profile == nearai_mode.PROFILE:
+            self.nearai = nearai_mode.NearAiMode(self)
+            second = nearai_mode.routes(self.nearai)
         app = Starlette(routes=[
             Route("/", self.index),
             Route("/.well-known/attestation", self.attestation, methods=["GET"]),
             Route("/.well-known/ohttp-gateway", self.gateway_keys, methods=["GET"]),
             Route("/.well-known/ohttp-gateway", self.gateway, methods=["POST"]),
-            *tinfoil_mode.routes(self.tinfoil),
+            *second,
         ])
         app.state.enclave = self
         return app

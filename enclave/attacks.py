@@ -27,6 +27,10 @@ ATTACK_MODES: dict[str, str] = {
     "azure-foreign-ak": "(Azure CVM) the vTPM quote is signed by a key that is not the AK of the runtime claims",
     "azure-pcr-changed": "(Azure CVM) a PCR value is changed after the vTPM quoted it",
     "azure-claims-changed": "(Azure CVM) the runtime claims are changed after the report (another AK, which signs the quote)",
+    "nearai-wrong-key": "(NEAR AI profile) the report serves a valid ed25519 signing key other than the one REPORT_DATA binds",
+    "nearai-event-payload": "(NEAR AI profile) an event log payload (instance-id) is changed after its digest was extended into RTMR3",
+    "nearai-compose-changed": "(NEAR AI profile) the app compose served is not the one MRCONFIGID and the compose-hash event bind",
+    "nearai-gpu-nonce": "(NEAR AI profile) one of the 8 GPUs answers another nonce (honestly signed, stale), still declared as the client's",
 }
 
 LOG_ATTACKS = frozenset({"foreign-publisher", "wrong-leaf-proof", "unknown-log-key", "old-release", "fork-log"})
@@ -39,9 +43,14 @@ SNP_ATTACKS = frozenset({"rogue-vcek"})
 """The modes that need simulated SEV-SNP hardware (``--platform sev-snp`` or ``azure-snp-vtpm``)."""
 
 
-def check_mode(mode: str | None, *, transparency: bool = True, platform: str = "sev-snp") -> str | None:
-    """``mode`` if it is a known attack mode that works with or without the log, and on the
-    simulated platform, as asked."""
+NEARAI_ATTACKS = frozenset({"nearai-wrong-key", "nearai-event-payload", "nearai-compose-changed", "nearai-gpu-nonce"})
+"""The modes of the NEAR AI profile (``serve --provider nearai``); ``replay-nonce`` applies to it too."""
+
+
+def check_mode(mode: str | None, *, transparency: bool = True, platform: str = "sev-snp",
+               profile: str = "native") -> str | None:
+    """``mode`` if it is a known attack mode that works with or without the log, on the
+    simulated platform and in the wire profile, as asked."""
     if platform not in PLATFORMS:
         raise ValueError(f"the reference enclave does not simulate {platform!r}; it simulates {', '.join(PLATFORMS)}")
     if mode is not None and mode not in ATTACK_MODES:
@@ -52,4 +61,6 @@ def check_mode(mode: str | None, *, transparency: bool = True, platform: str = "
         raise ValueError(f"attack mode {mode!r} needs a simulated Azure CVM (--platform azure-snp-vtpm or azure-tdx-vtpm)")
     if mode in SNP_ATTACKS and platform not in ("sev-snp", "azure-snp-vtpm"):
         raise ValueError(f"attack mode {mode!r} needs simulated SEV-SNP hardware (--platform sev-snp or azure-snp-vtpm)")
+    if mode in NEARAI_ATTACKS and profile != "nearai":
+        raise ValueError(f"attack mode {mode!r} needs the NEAR AI profile (serve --provider nearai)")
     return mode

@@ -93,9 +93,16 @@ def _key(name: str) -> ec.EllipticCurvePrivateKey:
     return key
 
 
-def device_key() -> ec.EllipticCurvePrivateKey:
-    """The GSP FMC key: signs the SPDM reports (the leaf of :func:`device_chain`)."""
-    return _key("gsp-fmc-leaf")
+def device_key(index: int = 0) -> ec.EllipticCurvePrivateKey:
+    """The GSP FMC key of simulated GPU ``index``: signs its SPDM reports (the leaf of
+    :func:`device_chain`). GPU 0's is committed; the others' are made once per process, so that
+    N simulated GPUs present N device keys (``gpu.distinct``)."""
+    return _key("gsp-fmc-leaf") if index == 0 else _extra_leaf_key(index)
+
+
+@cache
+def _extra_leaf_key(index: int) -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP384R1())
 
 
 def rim_signer_key() -> ec.EllipticCurvePrivateKey:
@@ -149,9 +156,9 @@ def demo_fwid() -> bytes:
 
 
 @cache
-def device_chain() -> tuple[x509.Certificate, ...]:
-    """The demo device identity chain, leaf first: FMC leaf, BROM, provisioner ICA, GH100 identity,
-    Device Identity CA (self-signed)."""
+def device_chain(index: int = 0) -> tuple[x509.Certificate, ...]:
+    """The demo device identity chain of simulated GPU ``index``, leaf first: FMC leaf (its own
+    key), BROM, provisioner ICA, GH100 identity, Device Identity CA (self-signed)."""
     root_name = _name("NVIDIA Device Identity CA", "NVIDIA")
     identity_name = _name("NVIDIA GH100 Identity")
     ica_name = _name("NVIDIA GH100 Provisioner ICA 1")
@@ -164,15 +171,15 @@ def device_chain() -> tuple[x509.Certificate, ...]:
     brom = _issue(brom_name, brom_key, (ica_name, ica_key), ca=True)
     tcb_info = x509.UnrecognizedExtension(x509.ObjectIdentifier(OID_TCG_DICE_TCB_INFO),
                                           encode_tcb_info(demo_fwid()))
-    leaf = _issue(_name("GH100 A01 GSP FMC LF"), device_key(), (brom_name, brom_key), ca=False,
+    leaf = _issue(_name("GH100 A01 GSP FMC LF"), device_key(index), (brom_name, brom_key), ca=False,
                   extra=(tcb_info,))
     return (leaf, brom, ica, identity, root)
 
 
 @cache
-def device_chain_pem() -> bytes:
+def device_chain_pem(index: int = 0) -> bytes:
     """:func:`device_chain` as the GPU hands it over: PEM certificates back to back, leaf first."""
-    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in device_chain())
+    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in device_chain(index))
 
 
 @cache
@@ -321,6 +328,8 @@ class SimulatedGpu:
     driver_version: str = DRIVER_VERSION
     vbios_version: str = VBIOS_VERSION
     arch: str = ARCH
+    index: int = 0
+    """Which simulated GPU of the machine: each has its own device key (GPU 0's is committed)."""
 
     def report(self, nonce: bytes, *, tamper: Tamper | None = None) -> bytes:
         """SPDM GET_MEASUREMENTS request || signed MEASUREMENTS response for the verifier's ``nonce``."""
@@ -329,14 +338,14 @@ class SimulatedGpu:
             signed_for, dict(self.measurements),
             opaque_fields=opaque_fields(driver_version=self.driver_version,
                                         vbios_version=self.vbios_version),
-            sign=p384_signer(device_key()), responder_nonce=secrets.token_bytes(32))
+            sign=p384_signer(device_key(self.index)), responder_nonce=secrets.token_bytes(32))
         if tamper is Tamper.MEASUREMENT:
             report = flip_measurement_byte(report, spdm_index=1)
         return report
 
     def certificate_chain(self) -> bytes:
         """The device's identity chain as it gives it: PEM, leaf first, ending with its root."""
-        return device_chain_pem()
+        return device_chain_pem(self.index)
 
     def evidence(self, nonce: bytes, *, tamper: Tamper | None = None) -> GpuEvidence:
         """The bundle's ``gpus[i]`` entry for ``nonce`` (the client's 32-byte nonce)."""

@@ -62,13 +62,17 @@ def start_release_log(enclave: Enclave) -> ReleaseLog | None:
 def serve(*, host: str = "127.0.0.1", port: int = 8700, upstream: str | None = None,
           token_delay: float = 0.02, attack: str | None = None, transparency: bool = True,
           transparency_dir: Path | None = None, platform: str = "sev-snp",
-          tinfoil_layout: str = "current") -> None:
+          tinfoil_layout: str = "current", profile: str = "native") -> None:
     """``enclave-chat serve``: run until interrupted (the log and witness too, unless
     ``transparency`` is off; their state in ``transparency_dir``, or a temporary directory);
-    ``platform``: the simulated CPU platform (INSECURE DEMO either way)."""
+    ``platform``: the simulated CPU platform; ``profile``: ``nearai`` serves NEAR AI's profile with
+    8 simulated GPUs (INSECURE DEMO either way)."""
+    from enclave import nearai_mode
+
+    gpus = nearai_mode.GPUS if profile == nearai_mode.PROFILE else Settings.gpus
     enclave = Enclave(Settings(upstream=upstream, token_delay=token_delay, attack=attack,
                                transparency=transparency, transparency_dir=transparency_dir,
-                               platform=platform, tinfoil_layout=tinfoil_layout))
+                               platform=platform, tinfoil_layout=tinfoil_layout, profile=profile, gpus=gpus))
     sock = listening_socket(host, port)
     port = sock.getsockname()[1]  # the real one when asked for port 0
     log: ReleaseLog | None = None
@@ -80,6 +84,8 @@ def serve(*, host: str = "127.0.0.1", port: int = 8700, upstream: str | None = N
               f"(upstream {enclave.backend.describe()}, measurement {enclave.measurement.hex()[:16]}…)"
               + (f"\nsimulated {platform}: INSECURE DEMO paravisor, vTPM attestation key and PCRs"
                  if platform != "sev-snp" else "")
+              + (f"\nNEAR AI profile (--provider nearai): {gpus} simulated GPUs; /v1 in plaintext over loopback http, "
+                 "no TLS, no end-to-end encryption" if profile == nearai_mode.PROFILE else "")
               + where + (f"\nATTACK MODE: {attack}" if attack else ""), file=sys.stderr, flush=True)
         uvicorn.Server(_config(enclave, host, port)).run(sockets=[sock])
     finally:

@@ -35,6 +35,10 @@ SIMULATED_PLATFORMS = ("sev-snp", "azure-snp-vtpm", "tdx", "azure-tdx-vtpm")
 the parser imports no ``enclave`` (a test ties the two)."""
 
 
+SERVE_PROFILES = ("native", "nearai")
+"""``serve --provider``: ``enclave.app.PROFILES``, spelt here for the same reason (a test ties them)."""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # One line, as every error (docs/cli.md); the usage is one --help away.
@@ -108,10 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="misbehave on purpose, for tests (docs/protocol.md lists the modes)")
     s.add_argument("--no-log", action="store_true",
                    help="start no transparency log and witness beside the enclave (the bundle then carries no log proof)")
-    s.add_argument("--platform", choices=SIMULATED_PLATFORMS, default="sev-snp",
-                   help="the simulated CPU platform: bare SEV-SNP or TDX, or an Azure SEV-SNP or TDX CVM (HCL report, vTPM quote)")
+    s.add_argument("--platform", choices=SIMULATED_PLATFORMS, default=None,
+                   help="the simulated CPU platform: bare SEV-SNP or TDX, or an Azure SEV-SNP or TDX CVM (HCL report, vTPM "
+                        "quote); default sev-snp, tdx with --provider nearai")
     s.add_argument("--tinfoil-layout", choices=("current", "june"), default="current",
                    help="the Tinfoil-compatible attestation document: Tinfoil's current v3 envelope, or the June 2026 v3 layout")
+    s.add_argument("--provider", choices=SERVE_PROFILES, default="native",
+                   help="the second wire profile beside the native one: native (with Tinfoil's routes) or nearai (NEAR AI's "
+                        "report and plaintext /v1 on a simulated dstack TD with 8 simulated GPUs; INSECURE DEMO)")
 
     lg = sub.add_parser("log", help="run a transparency log or a witness (docs/transparency.md)")
     lsub = lg.add_subparsers(dest="log_command", parser_class=_Parser)

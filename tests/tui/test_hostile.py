@@ -40,7 +40,7 @@ from textual.widgets import Label, Static
 from textual.widgets._toast import Toast
 
 from enclave.app import Settings
-from enclave.attacks import ATTACK_MODES, AZURE_ATTACKS
+from enclave.attacks import ATTACK_MODES, AZURE_ATTACKS, NEARAI_ATTACKS
 from enclave.server import BackgroundEnclave
 from enclave_chat.paths import resolve_policy
 from tests.adversarial.conftest import (
@@ -77,7 +77,7 @@ REPLAY_ATTACKS = frozenset({"replay-nonce"})
 
 # -- driving the app ----------------------------------------------------------------------------------
 
-def app_on(url: str, *, attest_timeout: float | None = None) -> EnclaveChatApp:
+def app_on(url: str, *, attest_timeout: float | None = None, provider: str = "native") -> EnclaveChatApp:
     """The app on ``url`` under the demo policy, over the real Session (no history, no config)."""
     def connect(target: Target) -> SessionService:
         service = SessionService(target)
@@ -85,7 +85,7 @@ def app_on(url: str, *, attest_timeout: float | None = None) -> EnclaveChatApp:
             service.session.attest_timeout = attest_timeout
         return service
 
-    return EnclaveChatApp(target=Target(url, resolve_policy("demo")), connect=connect)
+    return EnclaveChatApp(target=Target(url, resolve_policy("demo"), provider), connect=connect)
 
 
 def chat(app: App[object]) -> ChatScreen:
@@ -169,8 +169,11 @@ def reply_note(reply: AssistantMessage) -> str:
 @pytest.mark.parametrize("mode", list(ATTACK_MODES))
 async def test_every_attack_mode_of_the_reference_enclave(mode: str) -> None:
     platform = "azure-snp-vtpm" if mode in AZURE_ATTACKS else "sev-snp"  # those need a simulated CVM
-    with BackgroundEnclave(Settings(token_delay=0, attack=mode, platform=platform)) as server:
-        app = app_on(server.url)
+    nearai = mode in NEARAI_ATTACKS  # those need the NEAR AI profile (its TD and 8 GPUs)
+    settings = (Settings(token_delay=0, attack=mode, platform="tdx", gpus=8, profile="nearai") if nearai else
+                Settings(token_delay=0, attack=mode, platform=platform))
+    with BackgroundEnclave(settings) as server:
+        app = app_on(server.url, provider="nearai" if nearai else "native")
         async with asyncio.timeout(GUARD), app.run_test(size=SIZE, notifications=True) as pilot:
             await settle(pilot)
             screen = chat(app)
@@ -191,6 +194,7 @@ async def test_every_attack_mode_of_the_reference_enclave(mode: str) -> None:
             assert app.is_running
         if mode not in STREAM_ATTACKS:
             assert server.enclave.gateway_posts == 0
+            assert server.enclave.nearai is None or server.enclave.nearai.requests == 0
 
 
 # -- hostile attestation answers ----------------------------------------------------------------------

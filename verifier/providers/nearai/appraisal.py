@@ -209,7 +209,14 @@ def _report_data_check(a: DstackAppraisal, expected: bytes, what: str) -> Check:
     return failed(ids.REPORT_DATA, "; ".join(wrong) + ": the quote does not bind these keys to this session.")
 
 
-def _tls_check(peer_spki: bytes | None, transport: str, fp: bytes) -> Check:
+DEMO_TLS_SENTENCE = ("INSECURE DEMO: the service is plain http on loopback, so there is no TLS key to bind; the demo "
+                     "policy turns this check off ([nearai] tls_key = \"off\"), and NEAR AI's profile has no "
+                     "end-to-end encryption: the prompt crosses loopback in the clear.")
+
+
+def _tls_check(peer_spki: bytes | None, transport: str, fp: bytes, *, off: bool = False) -> Check:
+    if off and transport != "behind-gateway":
+        return skipped(ids.TLS_KEY, DEMO_TLS_SENTENCE, required=False)
     if transport == "behind-gateway":
         return skipped(ids.TLS_KEY, "The client's TLS connection ends at the gateway, which checks this host's TLS key; the client can check only the gateway's (gateway.nearai.tls_key).", required=False)
     if transport == "http":
@@ -261,7 +268,8 @@ def _gateway(run: _Run, report: docs.Report, *, nonce: bytes, policy: Policy, at
     run.claims["gateway"] = {"dstack": a.claims, "signing_address": g.signing_address.hex(),
                              "tls_cert_fingerprint": g.tls_cert_fingerprint.hex(), "vpc": g.vpc,
                              "unknown_members": list(g.unknown)}
-    run.add(_tls_check(peer_spki, transport, g.tls_cert_fingerprint), p)
+    run.add(_tls_check(peer_spki, transport, g.tls_cert_fingerprint,
+                       off=NearAiPolicy.from_policy(policy).tls_key == "off"), p)
 
 
 def _model(run: _Run, m: docs.ModelAttestation, p: str, *, nonce: bytes, policy: Policy, rules: NearAiPolicy,
@@ -282,11 +290,14 @@ def _model(run: _Run, m: docs.ModelAttestation, p: str, *, nonce: bytes, policy:
         run.add(failed(ids.NONCE, f"The host answers nonce {m.request_nonce.hex()[:16]}…, not the client's {nonce.hex()[:16]}…: not fresh."), p)
     run.add(_signing_key(m.signing_address, m.signing_public_key, m.signing_algo), p)
     expected = binding(m.signing_address, m.tls_cert_fingerprint, nonce)
-    a = _dstack(run, p, m.raw, policy=policy, at=at, expected=expected, fetcher=fetcher)
+    demo = _demo_collateral(m, rules, claims)
+    a = _dstack(run, p, m.raw, policy=policy, at=at, expected=expected, fetcher=fetcher,
+                collateral=demo.tdx if demo is not None else None)
     claims["dstack"] = a.claims
     run.add(_report_data_check(a, expected, "SHA-256(signing address ‖ tls_cert_fingerprint)"), p)
-    run.add(_tls_check(peer_spki, transport, m.tls_cert_fingerprint), p)
-    claims["gpus"] = _gpus(run, m, p, nonce=nonce, policy=policy, at=at, fetcher=fetcher)
+    run.add(_tls_check(peer_spki, transport, m.tls_cert_fingerprint, off=rules.tls_key == "off"), p)
+    claims["gpus"] = _gpus(run, m, p, nonce=nonce, policy=policy, at=at, fetcher=fetcher,
+                           rims=demo.gpu_rims if demo is not None else ())
     claims["compose_manager"] = _compose_manager(run, m, p, a, nonce=nonce, policy=policy, rules=rules, at=at,
                                                  fetcher=fetcher)
     run.add(skipped(ids.IMAGE_DIGEST, "The client cannot see the inference image's digest: the model server is deployed at run time by compose-manager from a compose file named only by its SHA-256 (nearai.model_file); neither that file nor its images are served, so what runs the model is known by that hash alone.", required=False), p)
@@ -294,8 +305,29 @@ def _model(run: _Run, m: docs.ModelAttestation, p: str, *, nonce: bytes, policy:
     return claims
 
 
+def _demo_collateral(m: docs.ModelAttestation, rules: NearAiPolicy, claims: dict[str, Any]) -> docs.DemoCollateral | None:
+    """INSECURE DEMO: the report's ``demo_collateral`` (the reference enclave's Intel collateral and GPU
+    RIMs, which no PCS or RIM service has), only where ``[nearai] collateral_from_report`` says so;
+    otherwise it is ignored and the collateral is fetched. Unreadable: None (the collateral checks
+    then skip, and a policy that requires them refuses), with why in the claims."""
+    if not rules.collateral_from_report:
+        return None
+    value = m.raw.get("demo_collateral")
+    if value is None:
+        claims["demo_collateral"] = "absent: the policy takes the collateral from the report, and it carries none"
+        return None
+    try:
+        demo = docs.parse_demo_collateral(value)
+    except ParseError as e:
+        claims["demo_collateral"] = f"unreadable, not used: {e}"
+        return None
+    claims["demo_collateral"] = (f"INSECURE DEMO: Intel collateral {'carried' if demo.tdx is not None else 'absent'}, "
+                                 f"{len(demo.gpu_rims)} GPU RIM(s), from the report ([nearai] collateral_from_report)")
+    return demo
+
+
 def _gpus(run: _Run, m: docs.ModelAttestation, p: str, *, nonce: bytes, policy: Policy, at: dt.datetime,
-          fetcher: CollateralFetcher | None) -> dict[str, Any]:
+          fetcher: CollateralFetcher | None, rims: tuple[bytes, ...] = ()) -> dict[str, Any]:
     from verifier.appraisal.nvidia import appraise_gpus
 
     try:
@@ -310,7 +342,7 @@ def _gpus(run: _Run, m: docs.ModelAttestation, p: str, *, nonce: bytes, policy: 
     else:
         run.add(failed(ids.GPU_EVIDENCE, "nvidia_payload declares a nonce that is not the client's."), p)
     result = appraise_gpus([(g.arch, g.evidence, g.certificate) for g in payload.gpus], policy=policy, at=at,
-                           expected_nonce=nonce, fetcher=fetcher)
+                           expected_nonce=nonce, fetcher=fetcher, rims=rims)
     for c in result.checks:
         run.add(c, p)
     nonce_checks = [c for c in result.checks if c.id.endswith(".nonce")]

@@ -14,7 +14,15 @@ Two forms, told apart by their members:
 
 ``nvidia_payload`` is a JSON document in a string (NRAS's request shape): ``arch``, ``nonce`` and
 ``evidence_list`` of ``{arch, certificate, evidence[, nonce]}``, the certificate chain a base64 PEM
-text, the evidence base64 SPDM bytes. A member of the wrong type or encoding is a
+text, the evidence base64 SPDM bytes.
+
+``demo_collateral`` (the reference enclave's INSECURE DEMO mode only; NEAR AI serves none) carries
+what no public service has for demo roots: ``tdx``, the seven pieces Intel's PCS would serve for the
+quote (docs/protocol.md's ``cpu.collateral.tdx``: each base64), and ``gpu_rims``, the demo driver and
+VBIOS RIMs (base64). It is read only where ``[nearai] collateral_from_report`` says so
+(:func:`parse_demo_collateral`); every piece still authenticates itself under the pinned roots.
+
+A member of the wrong type or encoding is a
 :class:`~verifier.errors.ParseError` naming it; members this parser does not read are listed in
 ``unknown`` (shown, never trusted).
 """
@@ -25,19 +33,25 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from verifier.errors import ParseError
 from verifier.strict_json import load_strict_json
 
+if TYPE_CHECKING:
+    from verifier.endorsements.intel_collateral import TdxCollateral
+
 MAX_DOCUMENT = 4 * 1024 * 1024
 MAX_GPUS = 64
 MAX_ACTIONS = 4096
+MAX_COLLATERAL_PIECE = 256 * 1024
+MAX_RIMS = 2 * MAX_GPUS
 _HEX = re.compile(r"\A(?:[0-9a-fA-F]{2})*\Z")
 
 MODEL_KEYS = frozenset({"model_name", "signing_address", "signing_algo", "signing_public_key", "request_nonce",
                         "intel_quote", "nvidia_payload", "event_log", "info", "tls_cert_fingerprint",
                         "all_attestations", "compose_manager_attestation", "ohttp_key_config",
-                        "ohttp_attestation"})
+                        "ohttp_attestation", "demo_collateral"})
 GATEWAY_KEYS = frozenset({"signing_address", "signing_algo", "intel_quote", "event_log", "report_data",
                           "request_nonce", "info", "vpc", "tls_cert_fingerprint"})
 
@@ -100,6 +114,44 @@ def parse_nvidia_payload(value: object, field: str = "nvidia_payload") -> Nvidia
                                 _b64(entry.get("certificate"), f"{where}.certificate"), nonce))
     return NvidiaPayload(_str(doc.get("arch"), f"{field}.arch"), _hex(doc.get("nonce"), f"{field}.nonce", 32),
                          tuple(gpus))
+
+
+@dataclass(frozen=True)
+class DemoCollateral:
+    """``demo_collateral``, parsed (INSECURE DEMO: the reference enclave's; unverified here)."""
+
+    tdx: TdxCollateral | None
+    gpu_rims: tuple[bytes, ...]
+
+
+def _piece(value: object, field: str) -> bytes:
+    data = _b64(value, field)
+    if not 0 < len(data) <= MAX_COLLATERAL_PIECE:
+        raise ParseError(f"is not 1 to {MAX_COLLATERAL_PIECE} bytes", field=field)
+    return data
+
+
+def parse_demo_collateral(value: object, field: str = "demo_collateral") -> DemoCollateral:
+    """``demo_collateral`` strictly: ``tdx`` an object of exactly the seven PCS pieces (as a native
+    bundle's ``cpu.collateral.tdx``), ``gpu_rims`` a list of base64 RIMs; either may be absent."""
+    from verifier.endorsements.intel_collateral import TdxCollateral
+    from verifier.providers.native.bundle import TDX_COLLATERAL_MEMBERS
+
+    doc = _obj(value, field)
+    unknown = sorted(set(doc) - {"tdx", "gpu_rims"})
+    if unknown:
+        raise ParseError(f"has unknown members {unknown[:5]}", field=field)
+    tdx = None
+    if "tdx" in doc:
+        pieces = _obj(doc["tdx"], f"{field}.tdx")
+        if set(pieces) != set(TDX_COLLATERAL_MEMBERS):
+            raise ParseError(f"must have exactly the members {sorted(TDX_COLLATERAL_MEMBERS)}", field=f"{field}.tdx")
+        tdx = TdxCollateral(**{attr: _piece(pieces[name], f"{field}.tdx.{name}") for name, attr in TDX_COLLATERAL_MEMBERS.items()},
+                            source="the report's demo_collateral.tdx (INSECURE DEMO)")
+    rims = doc.get("gpu_rims", [])
+    if not isinstance(rims, list) or len(rims) > MAX_RIMS:
+        raise ParseError(f"is not a list of at most {MAX_RIMS} RIMs", field=f"{field}.gpu_rims")
+    return DemoCollateral(tdx, tuple(_piece(r, f"{field}.gpu_rims[{i}]") for i, r in enumerate(rims)))
 
 
 @dataclass(frozen=True)

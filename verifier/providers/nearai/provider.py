@@ -37,6 +37,7 @@ from verifier.providers.nearai import checks as ids
 from verifier.providers.nearai.document import MAX_DOCUMENT
 from verifier.providers.nearai.rules import NearAiPolicy
 from verifier.result import AttestationResult, failed
+from verifier.urls import is_loopback_url
 
 REPORT_PATH = "/v1/attestation/report"
 
@@ -72,7 +73,8 @@ class NearAiProvider:
             transport=httpx.URL(url).scheme, fetcher=ctx.fetcher, service_check=url_check)
         channel = None
         if appraised.result.verified and appraised.tls_fp is not None:
-            channel = TlsChannel(appraised.tls_fp, os.environ.get("NEARAI_API_KEY") or None)
+            channel = TlsChannel(appraised.tls_fp, os.environ.get("NEARAI_API_KEY") or None,
+                                 require_tls=rules.tls_key == "required")
         return Attested(appraised.result, channel, None)
 
 
@@ -82,11 +84,13 @@ class TlsChannel:
 
     Not end-to-end encrypted: the prompt is protected by TLS to the attested key alone. A peer with
     another key causes one re-attestation and one retry (:class:`StaleKeyConfig`); an answer not
-    over TLS is refused."""
+    over TLS is refused. INSECURE DEMO (``[nearai] tls_key = "off"``, loopback demo policies only):
+    ``require_tls`` False takes plain http answers from a loopback service, with no peer check at all."""
 
     tls_key_fp: bytes
     api_key: str | None = None
     truncation_detectable: bool = True
+    require_tls: bool = True
 
     def exchange(self, http: httpx.AsyncClient, base_url: str, method: str, path: str,
                  body: dict[str, Any] | None, *,
@@ -94,6 +98,10 @@ class TlsChannel:
         return self._exchange(http, base_url, method, path, body, headers)
 
     def _check_peer(self, response: httpx.Response) -> None:
+        if not self.require_tls:
+            if not is_loopback_url(str(response.url)):
+                raise ChannelError("without TLS (INSECURE DEMO) only a loopback service is spoken to")
+            return
         spki = peer_spki_der(response)
         if spki is None:
             raise ChannelError("the answer did not come over TLS, so its peer cannot be shown to be the attested TD")

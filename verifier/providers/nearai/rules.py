@@ -11,6 +11,14 @@ key                   default                     meaning
                                                   compose-manager attestation; ``"if-present"``
 ``model_files``       absent (any, shown)         allow-list of the deployed model files' SHA-256
                                                   (compose-manager's ``file_sha256``)
+``tls_key``           ``"required"``              ``"off"``: INSECURE DEMO, plain http on loopback:
+                                                  ``nearai.tls_key`` is an optional skip and the
+                                                  channel takes answers not over TLS (loopback demo
+                                                  policies only)
+``collateral_from_``  ``false``                   INSECURE DEMO: use the Intel collateral and GPU RIMs
+``report``                                        the report's ``collateral`` member carries (only the
+                                                  reference enclave serves one) instead of fetching
+                                                  them (loopback demo policies only)
 ====================  ==========================  ====================================================
 """
 
@@ -19,9 +27,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from verifier.appraisal.policy import Policy
+from verifier.errors import PolicyError
 
-KEYS = ("model", "gateway_hosts", "compose_manager", "model_files")
+KEYS = ("model", "gateway_hosts", "compose_manager", "model_files", "tls_key", "collateral_from_report")
 COMPOSE_MANAGER_CHOICES = ("required", "if-present")
+TLS_KEY_CHOICES = ("required", "off")
 GATEWAY_HOSTS = ("cloud-api.near.ai",)
 
 
@@ -33,12 +43,25 @@ class NearAiPolicy:
     gateway_hosts: tuple[str, ...] = GATEWAY_HOSTS
     compose_manager: str = "required"
     model_files: tuple[bytes, ...] | None = None
+    tls_key: str = "required"
+    collateral_from_report: bool = False
 
     @classmethod
     def from_policy(cls, policy: Policy) -> NearAiPolicy:
         s = policy.section("nearai")
         s.only(*KEYS)
+        tls_key = s.choice("tls_key", TLS_KEY_CHOICES, "required")
+        from_report = s.get("collateral_from_report", bool, False)
+        loopback_demo = policy.demo and policy.section("service").get("loopback_only", bool, False)
+        if tls_key == "off" and not loopback_demo:
+            raise PolicyError('policy [nearai] tls_key = "off" is for loopback demo policies only ([service] '
+                              "demo_roots and loopback_only): a real service must prove its TLS key")
+        if from_report and not loopback_demo:
+            raise PolicyError("policy [nearai] collateral_from_report (INSECURE DEMO: the reference enclave's "
+                              "collateral) is for loopback demo policies only ([service] demo_roots and "
+                              "loopback_only); a real service's collateral is fetched from Intel and NVIDIA")
         return cls(model=s.get("model", str, ""),
                    gateway_hosts=tuple(h.lower() for h in s.str_list("gateway_hosts", list(GATEWAY_HOSTS))),
                    compose_manager=s.choice("compose_manager", COMPOSE_MANAGER_CHOICES, "required"),
-                   model_files=s.hex_allow_list("model_files", 32, " (a SHA-256 of a deployed model file)"))
+                   model_files=s.hex_allow_list("model_files", 32, " (a SHA-256 of a deployed model file)"),
+                   tls_key=tls_key, collateral_from_report=from_report)
