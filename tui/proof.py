@@ -14,7 +14,7 @@ from typing import Any
 
 from verifier.errors import VerifierError
 from verifier.providers.registry import get_spec
-from verifier.release_pin import ReleaseSummary
+from verifier.release_pin import ReleaseSummary, claim, first_claim
 from verifier.result import AttestationResult, Check, Status, iso
 from verifier.text import one_line
 
@@ -66,22 +66,6 @@ def hhmmss(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).strftime("%H:%M:%SZ")
 
 
-def _get(mapping: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(mapping, Mapping) or key not in mapping:
-            return None
-        mapping = mapping[key]
-    return mapping
-
-
-def _first(mapping: Any, *paths: tuple[str, ...]) -> Any:
-    for path in paths:
-        value = _get(mapping, *path)
-        if value not in (None, "", [], {}):
-            return value
-    return None
-
-
 def _tcb_text(value: Any) -> str | None:
     if isinstance(value, Mapping):
         parts = [f"{k} {v}" for k, v in value.items() if k not in ("raw",) and isinstance(v, int)]
@@ -109,39 +93,39 @@ def summary_rows(result: AttestationResult, valid_until: dt.datetime | None) -> 
     cpu = c.get("cpu") or {}
     release = c.get("release") or {}
     parse = result.check("bundle.parse")
-    platform = _first(cpu, ("platform",), ("product",))
+    platform = first_claim(cpu, ("platform",), ("product",))
     if platform is None and parse is not None and parse.status is Status.PASS:
         platform = parse.detail.split(",")[1].strip().removesuffix(" CPU evidence") if "," in parse.detail else None
-    product = _get(cpu, "product")
+    product = claim(cpu, "product")
     rows: list[tuple[str, str]] = [("Policy", f"{result.policy.name} ({result.policy.sha256[:12]})")]
     if platform:
         rows.append(("Platform", f"{platform}{f' ({product})' if product and product != platform else ''}"))
-    tcb = _tcb_text(_first(cpu, ("tcb", "reported"), ("reported_tcb",), ("tcb",), ("current_tcb",)))
+    tcb = _tcb_text(first_claim(cpu, ("tcb", "reported"), ("reported_tcb",), ("tcb",), ("current_tcb",)))
     if tcb:
         rows.append(("TCB", tcb))
     gpus = c.get("gpus")
     if isinstance(gpus, dict):  # the GPU appraisal's claims: {"count": n, "gpus": [...]}
         gpus = gpus.get("gpus")
     rows.append(("GPUs", f"{len(gpus)} attested" if isinstance(gpus, list | tuple) and gpus else "none attested"))
-    measurement = _first(cpu, ("measurement",))
+    measurement = first_claim(cpu, ("measurement",))
     if measurement:
         rows.append(("Measurement", short(measurement, 24)))
-    image = _first(release, ("image",), ("statement", "image"))
+    image = first_claim(release, ("image",), ("statement", "image"))
     if image:
         rows.append(("Image", short(image, 24)))
-    version = _first(release, ("version",), ("statement", "version"))
+    version = first_claim(release, ("version",), ("statement", "version"))
     if version:
         rows.append(("Release", str(version)))
-    log_index = _first(release, ("log", "index"), ("log_index",))
+    log_index = first_claim(release, ("log", "index"), ("log_index",))
     if log_index is not None:
         rows.append(("Log index", str(log_index)))
-    checkpoint = _first(release, ("log", "checkpoint"), ("checkpoint",), ("log", "size"))
+    checkpoint = first_claim(release, ("log", "checkpoint"), ("checkpoint",), ("log", "size"))
     if checkpoint is not None:
         rows.append(("Checkpoint", short(checkpoint, 24)))
     key = c.get("key_config_sha256")
     if key:
         rows.append(("Key", "sha256:" + short(key, 16)))
-    upstream = _get(c, "config", "upstream")
+    upstream = claim(c, "config", "upstream")
     if upstream:
         rows.append(("Prompts go to", short(upstream, 28)))
     transport = transport_text(result)

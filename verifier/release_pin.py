@@ -34,7 +34,8 @@ RECORD_VERSION = 1
 MAX_RECORD = 64 * 1024
 
 
-def _get(mapping: Any, *path: str) -> Any:
+def claim(mapping: Any, *path: str) -> Any:
+    """The value at ``path`` in nested mappings (a result's claims), or None."""
     for key in path:
         if not isinstance(mapping, Mapping) or key not in mapping:
             return None
@@ -42,9 +43,10 @@ def _get(mapping: Any, *path: str) -> Any:
     return mapping
 
 
-def _first(mapping: Any, *paths: tuple[str, ...]) -> Any:
+def first_claim(mapping: Any, *paths: tuple[str, ...]) -> Any:
+    """The first of ``paths`` that holds a value (not None, "", [] or {}), or None."""
     for path in paths:
-        value = _get(mapping, *path)
+        value = claim(mapping, *path)
         if value not in (None, "", [], {}):
             return value
     return None
@@ -67,12 +69,12 @@ class ReleaseSummary:
 
     @classmethod
     def from_claims(cls, claims: Any) -> ReleaseSummary:
-        release = _get(claims, "release")
-        measurement = _first(claims, ("cpu", "measurement"), ("release", "measurement"))
-        version = _first(release, ("version",), ("statement", "version"), ("tag",))
-        image = _first(release, ("image",), ("statement", "image"), ("digest",))
-        index = _first(release, ("log", "index"), ("log_index",), ("rekor_log_index",))
-        publisher = _first(release, ("publisher",), ("repository",))
+        release = claim(claims, "release")
+        measurement = first_claim(claims, ("cpu", "measurement"), ("release", "measurement"))
+        version = first_claim(release, ("version",), ("statement", "version"), ("tag",))
+        image = first_claim(release, ("image",), ("statement", "image"), ("digest",))
+        index = first_claim(release, ("log", "index"), ("log_index",), ("rekor_log_index",))
+        publisher = first_claim(release, ("publisher",), ("repository",))
         return cls(_text(measurement), _text(version), _text(image),
                    index if type(index) is int else None, _text(publisher))
 
