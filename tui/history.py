@@ -8,7 +8,11 @@
   the release it names (measurement, version, image digest, log index) and, since schema 2, the
   name of its evidence: one recording per attestation (the layout of ``verify --save-evidence``,
   plus the policy it was judged by) in ``attestations/NAME/`` beside the file, 0600 files in 0700
-  folders, which ``enclave-chat history verify ID`` replays offline at its capture time.
+  folders, which ``enclave-chat history verify ID`` replays offline at its capture time;
+- since schema 4, each decision on a release change made in the conversation (``release_changes``:
+  the release accepted before and the new one, accepted or refused, when, and after which message),
+  and messages replaced by a regenerated reply or an edited question are kept, marked
+  ``superseded`` (the time), rather than deleted: they went to the service.
 
 This module loads no ``textual``: the ``history`` commands read the same store.
 
@@ -33,8 +37,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from verifier.errors import VerifierError
-from verifier.release_pin import ReleaseSummary
+from verifier.release_pin import ReleaseChange, ReleaseSummary
 from verifier.result import AttestationResult, iso
+from verifier.text import one_line
 
 if TYPE_CHECKING:
     from verifier.appraisal.policy import Policy
@@ -44,7 +49,7 @@ EVIDENCE_DIR = "attestations"
 """Beside the history file: one recording folder per attestation, named in ``attestations.evidence``."""
 POLICY_FILE = "policy.toml"
 """In a kept recording: the policy file the attestation was judged by (its SHA-256 is the result's)."""
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _EVIDENCE_NAME = re.compile(r"[0-9a-f]{16,128}")
 
 _MIGRATIONS: dict[int, str] = {
@@ -95,7 +100,30 @@ _MIGRATIONS: dict[int, str] = {
 }
 """Schema 2: the provider and the release summary of each attestation (filled in from the stored
 result for older rows), and the name of its kept recording (NULL for older rows: no evidence was
-kept before schema 2, and ``history verify`` says so)."""
+kept before schema 2, and ``history verify`` says so). Schema 3 is the search index below.
+Schema 4: the release changes decided in a conversation, and superseded messages."""
+
+_MIGRATIONS[4] = """
+    CREATE TABLE release_changes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        at TEXT NOT NULL,
+        decision TEXT NOT NULL CHECK (decision IN ('accepted', 'refused')),
+        service_url TEXT NOT NULL,
+        old_release TEXT NOT NULL,
+        new_release TEXT NOT NULL,
+        old_at TEXT,
+        new_at TEXT NOT NULL,
+        after_message INTEGER
+    );
+    CREATE INDEX release_changes_by_conversation ON release_changes(conversation_id, id);
+    ALTER TABLE messages ADD COLUMN superseded TEXT
+    """
+"""Schema 4: ``release_changes`` (one row per decision: the releases as
+:meth:`ReleaseSummary.to_json`, the attestation times, the decision's time, and the id of the last
+message of the conversation when it was taken, NULL for none: where the transcript shows it) and
+``messages.superseded`` (NULL: current; else when a regenerated reply or an edited question
+replaced it)."""
 
 _SEARCH_INDEX = (
     "CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', content_rowid='id')",
@@ -181,6 +209,55 @@ class StoredMessage:
     state: str
     created: str
     attestation_id: int | None
+    superseded: str | None = None
+    """When a regenerated reply or an edited question replaced it (None: it is current)."""
+
+
+def _release_short(release: ReleaseSummary) -> str:
+    """``0.1.0 (log 0)``, else the measurement's start: plain, one line, bounded."""
+    if release.version:
+        head = one_line(release.version, 40)
+    elif release.measurement:
+        head = f"measurement {one_line(release.measurement, 16)}"
+    elif release.image:
+        head = f"image {one_line(release.image, 24)}"
+    else:
+        head = "no release named"
+    return head + (f" (log {release.log_index})" if release.log_index is not None else "")
+
+
+def release_change_line(old: ReleaseSummary, new: ReleaseSummary, decision: str, at: str) -> str:
+    """``release changed from 0.1.0 (log 0) to 0.2.0 (log 1), accepted at T``: one plain line."""
+    return (f"release changed from {_release_short(old)} to {_release_short(new)}, "
+            f"{one_line(decision, 10)} at {one_line(at, 40)}")
+
+
+@dataclass(frozen=True)
+class StoredReleaseChange:
+    """A decision on a release change taken in a conversation: the release accepted before
+    (``old``, accepted at ``old_at``) and the one the service passed under (``new``, attested at
+    ``new_at``), ``accepted`` or ``refused`` at ``at``, after the message ``after_message``."""
+
+    id: int
+    conversation_id: str
+    at: str
+    decision: str
+    service_url: str
+    old: ReleaseSummary
+    new: ReleaseSummary
+    old_at: str | None
+    new_at: str
+    after_message: int | None
+
+    def text(self) -> str:
+        """``release changed from 0.1.0 (log 0) to 0.2.0 (log 1), accepted at T``: one plain line."""
+        return release_change_line(self.old, self.new, self.decision, self.at)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "at": self.at, "decision": self.decision, "service_url": self.service_url,
+                "old": {**self.old.to_json(), "accepted_at": self.old_at},
+                "new": {**self.new.to_json(), "attested_at": self.new_at},
+                "after_message": self.after_message}
 
 
 @dataclass(frozen=True)
@@ -193,6 +270,13 @@ class StoredConversation:
     model: str | None
     system_prompt: str | None
     messages: tuple[StoredMessage, ...]
+    release_changes: tuple[StoredReleaseChange, ...] = ()
+    """The decisions on release changes taken in it, in order."""
+
+    @property
+    def current(self) -> tuple[StoredMessage, ...]:
+        """The messages not superseded: the conversation as it goes on."""
+        return tuple(m for m in self.messages if m.superseded is None)
 
 
 def _now() -> str:
@@ -418,6 +502,39 @@ class History:
         self.db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, cid))
         self.db.execute("COMMIT")
 
+    def supersede_messages(self, ids: Sequence[int]) -> None:
+        """Mark the messages as replaced (a regenerated reply, an edited question): they stay in
+        the file, with when, and leave the conversation as it goes on."""
+        now = self.clock()
+        self.db.executemany("UPDATE messages SET superseded = ? WHERE id = ? AND superseded IS NULL",
+                            [(now, mid) for mid in ids])
+
+    def record_release_change(self, cid: str, change: ReleaseChange, decision: str, at: str) -> int:
+        """Record the user's ``decision`` (``accepted`` or ``refused``, at ``at``) on ``change``,
+        after the conversation's last message so far."""
+        if decision not in ("accepted", "refused"):
+            raise ValueError(f"a release change is accepted or refused, not {decision!r}")
+        last = self.db.execute("SELECT MAX(id) FROM messages WHERE conversation_id = ?", (cid,)).fetchone()[0]
+        cursor = self.db.execute(
+            "INSERT INTO release_changes (conversation_id, at, decision, service_url, old_release,"
+            " new_release, old_at, new_at, after_message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (cid, at, decision, change.url, json.dumps(change.old.to_json(), sort_keys=True),
+             json.dumps(change.new.to_json(), sort_keys=True),
+             iso(change.old_at) if change.old_at is not None else None, iso(change.new_at), last))
+        self.db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (self.clock(), cid))
+        return int(cursor.lastrowid or 0)
+
+    def release_changes(self, cid: str) -> list[StoredReleaseChange]:
+        """The decisions on release changes taken in the conversation, in order."""
+        out = []
+        for r in self.db.execute("SELECT * FROM release_changes WHERE conversation_id = ? ORDER BY id", (cid,)):
+            after = r["after_message"]
+            out.append(StoredReleaseChange(
+                int(r["id"]), str(r["conversation_id"]), str(r["at"]), str(r["decision"]),
+                str(r["service_url"]), _stored_release(r["old_release"]), _stored_release(r["new_release"]),
+                r["old_at"], str(r["new_at"]), after if type(after) is int else None))
+        return out
+
     def finish_message(self, mid: int, content: str, state: str) -> None:
         self.db.execute("UPDATE messages SET content = ?, state = ? WHERE id = ?", (content, state, mid))
 
@@ -427,6 +544,7 @@ class History:
         names = [r[0] for r in self.db.execute(
             "SELECT DISTINCT evidence FROM attestations WHERE conversation_id = ? AND evidence IS NOT NULL",
             (cid,))]
+        self.db.execute("DELETE FROM release_changes WHERE conversation_id = ?", (cid,))
         self.db.execute("DELETE FROM messages WHERE conversation_id = ?", (cid,))
         self.db.execute("DELETE FROM attestations WHERE conversation_id = ?", (cid,))
         self.db.execute("DELETE FROM conversations WHERE id = ?", (cid,))
@@ -480,12 +598,13 @@ class History:
             return None
         messages = tuple(
             StoredMessage(int(m["id"]), m["role"], m["content"], m["state"], m["created"],
-                          m["attestation_id"])
+                          m["attestation_id"], m["superseded"])
             for m in self.db.execute(
-                "SELECT id, role, content, state, created, attestation_id FROM messages"
+                "SELECT id, role, content, state, created, attestation_id, superseded FROM messages"
                 " WHERE conversation_id = ? ORDER BY id", (cid,)))
         return StoredConversation(row["id"], row["title"], row["created"], row["service_url"],
-                                  row["policy_name"], row["model"], row["system_prompt"], messages)
+                                  row["policy_name"], row["model"], row["system_prompt"], messages,
+                                  tuple(self.release_changes(cid)))
 
     def attestation_json(self, attestation_id: int) -> dict[str, object] | None:
         row = self.db.execute("SELECT result_json FROM attestations WHERE id = ?",
@@ -522,6 +641,14 @@ class History:
         if not name or not _EVIDENCE_NAME.fullmatch(name):
             return None
         return self.evidence_dir / name
+
+
+def _stored_release(text: object) -> ReleaseSummary:
+    """A release as ``release_changes`` keeps it (an unreadable one: nothing named)."""
+    try:
+        return ReleaseSummary.from_json(json.loads(str(text)))
+    except (ValueError, VerifierError):
+        return ReleaseSummary()
 
 
 def _policy_bytes(policy: Policy | None, sha256: str) -> bytes | None:

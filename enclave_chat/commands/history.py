@@ -25,7 +25,9 @@ from enclave_chat.process import Exit, check_interrupt
 from verifier.text import one_line
 
 if TYPE_CHECKING:
-    from tui.history import History, StoredAttestation, StoredConversation
+    from collections.abc import Iterator
+
+    from tui.history import History, StoredAttestation, StoredConversation, StoredMessage
     from verifier.appraisal.policy import Policy
     from verifier.result import AttestationResult
 
@@ -107,6 +109,22 @@ def _by_id(history: History, conversation: StoredConversation) -> dict[int, Stor
     return {a.id: a for a in history.attestations(conversation.id)}
 
 
+def _in_order(conversation: StoredConversation) -> Iterator[StoredMessage | str]:
+    """The messages and, after the message it followed, the line of each decision on a release
+    change ("release changed from 0.1.0 (log 0) to 0.2.0 (log 1), accepted at T")."""
+    changes = list(conversation.release_changes)
+    for m in conversation.messages:
+        while changes and (changes[0].after_message or 0) < m.id:
+            yield changes.pop(0).text()
+        yield m
+    yield from (c.text() for c in changes)
+
+
+def _title(m: StoredMessage) -> str:
+    title = ROLE_TITLES.get(m.role, m.role) + ("" if m.state == "complete" else f" ({m.state})")
+    return title + (f" (superseded {m.superseded})" if m.superseded else "")
+
+
 # -- list, show, export --------------------------------------------------------------------------------
 
 def _list(history: History, as_json: bool) -> Exit:
@@ -135,9 +153,11 @@ def _show(history: History, conversation: StoredConversation) -> Exit:
     if conversation.system_prompt:
         print("\nSystem prompt")
         print(_indent(_text(conversation.system_prompt)))
-    for m in conversation.messages:
-        title = ROLE_TITLES.get(m.role, m.role) + ("" if m.state == "complete" else f" ({m.state})")
-        print(f"\n{title}  {_marker(m.role, attestations.get(m.attestation_id or -1))}")
+    for m in _in_order(conversation):
+        if isinstance(m, str):
+            print(f"\n! {_text(m)}")
+            continue
+        print(f"\n{_text(one_line(_title(m)))}  {_marker(m.role, attestations.get(m.attestation_id or -1))}")
         print(_indent(_text(m.content)))
     return Exit.VERIFIED
 
@@ -180,7 +200,9 @@ def _export_json(history: History, conversation: StoredConversation,
                          "service_url": conversation.service_url, "policy": conversation.policy_name,
                          "model": conversation.model, "system_prompt": conversation.system_prompt},
         "messages": [{"id": m.id, "role": m.role, "content": m.content, "state": m.state,
-                      "created": m.created, "attestation": m.attestation_id} for m in conversation.messages],
+                      "created": m.created, "attestation": m.attestation_id, "superseded": m.superseded}
+                     for m in conversation.messages],
+        "release_changes": [c.to_json() for c in conversation.release_changes],
         "attestations": kept,
     }
 
@@ -210,9 +232,11 @@ def _export_markdown(conversation: StoredConversation, attestations: Mapping[int
     lines.append("")
     if conversation.system_prompt:
         lines += ["## System prompt", "", conversation.system_prompt, ""]
-    for m in conversation.messages:
-        title = ROLE_TITLES.get(m.role, m.role) + ("" if m.state == "complete" else f" ({m.state})")
-        lines += [f"## {title}", "", f"*{_marker(m.role, attestations.get(m.attestation_id or -1))}*", "",
+    for m in _in_order(conversation):
+        if isinstance(m, str):
+            lines += [f"> **Release change:** {m}", ""]
+            continue
+        lines += [f"## {_title(m)}", "", f"*{_marker(m.role, attestations.get(m.attestation_id or -1))}*", "",
                   m.content, ""]
     lines += ["## Attestations", ""]
     if not attestations:

@@ -205,3 +205,40 @@ def test_the_history_commands_load_no_textual_and_no_enclave(hcli: Cli, tmp_path
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert loaded(modules, "textual", "enclave") == []
     assert "verifier.replay" in modules and sys.executable
+
+
+def test_show_and_export_carry_the_release_changes_and_superseded_messages(cli: Cli, tmp_path: Path) -> None:
+    """Issue 17, item 4: a release change decided in the chat is in ``history show`` and both
+    exports, after the message it followed; a regenerated reply stays, marked superseded."""
+    import datetime as dt
+
+    from verifier.release_pin import ReleaseChange, ReleaseSummary
+
+    history = History(tmp_path / "data" / HISTORY_FILE)
+    cid = history.create_conversation(title="changed", service_url="http://127.0.0.1:8700", policy_name="demo")
+    attestation = history.record_attestation(cid, fixed_result())
+    asked = history.add_message(cid, "user", "before the change", attestation_id=attestation)
+    old_reply = history.add_message(cid, "assistant", "an answer regenerated since", attestation_id=attestation)
+    history.supersede_messages([old_reply])
+    change = ReleaseChange("http://127.0.0.1:8700", ReleaseSummary("ab" * 24, "0.1.0", None, 0),
+                           ReleaseSummary("ab" * 24, "0.2.0", None, 1),
+                           dt.datetime(2025, 1, 2, tzinfo=dt.UTC), dt.datetime(2025, 1, 3, tzinfo=dt.UTC))
+    history.record_release_change(cid, change, "accepted", "2025-01-03T00:00:05Z")
+    history.add_message(cid, "assistant", "the answer under the new release", attestation_id=attestation)
+    history.close()
+    line = "release changed from 0.1.0 (log 0) to 0.2.0 (log 1), accepted at 2025-01-03T00:00:05Z"
+
+    show, md, js = cli.many([("history", "show", cid), ("history", "export", cid, "--format", "md"),
+                             ("history", "export", cid, "--format", "json")])
+    out = contract(show, 0).stdout
+    assert f"\n! {line}\n" in out
+    assert out.index("before the change") < out.index(line) < out.index("the answer under the new release")
+    assert "Assistant (superseded " in out
+    text = contract(md, 0).stdout
+    assert f"> **Release change:** {line}" in text and "## Assistant (superseded " in text
+    assert text.index(line) < text.index("the answer under the new release")
+    doc = contract(js, 0, json_out=True).json()
+    [row] = doc["release_changes"]
+    assert row["decision"] == "accepted" and row["after_message"] == old_reply > asked
+    assert (row["old"]["version"], row["new"]["version"], row["new"]["log_index"]) == ("0.1.0", "0.2.0", 1)
+    assert [m["superseded"] is not None for m in doc["messages"]] == [False, True, False]
