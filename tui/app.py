@@ -133,6 +133,10 @@ class EnclaveChatApp(App[int]):
                 ("Copy last reply", "To the terminal clipboard, with a fallback", screen.action_copy_reply),
                 ("Export conversation", "As Markdown, or JSON with a .json name", screen.action_export),
                 ("History", "Show or hide saved conversations", screen.action_toggle_history),
+                ("Regenerate reply", "Drop the last reply and send the same conversation again",
+                 screen.action_regenerate),
+                ("Edit last message", "Put your last message back into the input, without it and its reply",
+                 screen.action_edit_last),
             ):
                 yield SystemCommand(title, help_text, action)
             yield SystemCommand("New chat", "Start a new conversation", screen.action_new_chat)

@@ -54,6 +54,8 @@ DEFAULT_KEYS: dict[str, str] = {
     "copy": "f6",
     "export": "f7",
     "new_chat": "ctrl+n",
+    "regenerate": "ctrl+g",
+    "edit_last": "ctrl+o",
 }
 
 KEY_HELP: dict[str, str] = {
@@ -68,6 +70,8 @@ KEY_HELP: dict[str, str] = {
     "copy": "copy the last reply",
     "export": "export this conversation to Markdown or JSON",
     "new_chat": "start a new conversation",
+    "regenerate": "drop the last reply and ask the same again",
+    "edit_last": "put your last message back into the input, taking it and its reply out",
 }
 
 _ENV = {

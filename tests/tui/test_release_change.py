@@ -14,11 +14,12 @@ from enclave_chat.paths import resolve_policy
 from tests.redeploy import NEW_VERSION, redeploy
 from tests.tui.conftest import send, settle
 from tui.app import EnclaveChatApp
+from tui.history import History
 from tui.proof import Phase
 from tui.screens.chat import ChatScreen
 from tui.screens.release_change import ReleaseChangeScreen
 from tui.service import SessionService, Target
-from tui.widgets.transcript import AssistantMessage
+from tui.widgets.transcript import AssistantMessage, ReleaseLine
 from verifier.release_pin import ReleaseStore
 
 pytestmark = pytest.mark.e2e
@@ -116,3 +117,47 @@ async def test_ctrl_r_after_a_redeploy_asks_and_the_record_survives_a_restart(tm
             await send(pilot, "now")
             await settle(pilot)
         assert server.enclave.gateway_posts == 1
+
+
+async def test_the_decision_is_kept_in_the_history_and_shown_when_reopened(tmp_path: Path) -> None:
+    """Issue 17, item 4: "the choice is ... shown in the history". Accepted mid-conversation, the
+    release change is a row of the conversation's history, after the message that waited for it,
+    and a line of the transcript when the conversation is reopened."""
+    store = ReleaseStore(tmp_path / "releases")
+    history = History(tmp_path / "history.sqlite3")
+    with BackgroundEnclave(Settings(token_delay=0)) as server:
+        app, services = _app(server.url, store)
+        app.history = history
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            screen = _chat(app)
+            await send(pilot, "first")
+            await settle(pilot)
+            redeploy(server)
+            services[0].session.verified = None
+            await send(pilot, "second")
+            await settle(pilot)
+            assert isinstance(app.screen, ReleaseChangeScreen)
+            await pilot.press("a")
+            await settle(pilot)
+            cid = screen.conversation_id or ""
+            [row] = history.release_changes(cid)
+            stored = history.load(cid)
+            assert stored is not None
+            assert [m.content for m in stored.messages if m.role == "user"] == ["first", "second"]
+            assert row.after_message == stored.messages[2].id  # after "second", before its reply
+            assert (row.decision, row.old.version, row.new.version) == ("accepted", "0.1.0", NEW_VERSION)
+            line = row.text()
+            assert line.startswith(f"release changed from 0.1.0 (log {row.old.log_index}) to {NEW_VERSION} "
+                                   f"(log {row.new.log_index}), accepted at ")
+            assert [w.text for w in screen.query(ReleaseLine)] == [line]  # shown at once, too
+
+            await pilot.press("ctrl+n")
+            await settle(pilot)
+            await screen.open_conversation(cid)
+            await settle(pilot)
+            shown = [(type(w).__name__, getattr(w, "text", "")) for w in screen.transcript.children]
+            assert [kind for kind, _ in shown] == ["UserMessage", "AssistantMessage", "UserMessage",
+                                                   "ReleaseLine", "AssistantMessage"]
+            assert shown[3][1] == line and "You asked: *second*" in shown[4][1]
+    history.close()

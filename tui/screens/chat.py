@@ -33,7 +33,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 from tui.clipboard import system_copy
 from tui.export import Transcript as ExportTranscript
 from tui.export import Turn, write_export
-from tui.history import History, HistoryError, StoredConversation
+from tui.history import History, HistoryError, StoredConversation, release_change_line
 from tui.messages import ConversationChosen, PromptSubmitted
 from tui.proof import Phase, ProofState, SentUnder
 from tui.screens.base import ChatApp, chat_app, demo_banner, key_label
@@ -49,6 +49,7 @@ from tui.widgets.transcript import (
     PAGE,
     AssistantMessage,
     EarlierMessages,
+    ReleaseLine,
     Sent,
     SystemMessage,
     Transcript,
@@ -60,14 +61,16 @@ from verifier.errors import (
     TruncatedResponse,
     VerifierError,
 )
-from verifier.release_pin import ReleaseChanged
-from verifier.result import AttestationResult
+from verifier.release_pin import ReleaseChange, ReleaseChanged
+from verifier.result import AttestationResult, iso
 from verifier.text import one_line
 
 
 @dataclasses.dataclass
 class Message:
     role: str
+    """``user``, ``assistant``, ``system``, or ``release``: a decision on a release change, shown
+    as a line of the transcript and never sent."""
     content: str
     state: str = "complete"
     id: int | None = None
@@ -88,6 +91,9 @@ class ChatScreen(Screen[None]):
         Binding("f6", "copy_reply", "Copy", id="copy", priority=True),
         Binding("f7", "export", "Export", id="export", priority=True),
         Binding("ctrl+n", "new_chat", "New chat", id="new_chat", priority=True),
+        # Not in the footer (it is full at 120 columns); the palette and docs/tui.md list them.
+        Binding("ctrl+g", "regenerate", "Regenerate", id="regenerate", priority=True, show=False),
+        Binding("ctrl+o", "edit_last", "Edit last", id="edit_last", priority=True, show=False),
     ]
 
     state: reactive[ProofState] = reactive(ProofState, init=False)
@@ -115,6 +121,9 @@ class ChatScreen(Screen[None]):
         self._evidence_tried: set[int] = set()
         self._unsent: list[tuple[Message, Sent]] = []
         """Messages not sent when they were to go out; they go out with the next request."""
+        self._pending_changes: list[tuple[ReleaseChange, str, str]] = []
+        """Decisions on release changes taken before the conversation was saved (it is made with
+        its first message): recorded then."""
 
     @property
     def chat_app(self) -> ChatApp:
@@ -173,7 +182,10 @@ class ChatScreen(Screen[None]):
             return True if self.state.verified else None
         if action in ("copy_reply", "export"):
             return True if any(m.role == "assistant" for m in self.messages) or (
-                action == "export" and self.messages) else None
+                action == "export" and any(m.role != "release" for m in self.messages)) else None
+        if action in ("regenerate", "edit_last"):
+            asked = any(m.role == "user" for m in self.messages)
+            return True if asked and not replying and (action == "edit_last" or self.state.verified) else None
         return True
 
     def _render_state(self) -> None:
@@ -243,6 +255,7 @@ class ChatScreen(Screen[None]):
 
         async def decided(accept: bool | None) -> None:
             if not accept:
+                await self._record_release_change(change, "refused")
                 self.notify("The new release was not accepted; nothing was sent. Ctrl+R verifies "
                             "again and asks again.", severity="warning", markup=False)
                 return
@@ -251,6 +264,7 @@ class ChatScreen(Screen[None]):
             except (VerifierError, OSError) as e:
                 self.notify(f"Could not accept the release: {one_line(str(e))}", severity="error", markup=False)
                 return
+            await self._record_release_change(accepted, "accepted")
             result = self.service.last_result
             if result is not None:
                 self._apply_result(result, note=f"Accepted by you: {accepted.text()}.")
@@ -261,6 +275,24 @@ class ChatScreen(Screen[None]):
                 self._reply = self.reply(view, *unsent)
 
         self.app.push_screen(ReleaseChangeScreen(change), decided)
+
+    async def _record_release_change(self, change: ReleaseChange, decision: str) -> None:
+        """Show the decision as a line of the transcript and keep it in the conversation's history
+        (once the conversation is saved, if it is not yet)."""
+        at = iso(self.chat_app.clock())
+        line = release_change_line(change.old, change.new, decision, at)
+        self.messages.append(Message("release", line))
+        await self.transcript.add(ReleaseLine(line))
+        history = self.chat_app.history
+        if history is None:
+            return
+        if self.conversation_id is None:
+            self._pending_changes.append((change, decision, at))
+            return
+        try:
+            history.record_release_change(self.conversation_id, change, decision, at)
+        except (HistoryError, OSError, sqlite3.Error) as e:
+            self.notify(f"Could not save to history: {one_line(str(e))}", severity="error", markup=False)
 
     def _schedule_expiry(self, valid_until: dt.datetime | None) -> None:
         if self._expiry_timer is not None:
@@ -417,6 +449,78 @@ class ChatScreen(Screen[None]):
         if self._reply is not None and self._reply.is_running:
             self._reply.cancel()
 
+    # -- regenerate the last reply, edit the last message ----------------------------------------------
+    def _last_turn(self) -> tuple[Message, UserMessage, list[Message], list[Widget]] | None:
+        """The last message of yours, its widget, and the replies after it (messages and widgets:
+        a reply that failed with nothing has a widget only)."""
+        index = next((i for i in range(len(self.messages) - 1, -1, -1) if self.messages[i].role == "user"), None)
+        views = list(self.transcript.children)
+        at = next((i for i in range(len(views) - 1, -1, -1) if isinstance(views[i], UserMessage)), None)
+        if index is None or at is None:
+            return None
+        view = views[at]
+        assert isinstance(view, UserMessage)
+        replies = [m for m in self.messages[index + 1:] if m.role == "assistant"]
+        return (self.messages[index], view, replies,
+                [w for w in views[at + 1:] if isinstance(w, AssistantMessage)])
+
+    async def _drop(self, messages: list[Message], widgets: list[Widget]) -> None:
+        """Take ``messages`` out of the conversation (the history keeps them, superseded) and
+        ``widgets`` out of the transcript."""
+        history = self.chat_app.history
+        ids = [m.id for m in messages if m.id is not None]
+        if history is not None and ids:
+            try:
+                history.supersede_messages(ids)
+            except (HistoryError, OSError, sqlite3.Error) as e:
+                self.notify(f"Could not save to history: {one_line(str(e))}", severity="error", markup=False)
+        self.messages = [m for m in self.messages if not any(m is d for d in messages)]
+        self._unsent = [(m, w) for m, w in self._unsent if not any(m is d for d in messages)]
+        for widget in widgets:
+            await widget.remove()
+        self.refresh_bindings()
+
+    def _busy(self) -> bool:
+        if self._reply is not None and self._reply.is_running:
+            self.notify("A reply is arriving; cancel it first (Escape).", severity="warning", markup=False)
+            return True
+        return False
+
+    async def action_regenerate(self) -> None:
+        """Drop the last reply and send the same conversation again (only when verified)."""
+        if self._busy():
+            return
+        if not self.state.verified:
+            self.notify("Nothing is sent until the service verifies; the reply was kept.",
+                        severity="warning", markup=False)
+            return
+        turn = self._last_turn()
+        if turn is None:
+            self.notify("There is no message to answer again.", severity="warning", markup=False)
+            return
+        user, user_view, replies, widgets = turn
+        await self._drop(replies, widgets)
+        view = AssistantMessage(who=self.model or "Assistant", state="streaming")
+        await self.transcript.add(view)
+        self.transcript.anchor()
+        self._reply = self.reply(view, user, user_view)
+
+    async def action_edit_last(self) -> None:
+        """Put your last message back into the input and take it and its reply out of the
+        conversation; sending sends the edited one (the usual way: only when verified)."""
+        if self._busy():
+            return
+        turn = self._last_turn()
+        if turn is None:
+            self.notify("There is no message of yours to edit.", severity="warning", markup=False)
+            return
+        user, user_view, replies, widgets = turn
+        await self._drop([user, *replies], [user_view, *widgets])
+        prompt = self.prompt
+        prompt.restore(user.content + ("\n" if prompt.text else ""))
+        if not prompt.disabled:
+            prompt.focus()
+
     # -- history, and the attestation each message went under ----------------------------------------
     def _current_result(self) -> AttestationResult | None:
         """What a message sent now goes under: the session's last result, if it verified."""
@@ -471,6 +575,9 @@ class ChatScreen(Screen[None]):
                     title=self.title_text, service_url=self.service.target.url,
                     policy_name=self.service.target.policy.name, model=self.model,
                     system_prompt=self.system_prompt or None)
+                for change, decision, at in self._pending_changes:
+                    history.record_release_change(self.conversation_id, change, decision, at)
+                self._pending_changes.clear()
             except (HistoryError, OSError, sqlite3.Error) as e:
                 self.notify(f"Could not save to history: {one_line(str(e))}", severity="error", markup=False)
         message.sent = self._proof(self._current_result())
@@ -515,10 +622,17 @@ class ChatScreen(Screen[None]):
         self.model = stored.model
         self.system_prompt = stored.system_prompt or ""
         proofs: dict[int, SentUnder | None] = {}
-        self.messages = [Message(m.role, m.content, m.state, m.id,
-                                 self._stored_proof(history, stored.id, m.attestation_id, proofs))
-                         for m in stored.messages]
+        changes = list(stored.release_changes)
+        self.messages = []
+        for m in stored.messages:  # each decision on a release change after the message it followed
+            while changes and (changes[0].after_message or 0) < m.id:
+                self.messages.append(Message("release", changes.pop(0).text()))
+            if m.superseded is None:
+                self.messages.append(Message(m.role, m.content, m.state, m.id,
+                                             self._stored_proof(history, stored.id, m.attestation_id, proofs)))
+        self.messages += [Message("release", c.text()) for c in changes]
         self._unsent.clear()
+        self._pending_changes.clear()
         await self.transcript.clear()
         self._shown_page = 0
         await self._show_more()
@@ -540,11 +654,13 @@ class ChatScreen(Screen[None]):
                 stored.result, stored.id, history.evidence_path(stored.evidence), cid)
         return proofs[attestation_id]
 
-    def _message_widget(self, m: Message) -> UserMessage | AssistantMessage | SystemMessage:
+    def _message_widget(self, m: Message) -> UserMessage | AssistantMessage | SystemMessage | ReleaseLine:
         if m.role == "user":
             return UserMessage(m.content, m.sent)
         if m.role == "system":
             return SystemMessage(m.content)
+        if m.role == "release":
+            return ReleaseLine(m.content)
         state = m.state if m.state in ("complete", "cancelled", "incomplete", "error") else "cancelled"
         return AssistantMessage(m.content, who=self.model or "Assistant", state=state, sent=m.sent)
 
@@ -591,6 +707,7 @@ class ChatScreen(Screen[None]):
         self.system_prompt = ""
         self.stored = None
         self._unsent.clear()
+        self._pending_changes.clear()
         await self.transcript.clear()
         self._show_info()
         self.refresh_bindings()  # copy and export follow the messages on view
@@ -673,11 +790,11 @@ class ChatScreen(Screen[None]):
             title=self.title_text, service_url=self.service.target.url,
             policy=self.service.target.policy.name, model=self.model,
             system_prompt=self.system_prompt or None,
-            turns=[Turn(m.role, m.content, m.state) for m in self.messages],
+            turns=[Turn(m.role, m.content, m.state) for m in self.messages if m.role != "release"],
             result=self.state.result)
 
     def action_export(self) -> None:
-        if not self.messages:
+        if not any(m.role != "release" for m in self.messages):
             self.notify("There is nothing to export yet.", severity="warning", markup=False)
             return
         base = self.chat_app.export_dir or Path.cwd()

@@ -92,6 +92,15 @@ class SystemMessage(Vertical):
         yield Static(Text(self.text), classes="body")
 
 
+class ReleaseLine(Static):
+    """A decision on a release change taken in the conversation ("release changed from 0.1.0
+    (log 0) to 0.2.0 (log 1), accepted at T"): one plain-text line, whatever the service named."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(Text(one_line(text)), classes="release-line")
+        self.text = text
+
+
 class StreamSegment(Static):
     """A segment of a reply while it streams: its text as it arrived, plain (``Text``, one widget).
 
@@ -413,7 +422,7 @@ class Transcript(VerticalScroll):
                 placeholder.display = True
                 segment.display = False
 
-    async def add(self, *widgets: Vertical) -> None:
+    async def add(self, *widgets: Widget) -> None:
         await self.mount_all(widgets)
 
     async def clear(self) -> None:
