@@ -98,6 +98,25 @@ def enclave_mode(mode: str | None, **settings: Any) -> Runner:
     return run
 
 
+def nearai_mode(mode: str) -> Runner:
+    """The reference enclave's NEAR AI profile (``serve --provider nearai``) in attack ``mode``, spoken
+    to by the ``nearai`` provider; the posts are the requests that reached its plaintext chat API."""
+    async def run(env: Env) -> Outcome:
+        from enclave import nearai_mode as profile
+
+        settings = Settings(token_delay=0, attack=mode, platform="tdx", gpus=profile.GPUS, profile=profile.PROFILE,
+                            transparency=False)
+        with BackgroundEnclave(settings) as server:
+            async with Session(server.url, env.policy, provider=profile.PROFILE, state_dir=env.tmp / "state") as session:
+                if mode == "replay-nonce":  # the enclave keeps the first answer and replays it later
+                    await session.attest()
+                    await session.attest()
+                stopped = await _chat(session)
+            assert server.enclave.nearai is not None
+            return Outcome(stopped, server.enclave.nearai.requests + server.enclave.gateway_posts)
+    return run
+
+
 # -- an honest enclave behind a proxy that rewrites its evidence ---------------------------------------
 
 def _edit_bundle(edit: Callable[[dict[str, Any]], None]) -> Callable[[bytes], bytes]:
@@ -521,6 +540,15 @@ ATTACKS: tuple[Attack, ...] = (
            enclave_mode("azure-claims-changed", platform="azure-snp-vtpm")),
     Attack("azure-tdx-stale-quote", "vTPM quote (Azure TDX CVM)", "tpm.nonce", True,
            enclave_mode("azure-stale-quote", platform="azure-tdx-vtpm")),
+    # the reference enclave's NEAR AI profile (a simulated dstack TD, 8 GPUs), refused by the nearai provider
+    Attack("nearai-wrong-key", "signing key (NEAR AI profile)", "tdx.report_data", True, nearai_mode("nearai-wrong-key")),
+    Attack("nearai-event-payload", "dstack event log (NEAR AI profile)", "dstack.event.payload", True,
+           nearai_mode("nearai-event-payload")),
+    Attack("nearai-compose-changed", "app compose (NEAR AI profile)", "dstack.compose", True,
+           nearai_mode("nearai-compose-changed")),
+    Attack("nearai-gpu-nonce", "GPU evidence (NEAR AI profile)", "gpu.4.nonce", True, nearai_mode("nearai-gpu-nonce")),
+    Attack("nearai-replay-nonce", "attestation report (NEAR AI profile)", "nearai.nonce", True,
+           nearai_mode("replay-nonce")),
     # a man in the middle edits honest evidence
     Attack("bundle-duplicate-member", "evidence bundle", "bundle.parse", True,
            proxied(_text(b'"version": 1', b'"version": 1, "version": 1'))),
