@@ -7,7 +7,6 @@ is a usage error."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,18 +15,14 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_transparency_e2e import Running
+from tests.environment import isolated_env
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    out = dict(os.environ)
-    for kind in ("config", "data", "cache", "state"):
-        out[f"ENCLAVE_CHAT_{kind.upper()}_DIR"] = str(tmp_path / kind)
-    out["NO_COLOR"] = "1"
-    out["ENCLAVE_CHAT_OFFLINE"] = "1"  # never fetch collateral from the internet in a test
-    return out
+    return isolated_env(tmp_path)
 
 
 @pytest.fixture

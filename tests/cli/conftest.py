@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.environment import isolated_env
 from tests.vectors import REPO
 
 
@@ -76,11 +77,7 @@ class Cli:
 
     def __init__(self, tmp_path: Path, cwd: Path | None = None) -> None:
         self.cwd = cwd or REPO
-        self.env = dict(os.environ)
-        for kind in ("config", "data", "cache", "state"):
-            self.env[f"ENCLAVE_CHAT_{kind.upper()}_DIR"] = str(tmp_path / kind)
-        self.env["NO_COLOR"] = "1"
-        self.env["ENCLAVE_CHAT_OFFLINE"] = "1"  # never fetch collateral from the internet in a test
+        self.env = isolated_env(tmp_path)
         self.env.pop("PYTHONWARNINGS", None)
 
     def command(self, *args: str) -> list[str]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.environment import isolated_env
 
 
 @dataclass
@@ -21,11 +22,7 @@ class Run:
 @pytest.fixture
 def cli(tmp_path: Path) -> object:
     """Run the real ``enclave-chat`` command in a subprocess with private user directories."""
-    env = dict(os.environ)
-    for kind in ("config", "data", "cache", "state"):
-        env[f"ENCLAVE_CHAT_{kind.upper()}_DIR"] = str(tmp_path / kind)
-    env["NO_COLOR"] = "1"
-    env["ENCLAVE_CHAT_OFFLINE"] = "1"  # never fetch collateral from the internet in a test
+    env = isolated_env(tmp_path)
 
     def run(*args: str, timeout: float = 60) -> Run:
         proc = subprocess.run([sys.executable, "-m", "enclave_chat", *args], capture_output=True,

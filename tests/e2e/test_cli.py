@@ -9,6 +9,7 @@ import pytest
 
 from enclave.app import Settings
 from enclave.server import BackgroundEnclave
+from tests.environment import isolated_env
 
 pytestmark = pytest.mark.e2e
 
@@ -149,9 +150,7 @@ def _ask_on_a_terminal(url: str, prompt: str, tmp_path) -> tuple[int, bytes, str
     import subprocess
     import sys
 
-    env = dict(os.environ, NO_COLOR="1", ENCLAVE_CHAT_OFFLINE="1")
-    for kind in ("config", "data", "cache", "state"):
-        env[f"ENCLAVE_CHAT_{kind.upper()}_DIR"] = str(tmp_path / kind)
+    env = isolated_env(tmp_path)
     master, slave = pty.openpty()
     try:
         proc = subprocess.Popen([sys.executable, "-m", "enclave_chat", "ask", url, prompt, "--policy", "demo"],

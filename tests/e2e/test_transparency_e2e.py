@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import queue
 import re
 import subprocess
@@ -28,6 +27,7 @@ from enclave.release import FORK_ENTRY, OLD_RELEASE_VERSION
 from enclave.server import BackgroundEnclave
 from enclave.transparency.keys import demo_log_signer, demo_witness_signer
 from enclave_chat.paths import policies_dir
+from tests.environment import isolated_env
 from verifier.appraisal.policy import Policy, parse_policy
 from verifier.appraisal.release import appraise_release
 from verifier.errors import NotVerified
@@ -245,12 +245,7 @@ class Running:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    out = dict(os.environ)
-    for kind in ("config", "data", "cache", "state"):
-        out[f"ENCLAVE_CHAT_{kind.upper()}_DIR"] = str(tmp_path / kind)
-    out["NO_COLOR"] = "1"
-    out["ENCLAVE_CHAT_OFFLINE"] = "1"  # never fetch collateral from the internet in a test
-    return out
+    return isolated_env(tmp_path)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ stderr, serves the OpenAI SDK, and ends on Ctrl-C (130); a refusal ends it at on
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -14,17 +13,13 @@ import pytest
 
 from enclave.app import Settings
 from enclave.server import BackgroundEnclave
+from tests.environment import isolated_env
 
 pytestmark = pytest.mark.e2e
 
 
 def environment(tmp_path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    for kind in ("config", "data", "cache", "state"):
-        env[f"ENCLAVE_CHAT_{kind.upper()}_DIR"] = str(tmp_path / kind)
-    env["NO_COLOR"] = "1"
-    env["ENCLAVE_CHAT_OFFLINE"] = "1"
-    return env
+    return isolated_env(tmp_path)
 
 
 def test_the_command_serves_the_sdk_and_ends_on_ctrl_c(enclave: BackgroundEnclave, tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ downgrade."""
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.environment import isolated_env
 from tests.tinfoil.conftest import TinfoilEnclave
 from verifier.appraisal.policy import Policy
 from verifier.errors import NotVerified
@@ -125,9 +125,7 @@ async def test_save_evidence_then_replay(demo_tinfoil_policy: Policy, tmp_path: 
 def test_ask_with_provider_tinfoil_streams_the_reply(tinfoil_enclave: TinfoilEnclave, june_enclave: TinfoilEnclave,
                                                     tmp_path: Path, layout: str) -> None:
     server = tinfoil_enclave if layout == "current" else june_enclave
-    env = dict(os.environ, NO_COLOR="1")
-    for kind in ("config", "data", "cache", "state"):
-        env[f"ENCLAVE_CHAT_{kind.upper()}_DIR"] = str(tmp_path / kind)
+    env = isolated_env(tmp_path, offline=False)
     proc = subprocess.run([sys.executable, "-m", "enclave_chat", "ask", server.url,
                            "What is a TEE?", "--provider", "tinfoil", "--policy", "demo"],
                           capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL)

@@ -5,7 +5,6 @@ each, as processes (the current layout is the default)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_transparency_e2e import Running
+from tests.environment import isolated_env
 
 pytestmark = pytest.mark.e2e
 
@@ -22,12 +22,7 @@ LAYOUT_CHECK = {"june": "tinfoil.signature", "current": "tinfoil.crypto_material
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    out = dict(os.environ)
-    for kind in ("config", "data", "cache", "state"):
-        out[f"ENCLAVE_CHAT_{kind.upper()}_DIR"] = str(tmp_path / kind)
-    out["NO_COLOR"] = "1"
-    out["ENCLAVE_CHAT_OFFLINE"] = "1"
-    return out
+    return isolated_env(tmp_path)
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
