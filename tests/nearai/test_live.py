@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import secrets
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from enclave.attacks import NEARAI_ATTACKS, check_mode
 from enclave.server import BackgroundEnclave
 from enclave_chat.cli import SERVE_PROFILES
 from enclave_chat.paths import resolve_policy
+from tests.environment import isolated_env
 from verifier.appraisal.policy import Policy, parse_policy
 from verifier.errors import NotVerified, PolicyError
 from verifier.providers.nearai import checks as ids
@@ -163,12 +163,7 @@ async def test_each_attack_is_refused_by_its_check_and_nothing_is_sent(attack: s
 
 # -- the processes ------------------------------------------------------------------------------------
 def _env(tmp_path: Path) -> dict[str, str]:
-    out = dict(os.environ)
-    for kind in ("config", "data", "cache", "state"):
-        out[f"ENCLAVE_CHAT_{kind.upper()}_DIR"] = str(tmp_path / kind)
-    out["NO_COLOR"] = "1"
-    out["ENCLAVE_CHAT_OFFLINE"] = "1"
-    return out
+    return isolated_env(tmp_path)
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
