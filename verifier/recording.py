@@ -12,6 +12,7 @@ request the recording does not hold fails as unreachable, and what depended on i
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 import json
 import re
@@ -43,6 +44,9 @@ class Exchange:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     peer_spki_der: bytes | None = None
+    request_body: bytes | None = None
+    """The request's body where the recording kept it (teep's ``req_body_base64``): on replay such
+    an exchange answers only a request with that body."""
 
 
 @dataclass(frozen=True)
@@ -94,10 +98,12 @@ def _exchange(meta_path: Path, meta: dict[str, Any]) -> Exchange:
             raise ValueError
         httpx.Headers(headers).raw  # noqa: B018  (encodes every name and value, or fails)
         spki = meta.get("peer_spki_der_base64")
+        sent = meta.get("req_body_base64")
         return Exchange(str(meta.get("method", "GET")).upper(), url, status, tuple(headers),
                         _read(meta_path.parent / (meta_path.name.removesuffix(".json") + ".body")),
-                        base64.b64decode(spki) if isinstance(spki, str) else None)
-    except (KeyError, ValueError, TypeError, httpx.InvalidURL):
+                        base64.b64decode(spki) if isinstance(spki, str) else None,
+                        base64.b64decode(sent, validate=True) if isinstance(sent, str) else None)
+    except (KeyError, ValueError, TypeError, httpx.InvalidURL, binascii.Error):
         raise InputError(f"{meta_path} needs a url, a status 100..599 and text headers") from None
 
 
@@ -153,6 +159,8 @@ def _canonical_url(url: str) -> tuple[str, str, str, tuple[tuple[str, str], ...]
 class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     """Answers each request with the first unused recorded exchange of the same method and URL
     (the exact URL first, else the same URL up to query order and zero-padded decimal values).
+    An exchange that kept its request body (teep's POSTs to Rekor) answers only a request with the
+    same body, so those are served whatever order they are asked in; the others by order.
 
     A request that is not in the recording raises :class:`httpx.ConnectError`: a replay never
     reaches the network."""
@@ -163,13 +171,20 @@ class ReplayTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         url = str(request.url)
+        try:
+            sent: bytes | None = request.content
+        except httpx.RequestNotRead:
+            sent = None
+
+        def fits(e: Exchange) -> bool:
+            return e.method == request.method and (e.request_body is None or e.request_body == sent)
+
         with self._lock:
-            found = next((i for i, e in enumerate(self._unused)
-                          if e.method == request.method and e.url == url), None)
+            found = next((i for i, e in enumerate(self._unused) if fits(e) and e.url == url), None)
             if found is None:
                 canonical = _canonical_url(url)
                 found = next((i for i, e in enumerate(self._unused)
-                              if e.method == request.method and _canonical_url(e.url) == canonical), None)
+                              if fits(e) and _canonical_url(e.url) == canonical), None)
             if found is None:
                 raise httpx.ConnectError(f"{request.method} {url} is not in the recording", request=request)
             e = self._unused.pop(found)
