@@ -270,6 +270,7 @@ def _gateway(run: _Run, report: docs.Report, *, nonce: bytes, policy: Policy, at
                              "unknown_members": list(g.unknown)}
     run.add(_tls_check(peer_spki, transport, g.tls_cert_fingerprint,
                        off=NearAiPolicy.from_policy(policy).tls_key == "off"), p)
+    run.claims["gateway"]["images"] = _images(run, a, p, NearAiPolicy.from_policy(policy), fetcher)
 
 
 def _model(run: _Run, m: docs.ModelAttestation, p: str, *, nonce: bytes, policy: Policy, rules: NearAiPolicy,
@@ -301,8 +302,32 @@ def _model(run: _Run, m: docs.ModelAttestation, p: str, *, nonce: bytes, policy:
     claims["compose_manager"] = _compose_manager(run, m, p, a, nonce=nonce, policy=policy, rules=rules, at=at,
                                                  fetcher=fetcher)
     run.add(skipped(ids.IMAGE_DIGEST, "The client cannot see the inference image's digest: the model server is deployed at run time by compose-manager from a compose file named only by its SHA-256 (nearai.model_file); neither that file nor its images are served, so what runs the model is known by that hash alone.", required=False), p)
+    claims["images"] = _images(run, a, p, rules, fetcher)
     run.add(_ohttp(m), p)
     return claims
+
+
+def _images(run: _Run, a: DstackAppraisal, p: str, rules: NearAiPolicy,
+            fetcher: CollateralFetcher | None) -> list[dict[str, Any]]:
+    """``nearai.images.first_party`` and ``.third_party``: the bound app compose's images looked up
+    in Rekor (:mod:`verifier.reference.rekor_images`), through the collateral fetcher."""
+    from verifier.evidence.dstack import compose_images
+    from verifier.reference import rekor_images
+
+    policy = rekor_images.ImagePolicy(rules.first_party_images, rules.image_signer_repository, rules.image_signer_refs)
+    if a.app_compose is None:
+        why = "The app compose is not the one the quote binds, so its images are not known."
+        run.add(skipped(ids.IMAGES_FIRST_PARTY, why, required=bool(policy.first_party)), p)
+        run.add(skipped(ids.IMAGES_THIRD_PARTY, why, required=False), p)
+        return []
+    references = [i.resolved or i.written for i in compose_images(a.app_compose).images]
+    found = rekor_images.look_up(references, policy, fetcher) if policy.first_party else []
+    run.add(rekor_images.first_party_check(ids.IMAGES_FIRST_PARTY, found, policy), p)
+    if found:
+        run.add(rekor_images.third_party_check(ids.IMAGES_THIRD_PARTY, found), p)
+    else:
+        run.add(skipped(ids.IMAGES_THIRD_PARTY, "Not looked up: the policy names no first-party images ([nearai] first_party_images).", required=False), p)
+    return [i.to_json() for i in found]
 
 
 def _demo_collateral(m: docs.ModelAttestation, rules: NearAiPolicy, claims: dict[str, Any]) -> docs.DemoCollateral | None:

@@ -28,13 +28,15 @@ COMPOSE_MANAGER_ACTIONS = "nearai.compose_manager.actions"
 COMPOSE_MANAGER_SAME_TD = "nearai.compose_manager.same_td"
 MODEL_FILE = "nearai.model_file"
 IMAGE_DIGEST = "nearai.image_digest"
+IMAGES_FIRST_PARTY = "nearai.images.first_party"
+IMAGES_THIRD_PARTY = "nearai.images.third_party"
 OHTTP_KEY = "nearai.ohttp_key"
 E2EE = "nearai.e2ee"
 
 CATALOGUE: tuple[str, ...] = (
     SERVICE_URL, FETCH, PARSE, MODELS, DUPLICATES, NONCE, SIGNING_KEY, REPORT_DATA, TLS_KEY,
     GPU_EVIDENCE, GPU_BINDING, COMPOSE_MANAGER, COMPOSE_MANAGER_ACTIONS, COMPOSE_MANAGER_SAME_TD,
-    MODEL_FILE, IMAGE_DIGEST, OHTTP_KEY, E2EE,
+    MODEL_FILE, IMAGE_DIGEST, IMAGES_FIRST_PARTY, IMAGES_THIRD_PARTY, OHTTP_KEY, E2EE,
 )
 """Every id this provider emits itself, in the documented order."""
 

@@ -19,6 +19,14 @@ key                   default                     meaning
 ``report``                                        the report's ``collateral`` member carries (only the
                                                   reference enclave serves one) instead of fetching
                                                   them (loopback demo policies only)
+``first_party_``      ``[]`` (none looked up)     patterns of the compose's first-party image
+``images``                                        repositories (``nearaidev/*``): each must have a
+                                                  Rekor entry signed by the workflows below
+                                                  (``nearai.images.first_party``)
+``image_signer_``     ``""``                      pattern of the signing workflow's repository
+``repository``                                    (``github.com/nearai/*``), one glob per segment
+``image_signer_refs`` ``[]``                      the source refs the signing run may be on
+                                                  (``refs/heads/main``, ``refs/heads/master``)
 ====================  ==========================  ====================================================
 """
 
@@ -29,7 +37,8 @@ from dataclasses import dataclass
 from verifier.appraisal.policy import Policy
 from verifier.errors import PolicyError
 
-KEYS = ("model", "gateway_hosts", "compose_manager", "model_files", "tls_key", "collateral_from_report")
+KEYS = ("model", "gateway_hosts", "compose_manager", "model_files", "tls_key", "collateral_from_report",
+        "first_party_images", "image_signer_repository", "image_signer_refs")
 COMPOSE_MANAGER_CHOICES = ("required", "if-present")
 TLS_KEY_CHOICES = ("required", "off")
 GATEWAY_HOSTS = ("cloud-api.near.ai",)
@@ -45,6 +54,9 @@ class NearAiPolicy:
     model_files: tuple[bytes, ...] | None = None
     tls_key: str = "required"
     collateral_from_report: bool = False
+    first_party_images: tuple[str, ...] = ()
+    image_signer_repository: str = ""
+    image_signer_refs: tuple[str, ...] = ()
 
     @classmethod
     def from_policy(cls, policy: Policy) -> NearAiPolicy:
@@ -60,8 +72,15 @@ class NearAiPolicy:
             raise PolicyError("policy [nearai] collateral_from_report (INSECURE DEMO: the reference enclave's "
                               "collateral) is for loopback demo policies only ([service] demo_roots and "
                               "loopback_only); a real service's collateral is fetched from Intel and NVIDIA")
+        first_party = tuple(s.str_list("first_party_images"))
+        signer = s.get("image_signer_repository", str, "")
+        if first_party and (not signer or not s.str_list("image_signer_refs")):
+            raise PolicyError("policy [nearai] first_party_images needs image_signer_repository and "
+                              "image_signer_refs: who must have signed those images")
         return cls(model=s.get("model", str, ""),
                    gateway_hosts=tuple(h.lower() for h in s.str_list("gateway_hosts", list(GATEWAY_HOSTS))),
                    compose_manager=s.choice("compose_manager", COMPOSE_MANAGER_CHOICES, "required"),
                    model_files=s.hex_allow_list("model_files", 32, " (a SHA-256 of a deployed model file)"),
-                   tls_key=tls_key, collateral_from_report=from_report)
+                   tls_key=tls_key, collateral_from_report=from_report,
+                   first_party_images=first_party, image_signer_repository=signer,
+                   image_signer_refs=tuple(s.str_list("image_signer_refs")))
