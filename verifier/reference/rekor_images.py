@@ -212,7 +212,7 @@ def _identity_mismatch(ident: dict[str, str | None], policy: ImagePolicy) -> str
         return f"the OIDC issuer is {ident.get('issuer')!r}, not {policy.issuer!r}"
     repo = (ident.get("source_repository_uri") or "").removeprefix("https://")
     if not policy.signer_repository or not _segments_match(repo, policy.signer_repository):
-        return f"the source repository is {repo or None!r}, not one of {policy.signer_repository!r}"
+        return f"the source repository is {repo or None!r}, which does not match {policy.signer_repository!r}"
     signer = (ident.get("build_signer_uri") or "").removeprefix("https://")
     signer_repo = "/".join(signer.split("/")[:3])
     if not _segments_match(signer_repo, policy.signer_repository):
