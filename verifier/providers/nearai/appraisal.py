@@ -24,6 +24,8 @@ A model attestation (the direct answer; each of the gateway's ``model_attestatio
     the compose-manager's second quote, REPORT_DATA = SHA-256(compact JSON of ``actions``) ‖ nonce,
     of the same TD, and the model file it deployed, by hash;
 11. ``nearai.image_digest`` an optional skip: the inference image's digest is not visible to the client;
+    ``nearai.images.first_party`` / ``.third_party``: the bound compose's images in Sigstore's Rekor
+    (:mod:`verifier.reference.rekor_images`; the gateway's too, as ``gateway.nearai.images.*``);
 12. ``nearai.ohttp_key``  the OHTTP key config's Ed25519 signature by the attested signing key.
 
 The cloud form runs ``nearai.models`` then the gateway's own checks prefixed ``gateway.`` (its

@@ -6,7 +6,9 @@ Its HTTP exchange (what to trust is :mod:`verifier.providers.nearai.appraisal`'s
   (and ``&model=<[nearai] model>`` for a host in ``[nearai] gateway_hosts``, NEAR AI's cloud gateway),
   the request shape of teep's recordings, keeping the TLS peer's key for ``nearai.tls_key``;
 - the Intel PCS collateral of each quote, through the collateral fetcher (the GPUs' RIMs and OCSP
-  answers too, when the policy asks for them).
+  answers too, when the policy asks for them);
+- Rekor's index and entries for the compose's images (``POST https://rekor.sigstore.dev/api/v1/index/retrieve``
+  and ``/api/v1/log/entries/retrieve``), through the same fetcher (never cached, refused offline).
 
 After a verified result every request goes to the service over a TLS connection whose peer must
 hold the attested TLS key (SHA-256 of its SPKI DER = the attested ``tls_cert_fingerprint``; behind
