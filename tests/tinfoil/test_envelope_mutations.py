@@ -166,9 +166,10 @@ async def attest(server: TinfoilEnclave, policy: Policy) -> AttestationResult:
 
 
 def with_tinfoil(text: str, line: str) -> Policy:
-    """The demo policy with one more ``[tinfoil]`` key (its last table)."""
-    assert text.rstrip().rsplit("\n[", 1)[1].startswith("tinfoil]")
-    return check_policy(parse_policy(f"{text.rstrip()}\n{line}\n".encode(), "demo+tinfoil+test"))
+    """The demo policy with one more key in its ``[tinfoil]`` table (put right under the header)."""
+    head = "\n[tinfoil]\n"
+    assert text.count(head) == 1
+    return check_policy(parse_policy(text.replace(head, f"{head}{line}\n").encode(), "demo+tinfoil+test"))
 
 
 def status(result: AttestationResult, cid: str) -> Status | None:
