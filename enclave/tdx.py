@@ -212,13 +212,13 @@ def root_pin() -> str:
     return hashlib.sha256(spki).hexdigest()
 
 
-def _raw_signature(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
+def raw_signature(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
     """ECDSA P-256 / SHA-256 as a quote carries it: r || s, 32 bytes each, big-endian."""
     r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
-def _raw_public(key: ec.EllipticCurvePrivateKey) -> bytes:
+def raw_public(key: ec.EllipticCurvePrivateKey) -> bytes:
     numbers = key.public_key().public_numbers()
     return numbers.x.to_bytes(32, "big") + numbers.y.to_bytes(32, "big")
 
@@ -315,12 +315,12 @@ class SimulatedTdx:
         header = (struct.pack("<HHI", QUOTE_VERSION, ATT_KEY_TYPE_ECDSA_P256, TEE_TYPE_TDX) + bytes(4)
                   + INTEL_QE_VENDOR_ID + hashlib.sha256(b"enclave-chat INSECURE DEMO QE id").digest()[:16] + bytes(4))
         signed = header + body
-        attestation_key = _raw_public(self.attestation_key)
+        attestation_key = raw_public(self.attestation_key)
         qe = qe_report(hashlib.sha256(attestation_key + QE_AUTH_DATA).digest() + bytes(32))
         chain = pem(pck_certificate(), pck_ca_certificate(), root_certificate())
-        certification = (qe + _raw_signature(_process_key("pck"), qe) + struct.pack("<H", len(QE_AUTH_DATA))
+        certification = (qe + raw_signature(_process_key("pck"), qe) + struct.pack("<H", len(QE_AUTH_DATA))
                          + QE_AUTH_DATA + struct.pack("<HI", CERT_DATA_PCK_CHAIN, len(chain)) + chain)
-        signature_data = (_raw_signature(self.attestation_key, signed) + attestation_key
+        signature_data = (raw_signature(self.attestation_key, signed) + attestation_key
                           + struct.pack("<HI", CERT_DATA_QE_REPORT, len(certification)) + certification)
         return signed + struct.pack("<I", len(signature_data)) + signature_data
 
@@ -368,7 +368,7 @@ def signed_json(name: str, inner: dict[str, Any]) -> bytes:
     """``{"<name>":<inner>,"signature":"<r||s hex>"}`` as PCS answers it: the signature (by the
     TCB signing key) is over the exact bytes of the inner object."""
     raw = json.dumps(inner, separators=(",", ":")).encode()
-    signature = _raw_signature(_process_key("tcb"), raw).hex().encode()
+    signature = raw_signature(_process_key("tcb"), raw).hex().encode()
     return b'{"' + name.encode() + b'":' + raw + b',"signature":"' + signature + b'"}'
 
 

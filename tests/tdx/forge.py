@@ -18,9 +18,10 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
+from enclave import der
+from enclave.tdx import raw_public, raw_signature
 from verifier.endorsements.anchors import spki_sha256
 from verifier.endorsements.intel_anchors import SGX_EXTENSION_OID
 from verifier.endorsements.intel_collateral import TdxCollateral
@@ -43,50 +44,24 @@ def intel_name(cn: str) -> x509.Name:
     ])
 
 
-# -- a little DER, for the SGX extension -----------------------------------------------------------
-def _tlv(tag: int, body: bytes) -> bytes:
-    n = len(body)
-    if n < 0x80:
-        return bytes([tag, n]) + body
-    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(size)]) + size + body
-
-
-def _oid(dotted: str) -> bytes:
-    arcs = [int(a) for a in dotted.split(".")]
-    out = bytearray([40 * arcs[0] + arcs[1]])
-    for arc in arcs[2:]:
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
-        out += bytes(reversed(chunk))
-    return _tlv(0x06, bytes(out))
-
-
-def _int(n: int, tag: int = 0x02) -> bytes:
-    body = n.to_bytes(max(1, (n.bit_length() + 8) // 8), "big")
-    return _tlv(tag, body)
-
-
+# -- the SGX extension (its DER by the reference enclave's encoder, enclave/der.py) ----------------
 def _pair(oid: str, value: bytes) -> bytes:
-    return _tlv(0x30, _oid(oid) + value)
+    return der.sequence(der.oid(oid), value)
 
 
 def sgx_extension(*, fmspc: bytes = FMSPC, pcesvn: int = 13, comps: tuple[int, ...] = (4,) * 16,
                   pce_id: bytes = b"\x00\x00", sgx_type: int = 0) -> bytes:
     """DER of the SGX extension (PCK Certificate Profile §1.3.5)."""
     base = SGX_EXTENSION_OID
-    tcb = b"".join(_pair(f"{base}.2.{i + 1}", _int(c)) for i, c in enumerate(comps))
-    tcb += _pair(f"{base}.2.17", _int(pcesvn)) + _pair(f"{base}.2.18", _tlv(0x04, bytes(comps)))
-    config = (_pair(f"{base}.7.1", _tlv(0x01, b"\x00")) + _pair(f"{base}.7.2", _tlv(0x01, b"\xff"))
-              + _pair(f"{base}.7.3", _tlv(0x01, b"\xff")))
-    items = (_pair(f"{base}.1", _tlv(0x04, bytes(16))) + _pair(f"{base}.2", _tlv(0x30, tcb))
-             + _pair(f"{base}.3", _tlv(0x04, pce_id)) + _pair(f"{base}.4", _tlv(0x04, fmspc))
-             + _pair(f"{base}.5", _int(sgx_type, 0x0A)) + _pair(f"{base}.6", _tlv(0x04, bytes(16)))
-             + _pair(f"{base}.7", _tlv(0x30, config)))
-    return _tlv(0x30, items)
+    tcb = b"".join(_pair(f"{base}.2.{i + 1}", der.integer(c)) for i, c in enumerate(comps))
+    tcb += _pair(f"{base}.2.17", der.integer(pcesvn)) + _pair(f"{base}.2.18", der.octet_string(bytes(comps)))
+    config = (_pair(f"{base}.7.1", der.boolean(False)) + _pair(f"{base}.7.2", der.boolean(True))
+              + _pair(f"{base}.7.3", der.boolean(True)))
+    return der.sequence(
+        _pair(f"{base}.1", der.octet_string(bytes(16))), _pair(f"{base}.2", der.sequence(tcb)),
+        _pair(f"{base}.3", der.octet_string(pce_id)), _pair(f"{base}.4", der.octet_string(fmspc)),
+        _pair(f"{base}.5", der.enumerated(sgx_type)), _pair(f"{base}.6", der.octet_string(bytes(16))),
+        _pair(f"{base}.7", der.sequence(config)))
 
 
 # -- the PKI ----------------------------------------------------------------------------------------
@@ -165,14 +140,8 @@ def make_pki() -> FakeIntel:
 
 
 # -- quotes -----------------------------------------------------------------------------------------
-def raw_sig(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
-    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
-    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-
-
-def raw_pub(key: ec.EllipticCurvePrivateKey) -> bytes:
-    n = key.public_key().public_numbers()
-    return n.x.to_bytes(32, "big") + n.y.to_bytes(32, "big")
+raw_sig = raw_signature  # r || s, as a quote carries it (enclave/tdx.py)
+raw_pub = raw_public
 
 
 def td_body(*, tee_tcb_svn: bytes = bytes([3, 1, 2]) + bytes(13),

@@ -9,12 +9,11 @@ import struct
 
 import pytest
 
+from enclave import der
 from tests.tdx.conftest import JAN_2026_AT, policy
 from tests.tdx.forge import (
     FakeIntel,
-    _int,
     _pair,
-    _tlv,
     make_collateral,
     make_quote,
     qe_identity_inner,
@@ -163,7 +162,7 @@ def test_a_pck_certificate_without_sgx_type_decodes(fake_intel: FakeIntel, fake_
     base = SGX_EXTENSION_OID
     full = sgx_extension()
     content = _der_items(full, "sgx_extension")[0][1]
-    without = _tlv(0x30, content.replace(_pair(f"{base}.5", _int(0, 0x0A)), b""))
+    without = der.sequence(content.replace(_pair(f"{base}.5", der.enumerated(0)), b""))
     assert len(without) < len(full)
     assert parse_sgx_extension(full).sgx_type == 0
     assert parse_sgx_extension(without).sgx_type is None
