@@ -10,9 +10,11 @@ import pytest
 
 from enclave.app import Settings
 from enclave.server import BackgroundEnclave
-from enclave_chat.paths import resolve_policy
+from enclave_chat.paths import policies_dir, resolve_policy
+from tests.tinfoil.conftest import TinfoilEnclave
 from tests.vectors import vectors_dir
-from verifier.appraisal.policy import Policy
+from verifier.appraisal.policy import Policy, parse_policy
+from verifier.policy_check import check_policy
 
 # Tests never leave this machine: collateral services are mocked or recorded, and every server a
 # test starts listens on loopback. In this process any name or address that is not loopback fails
@@ -63,4 +65,31 @@ def demo_policy() -> Policy:
 @pytest.fixture(scope="module")
 def enclave() -> Iterator[BackgroundEnclave]:
     with BackgroundEnclave(Settings(token_delay=0)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def demo_tinfoil_policy_text() -> str:
+    """policies/demo.toml, whose [tinfoil] table serves the reference enclave's Tinfoil mode."""
+    text = (policies_dir() / "demo.toml").read_text()
+    assert 'release_source = "demo"' in text
+    return text
+
+
+@pytest.fixture(scope="session")
+def demo_tinfoil_policy(demo_tinfoil_policy_text: str) -> Policy:
+    return check_policy(parse_policy(demo_tinfoil_policy_text.encode(), "demo+tinfoil"))
+
+
+@pytest.fixture(scope="module")
+def tinfoil_enclave() -> Iterator[TinfoilEnclave]:
+    """The reference enclave's Tinfoil mode in its default layout, Tinfoil's current one."""
+    with TinfoilEnclave() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def june_enclave() -> Iterator[TinfoilEnclave]:
+    """The reference enclave's Tinfoil mode serving the June 2026 layout (on request)."""
+    with TinfoilEnclave(layout="june") as server:
         yield server

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -33,19 +33,6 @@ pytestmark = pytest.mark.e2e
 
 HELLO = [{"role": "user", "content": "my secret prompt"}]
 MEASUREMENT = slice(0x90, 0x90 + 48)  # SEV-SNP ATTESTATION_REPORT.MEASUREMENT (SEV-SNP ABI, Table 23)
-
-
-@pytest.fixture(scope="module")
-def tinfoil_enclave() -> Iterator[TinfoilEnclave]:
-    with TinfoilEnclave() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def june_enclave() -> Iterator[TinfoilEnclave]:
-    """The June 2026 layout, whose members the hostile front below rewrites."""
-    with TinfoilEnclave(layout="june") as server:
-        yield server
 
 
 def sdk(proxy: BackgroundProxy) -> openai.OpenAI:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,8 @@ from starlette.routing import Mount
 from enclave import tinfoil_mode
 from enclave.app import Enclave, Settings
 from enclave.server import listening_socket, start_release_log
-from enclave_chat.paths import policies_dir, resolve_policy
-from verifier.appraisal.policy import Policy, parse_policy
-from verifier.policy_check import check_policy
+from enclave_chat.paths import resolve_policy
+from verifier.appraisal.policy import Policy
 
 CLOUD = "tinfoil/teep/tinfoil_v3_cloud_llama3-3-70b_20260629_021249"
 DIRECT = "tinfoil/teep/tinfoil_v3_direct_gemma4-31b_20260629_021304"
@@ -31,19 +29,6 @@ GENOA_CHAIN = "tinfoil/verifier/attestation/genoa_cert_chain.pem"
 @pytest.fixture(scope="session")
 def tinfoil_policy() -> Policy:
     return resolve_policy("tinfoil")
-
-
-@pytest.fixture(scope="session")
-def demo_tinfoil_policy_text() -> str:
-    """policies/demo.toml, whose [tinfoil] table serves the reference enclave's Tinfoil mode."""
-    text = (policies_dir() / "demo.toml").read_text()
-    assert 'release_source = "demo"' in text
-    return text
-
-
-@pytest.fixture(scope="session")
-def demo_tinfoil_policy(demo_tinfoil_policy_text: str) -> Policy:
-    return check_policy(parse_policy(demo_tinfoil_policy_text.encode(), "demo+tinfoil"))
 
 
 @pytest.fixture
@@ -96,15 +81,3 @@ class TinfoilEnclave:
         self._socket.close()
 
 
-@pytest.fixture(scope="module")
-def tinfoil_enclave() -> Iterator[TinfoilEnclave]:
-    """The reference enclave's Tinfoil mode in its default layout, Tinfoil's current one."""
-    with TinfoilEnclave() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def june_enclave() -> Iterator[TinfoilEnclave]:
-    """The reference enclave's Tinfoil mode serving the June 2026 layout (on request)."""
-    with TinfoilEnclave(layout="june") as server:
-        yield server

@@ -6,12 +6,11 @@ a crash."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from enclave_chat.paths import policies_dir, resolve_policy
+from enclave_chat.paths import resolve_policy
 from tests.tinfoil.conftest import TinfoilEnclave
 from tests.tui.conftest import fake_app, send, settle
 from tests.tui.fakes import FakeService
@@ -23,8 +22,7 @@ from tui.screens.details import DetailsScreen
 from tui.service import SessionService, Target
 from tui.widgets.proof import ProofPanel
 from tui.widgets.transcript import AssistantMessage
-from verifier.appraisal.policy import Policy, parse_policy
-from verifier.policy_check import check_policy
+from verifier.appraisal.policy import Policy
 from verifier.recording import Exchange
 
 SIZE = (120, 36)
@@ -36,18 +34,6 @@ def chat(app: EnclaveChatApp) -> ChatScreen:
 
 
 # -- a Tinfoil-compatible service, through the real Session ------------------------------------------
-
-@pytest.fixture(scope="module")
-def tinfoil_enclave() -> Iterator[TinfoilEnclave]:
-    with TinfoilEnclave() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def demo_tinfoil_policy() -> Policy:
-    """policies/demo.toml, whose [tinfoil] table serves the reference enclave's Tinfoil mode."""
-    return check_policy(parse_policy((policies_dir() / "demo.toml").read_bytes(), "demo+tinfoil"))
-
 
 @pytest.mark.e2e
 async def test_a_tinfoil_session_shows_its_steps_and_exchanges(tinfoil_enclave: TinfoilEnclave,
