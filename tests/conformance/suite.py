@@ -19,6 +19,9 @@ from tests.vectors import REPO
 SUITE = Path(os.environ.get("ENCLAVE_CHAT_VECTORS", REPO.parent / "shared" / "vectors")) / "tinfoil-conformance"
 """The suite's folder, located as tests/vectors.py locates the vectors (without failing at import)."""
 
+GENOA_CHAIN = SUITE.parent / "tinfoil" / "verifier" / "attestation" / "genoa_cert_chain.pem"
+"""AMD's Genoa ASK and ARK (PEM): the chain the SEV vectors' VCEKs are issued under."""
+
 needs_suite = pytest.mark.skipif(not SUITE.is_dir() and os.environ.get("ENCLAVE_CHAT_REQUIRE_VECTORS") != "1",
                                  reason="the tinfoil-conformance vectors are not checked out")
 """Skip where the suite is absent, except in CI (``ENCLAVE_CHAT_REQUIRE_VECTORS=1``), where the

@@ -5,7 +5,6 @@ the output schema), and the flows' own rules."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,6 @@ import pytest
 
 from enclave_chat.conformance import run_stage
 from enclave_chat.conformance.capabilities import capabilities
-from tests.conformance.kds_cache import seed
 from tests.conformance.suite import (
     SUITE,
     manifest,
@@ -26,23 +24,8 @@ from tests.conformance.suite import (
 )
 
 STAGE = "verify-full"
-GENOA_CHAIN = SUITE.parent / "tinfoil" / "verifier" / "attestation" / "genoa_cert_chain.pem"
+pytestmark = pytest.mark.usefixtures("amd_chain_offline")
 HAPPY = SUITE / "vectors" / "verify-full" / "500-standard-flow-sev-happy"
-
-
-@pytest.fixture(scope="module")
-def kds_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """AMD's Genoa ASK and ARK where a KDS fetch would leave them (the vectors carry the VCEK only)."""
-    cache = tmp_path_factory.mktemp("cache")
-    seed(cache / "collateral", GENOA_CHAIN.read_bytes())
-    return cache
-
-
-@pytest.fixture(autouse=True)
-def offline(kds_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("ENCLAVE_CHAT_CACHE_DIR", str(kds_cache))
-    monkeypatch.setenv("ENCLAVE_CHAT_OFFLINE", "1")
-    yield
 
 
 def run(doc: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:

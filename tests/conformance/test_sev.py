@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +24,8 @@ from cryptography.hazmat.primitives import serialization
 from enclave_chat.conformance import run_stage
 from enclave_chat.conformance.capabilities import capabilities
 from enclave_chat.conformance.sev import TAXONOMY
-from tests.conformance.kds_cache import seed
 from tests.conformance.suite import (
+    GENOA_CHAIN,
     SUITE,
     manifest,
     needs_suite,
@@ -43,8 +42,8 @@ from verifier.endorsements import amd
 from verifier.endorsements.amd import Role
 
 VECTORS = SUITE / "vectors" / "attestation-sev"
-GENOA_CHAIN = SUITE.parent / "tinfoil" / "verifier" / "attestation" / "genoa_cert_chain.pem"
 STAGE = "verify-attestation-sev"
+pytestmark = pytest.mark.usefixtures("amd_chain_offline")
 
 # Vector 200's expected body_fields that are not at the offsets ABI spec 56860 Table 23 gives them:
 # field -> (the vector's value, ours, the bytes ours come from). The vector reads COMMITTED_TCB at
@@ -61,21 +60,6 @@ TINFOIL_OFFSETS = {
     "committed_major": (23, 1, (0x1EE, 0x1EF)),
     "launch_tcb_hex": ("0000000000000000", "0a00000000001754", (0x1F0, 0x1F8)),
 }
-
-
-@pytest.fixture(scope="module")
-def kds_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cache = tmp_path_factory.mktemp("cache")
-    if GENOA_CHAIN.is_file():
-        seed(cache / "collateral", GENOA_CHAIN.read_bytes())
-    return cache
-
-
-@pytest.fixture(autouse=True)
-def offline(kds_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("ENCLAVE_CHAT_CACHE_DIR", str(kds_cache))
-    monkeypatch.setenv("ENCLAVE_CHAT_OFFLINE", "1")
-    yield
 
 
 # -- every vector ------------------------------------------------------------------------------------
