@@ -21,10 +21,11 @@ from enclave.attacks import AZURE_ATTACKS, check_mode
 from enclave.azure import FIRMWARE_VERSION, QUOTED_PCRS, SimulatedAzureSnp, tpm_name
 from enclave.server import BackgroundEnclave
 from enclave_chat.paths import resolve_policy
+from tests.refusals import refused_before_sending
 from verifier.appraisal.azure import appraise_azure_snp
 from verifier.appraisal.azure import checks as ids
 from verifier.appraisal.policy import Policy
-from verifier.errors import NotVerified, ParseError
+from verifier.errors import ParseError
 from verifier.evidence.tpm import TPM_ALG_SHA256, parse_quote_info
 from verifier.providers.native.appraisal import appraise_native
 from verifier.providers.native.bundle import parse_bundle, report_data_binding
@@ -33,7 +34,6 @@ from verifier.session import Session
 
 AZURE = "azure-snp-vtpm"
 AZURE_TDX = "azure-tdx-vtpm"
-PROMPT = [{"role": "user", "content": "my secret prompt"}]
 NOW = dt.datetime.now(dt.UTC)
 
 
@@ -87,15 +87,9 @@ async def test_each_attack_is_refused_by_its_check_and_nothing_is_sent(attack: s
                                                                       demo_policy: Policy) -> None:
     with BackgroundEnclave(Settings(platform=AZURE, token_delay=0, attack=attack)) as server:
         async with Session(server.url, demo_policy) as session:
-            result = await session.attest()
-            assert not result.verified
-            assert result.first_failure is not None and result.first_failure.id == check_id, result.verdict()
+            result = await refused_before_sending(session, check_id)
             failing = {c.id for c in result.checks if c.status is Status.FAIL}
             assert set(also_failing) <= failing
-            with pytest.raises(NotVerified) as refused:
-                async for _ in session.stream_chat(PROMPT):
-                    pass
-            assert refused.value.result.first_failure.id == check_id  # type: ignore[attr-defined]
         assert server.enclave.gateway_posts == 0
 
 
@@ -279,13 +273,8 @@ async def test_each_attack_on_the_tdx_cvm_is_refused_by_its_check_and_nothing_is
         attack: str, check_id: str, also_failing: tuple[str, ...], demo_policy: Policy) -> None:
     with BackgroundEnclave(Settings(platform=AZURE_TDX, token_delay=0, attack=attack)) as server:
         async with Session(server.url, demo_policy) as session:
-            result = await session.attest()
-            assert not result.verified
-            assert result.first_failure is not None and result.first_failure.id == check_id, result.verdict()
+            result = await refused_before_sending(session, check_id)
             assert set(also_failing) <= {c.id for c in result.checks if c.status is Status.FAIL}
-            with pytest.raises(NotVerified):
-                async for _ in session.stream_chat(PROMPT):
-                    pass
         assert server.enclave.gateway_posts == 0
 
 

@@ -26,8 +26,9 @@ from enclave.server import BackgroundEnclave
 from enclave_chat.cli import SERVE_PROFILES
 from enclave_chat.paths import resolve_policy
 from tests.environment import isolated_env
+from tests.refusals import refused_before_sending
 from verifier.appraisal.policy import Policy, parse_policy
-from verifier.errors import NotVerified, PolicyError
+from verifier.errors import PolicyError
 from verifier.providers.nearai import checks as ids
 from verifier.providers.nearai.appraisal import appraise_report
 from verifier.providers.nearai.rules import NearAiPolicy
@@ -150,14 +151,8 @@ async def test_each_attack_is_refused_by_its_check_and_nothing_is_sent(attack: s
         mode = server.enclave.nearai
         assert mode is not None
         async with Session(server.url, demo_policy, provider="nearai") as session:
-            if attack == "replay-nonce":
-                await session.attest()  # the first nonce: the one every later answer carries
-            result = await session.attest()
-            assert not result.verified
-            assert result.first_failure is not None and result.first_failure.id == check_id, result.verdict()
-            with pytest.raises(NotVerified):
-                async for _ in session.stream_chat(PROMPT):
-                    pass
+            # replay-nonce: the first nonce is the one every later answer carries
+            await refused_before_sending(session, check_id, replayed=attack == "replay-nonce")
         assert mode.requests == 0
 
 

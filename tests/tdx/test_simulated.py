@@ -18,9 +18,10 @@ from enclave.app import Enclave, Settings
 from enclave.attacks import check_mode
 from enclave.server import BackgroundEnclave
 from enclave_chat.paths import resolve_policy
+from tests.refusals import refused_before_sending
 from verifier.appraisal.policy import Policy, parse_policy
 from verifier.appraisal.tdx import appraise_tdx
-from verifier.errors import NotVerified, ParseError
+from verifier.errors import ParseError
 from verifier.evidence.tdx import TD_ATTR_SEPT_VE_DISABLE, parse_quote
 from verifier.providers.native.appraisal import appraise_native
 from verifier.providers.native.bundle import (
@@ -32,7 +33,6 @@ from verifier.result import Status
 from verifier.session import Session
 
 NOW = dt.datetime.now(dt.UTC)
-PROMPT = [{"role": "user", "content": "my secret prompt"}]
 
 
 @pytest.fixture(scope="module")
@@ -171,12 +171,6 @@ async def test_each_attack_is_refused_by_its_check_and_nothing_is_sent(attack: s
                                                                       demo_policy: Policy) -> None:
     with BackgroundEnclave(Settings(platform="tdx", token_delay=0, attack=attack)) as server:
         async with Session(server.url, demo_policy) as session:
-            if attack == "replay-nonce":
-                await session.attest()  # the first nonce: the one every later bundle answers with
-            result = await session.attest()
-            assert not result.verified
-            assert result.first_failure is not None and result.first_failure.id == check_id, result.verdict()
-            with pytest.raises(NotVerified):
-                async for _ in session.stream_chat(PROMPT):
-                    pass
+            # replay-nonce: the first nonce is the one every later bundle answers with
+            await refused_before_sending(session, check_id, replayed=attack == "replay-nonce")
         assert server.enclave.gateway_posts == 0
