@@ -142,9 +142,9 @@ def read_pieces(opts: OfflineOptions, platform: str) -> Pieces:
         p.evidence[path.name] = hashlib.sha256(data).hexdigest()
         if data.lstrip().startswith(b"{"):
             try:
-                doc = load_strict_json(data, path.name, max_depth=8)
+                doc = load_strict_json(data, str(path), max_depth=8)
             except ParseError as e:
-                raise InputError(f"{path.name} looks like JSON but is not valid JSON ({e})") from None
+                raise InputError(f"{path} looks like JSON but is not valid JSON ({e})") from None
             _json(doc, path.name, p, platform)
             continue
         raw, _encoding = decode_evidence(data, _binary, str(path))
@@ -156,7 +156,7 @@ def read_pieces(opts: OfflineOptions, platform: str) -> Pieces:
             try:
                 q = tpm.parse_serialized_quote(raw)
             except ParseError as e:
-                raise InputError(f"{path.name} is neither an HCL report, a TD quote nor a serialized TPM quote ({e})") from None
+                raise InputError(f"{path} is neither an HCL report, a TD quote nor a serialized TPM quote ({e})") from None
             _set(p, "quote", TpmQuote(q.message, q.signature, q.pcrs), path.name)
     missing = [what for what, v in (("the HCL report", p.hcl), ("the TPM quote", p.quote),
                                     *((("the TD quote", p.td_quote),) if platform == "tdx" else ())) if v is None]

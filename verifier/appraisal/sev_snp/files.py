@@ -81,7 +81,7 @@ def appraise_files(opts: OfflineOptions) -> AttestationResult:
     path = opts.files[0]
     data = read_file(path)
     evidence: dict[str, str] = {path.name: hashlib.sha256(data).hexdigest()}
-    wrapped = _trustee_json(data, path.name)
+    wrapped = _trustee_json(data, str(path))
     extra_certs: list[bytes] = []
     if wrapped is not None:
         report, extra_certs = wrapped
