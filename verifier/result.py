@@ -50,16 +50,16 @@ class Check:
 
 
 def passed(id: str, detail: str, *, authenticity: bool = False, required: bool = True) -> Check:
-    return Check(id, Status.PASS, detail, required=required, authenticity=authenticity)
+    return Check(id, Status.PASS, detail, required, authenticity)
 
 
 def failed(id: str, detail: str, *, authenticity: bool = False, required: bool = True,
            reason: str | None = None) -> Check:
-    return Check(id, Status.FAIL, detail, required=required, authenticity=authenticity, reason=reason)
+    return Check(id, Status.FAIL, detail, required, authenticity, reason)
 
 
 def skipped(id: str, detail: str, *, authenticity: bool = False, required: bool = True) -> Check:
-    return Check(id, Status.SKIP, detail, required=required, authenticity=authenticity)
+    return Check(id, Status.SKIP, detail, required, authenticity)
 
 
 class Checked:

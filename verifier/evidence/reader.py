@@ -24,10 +24,18 @@ class Reader:
         return out
 
     def uint(self, size: int, field: str) -> int:
-        return int.from_bytes(self.take(size, field), "little")
+        pos = self.pos
+        if size < 0 or pos + size > self.end:
+            self.take(size, field)          # raises, naming the field
+        self.pos = pos + size
+        return int.from_bytes(self.data[pos:pos + size], "little")
 
     def u8(self, field: str) -> int:
-        return self.uint(1, field)
+        pos = self.pos
+        if pos >= self.end:
+            self.take(1, field)             # raises, naming the field
+        self.pos = pos + 1
+        return self.data[pos]
 
     def u16(self, field: str) -> int:
         return self.uint(2, field)
