@@ -35,8 +35,14 @@ class CheckCollector:
         return check
 
     def extend(self, checks: Iterable[Check]) -> None:
-        for check in checks:
-            self.add(check)
+        """Append ``checks`` in order; any id already here, or twice among them, is a bug: ValueError."""
+        batch = list(checks)
+        ids = {c.id for c in batch}
+        if len(ids) != len(batch) or not self._ids.isdisjoint(ids):
+            for check in batch:             # name the first id met twice
+                self.add(check)
+        self._ids |= ids
+        self._checks.extend(batch)
 
     @property
     def checks(self) -> tuple[Check, ...]:
@@ -73,13 +79,30 @@ def expect_one_of(id: str, name: str, actual: T | None, allowed: Collection[T] |
     each, comma-separated).
     """
     values = list(allowed) if allowed is not None else []
-    fields: dict[str, object] = {"name": name, "count": len(values),
-                                 "allowed": ", ".join(show(v) for v in values),
-                                 "value": show(actual) if actual is not None else "absent"}
+    fields = _Fields(name, values, actual, show)
     if allowed is None:
-        return skipped(id, unset.format(**fields), required=unset_required, authenticity=authenticity)
+        return skipped(id, unset.format_map(fields), required=unset_required, authenticity=authenticity)
     if actual is None:
-        return skipped(id, absent.format(**fields), authenticity=authenticity)
+        return skipped(id, absent.format_map(fields), authenticity=authenticity)
     if any(_same(actual, v) for v in values):
-        return passed(id, passes.format(**fields), authenticity=authenticity)
-    return failed(id, fails.format(**fields), authenticity=authenticity)
+        return passed(id, passes.format_map(fields), authenticity=authenticity)
+    return failed(id, fails.format_map(fields), authenticity=authenticity)
+
+
+class _Fields(dict[str, object]):
+    """The fields of :func:`expect_one_of`'s texts; ``value`` and ``allowed`` are shown only when
+    the text chosen names them (a passing check's text seldom does)."""
+
+    def __init__(self, name: str, values: list[T], actual: T | None, show: Callable[[T], str]) -> None:
+        super().__init__(name=name, count=len(values))
+        self._values, self._actual, self._show = values, actual, show
+
+    def __missing__(self, key: str) -> object:
+        if key == "allowed":
+            value = ", ".join(self._show(v) for v in self._values)
+        elif key == "value":
+            value = self._show(self._actual) if self._actual is not None else "absent"
+        else:
+            raise KeyError(key)
+        self[key] = value
+        return value
