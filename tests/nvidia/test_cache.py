@@ -18,11 +18,13 @@ from cryptography.x509 import ocsp as x509_ocsp
 from tests.nvidia import nv, pki
 from verifier import memo
 from verifier.appraisal.nvidia import GpuAppraisal, appraise_gpu, appraise_gpus
+from verifier.appraisal.nvidia.rules import GpuPolicy
 from verifier.appraisal.policy import parse_policy
-from verifier.endorsements import nvidia_chain
+from verifier.endorsements import nvidia_chain, nvidia_ocsp
 from verifier.endorsements.nvidia_anchors import VENDOR_ANCHORS
 from verifier.endorsements.nvidia_chain import PathError, load_chain, validate_path
 from verifier.endorsements.nvidia_ocsp import OcspState, check_answer, read_answer_file, select
+from verifier.errors import PolicyError
 from verifier.reference.rim import RimError, load_rim, verify_rim_chain, verify_rim_signature
 from verifier.result import Status
 
@@ -210,6 +212,53 @@ def test_a_read_answer_is_judged_for_each_certificate_and_time(device: pki.Devic
     later = pki.AT + (pki.NOT_AFTER - pki.AT) / 2
     assert check_answer(read, chain[1].cert, chain[2].cert, at=later).state is OcspState.STALE
     assert read_answer_file(_tamper_signature(answer)) is not read
+
+
+def test_a_remembered_delegation_still_needs_the_responder_valid_and_delegated(device: pki.DevicePki) -> None:
+    """That a responder is delegated (issued and signed by the issuer, with id-kp-OCSPSigning) is
+    remembered once it held; its validity at the verification time never is, and a responder that
+    is not delegated is refused every time it is met."""
+    chain = device.chain
+    short = pki.issue(pki.name("GH100 OCSP responder"), chain[2], role="ocsp",
+                      not_after=pki.AT + dt.timedelta(hours=2))
+    good = pki.ocsp_answer(chain[1].cert, chain[2], responder=short)
+    assert check_answer(good, chain[1].cert, chain[2].cert, at=pki.AT).state is OcspState.GOOD
+    assert len(nvidia_ocsp.DELEGATIONS) > 0
+    later = check_answer(good, chain[1].cert, chain[2].cert, at=pki.AT + dt.timedelta(hours=3))
+    assert later.state is OcspState.INVALID and "not valid at" in later.detail, later
+    plain = pki.issue(pki.name("GH100 OCSP responder"), chain[2], role="plain")
+    unauthorized = pki.ocsp_answer(chain[1].cert, chain[2], responder=plain)
+    for _ in range(2):
+        outcome = check_answer(unauthorized, chain[1].cert, chain[2].cert, at=pki.AT)
+        assert outcome.state is OcspState.INVALID and "id-kp-OCSPSigning" in outcome.detail, outcome
+
+
+def test_the_gpu_table_is_read_once_per_policy_object() -> None:
+    """A parsed policy never changes, so its [gpu] table is read once for it; another policy object,
+    even with the same text, is read for itself, and a bad table is refused every time."""
+    first = GpuPolicy.from_policy(IF_AVAILABLE)
+    assert GpuPolicy.from_policy(IF_AVAILABLE) is first and first.rim_ocsp == "if-available"
+    again = parse_policy(b'name = "t"\n[gpu]\nrim_ocsp = "if-available"\n')
+    assert GpuPolicy.from_policy(again) == first and GpuPolicy.from_policy(again) is not first
+    assert GpuPolicy.from_policy(DEFAULT).rim_ocsp == "required"
+    bad = parse_policy(b'name = "t"\n[gpu]\nocsp = "sometimes"\n')
+    for _ in range(2):
+        with pytest.raises(PolicyError, match="ocsp"):
+            GpuPolicy.from_policy(bad)
+
+
+def test_a_remembered_chain_is_still_judged_at_each_time(device: pki.DevicePki) -> None:
+    """A chain's DER and validity windows are read once for the chain object (docs/nvidia.md,
+    "Caching"); the verification time is compared with them on every call."""
+    chain = load_chain(device.chain_pem)
+    assert load_chain(device.chain_pem) is chain
+    held = validate_path(chain, pin=device.pin, at=pki.AT)
+    assert nvidia_chain.chain_shape(chain) is nvidia_chain.chain_shape(chain)
+    assert (held.not_before, held.not_after) == (pki.NOT_BEFORE, pki.NOT_AFTER)
+    with pytest.raises(PathError) as e:
+        validate_path(chain, pin=device.pin, at=pki.NOT_AFTER + DAY)
+    assert e.value.reason == "validity"
+    assert validate_path(chain, pin=device.pin, at=pki.AT).certificates == held.certificates
 
 
 @pytest.mark.vectors

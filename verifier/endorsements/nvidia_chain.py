@@ -104,11 +104,6 @@ CERTIFICATES: BoundedCache[x509.Certificate] = BoundedCache("NVIDIA certificates
 key_pin: PerObject[x509.Certificate, str] = PerObject("NVIDIA certificate key pins", 256, spki_sha256)
 """:func:`~verifier.endorsements.anchors.spki_sha256` of a certificate (what pins are compared with,
 every time), read once for the certificate object."""
-KEY_HASHES: BoundedCache[bytes] = BoundedCache("NVIDIA certificate key hashes", 512)
-"""OCSP's issuer name and key hashes of certificates, by the kind of hash and the certificate's DER
-(comparing them with an answer's CertID is done every time)."""
-FWIDS: BoundedCache[tuple[tuple[bytes, ...] | None]] = BoundedCache("NVIDIA leaf FWIDs", 128)
-"""The FWIDs of leaf certificates read before, by their DER (compared with the report every time)."""
 LINKS = VerifiedCache("NVIDIA certificate signatures", 512)
 """Certificate signatures that verified, by the exact DER of the certificate and of its issuer."""
 PATHS = VerifiedCache("NVIDIA certificate paths", 256)
@@ -178,7 +173,8 @@ def _validate_path(chain: Sequence[x509.Certificate], *, pin: str, at: dt.dateti
     if len(chain) > MAX_CHAIN_CERTS:
         raise PathError(f"{len(chain)} certificates, more than {MAX_CHAIN_CERTS}", reason="format")
     top = chain[-1]
-    ders = [der_of(c) for c in chain]
+    shape = chain_shape(chain) if isinstance(chain, tuple) else _chain_shape(tuple(chain))
+    ders = shape.ders
     try:
         top_pin = key_pin(top)
     except (ValueError, TypeError, UnsupportedAlgorithm) as e:
@@ -191,11 +187,11 @@ def _validate_path(chain: Sequence[x509.Certificate], *, pin: str, at: dt.dateti
     if len(chain) == 1:
         raise PathError(f"the chain is {_name(top)} alone: no certificate below {anchor_name}, so "
                         "nothing it vouches for signed the evidence", reason="incomplete", position=0)
-    structure = tuple(ders)
+    structure = shape.ders
     known = PATHS.hit(structure)    # these exact certificates, in this order, held but for time and pin
     if not known:
         _check_signatures(chain, ders)
-    windows = [validity(c) for c in chain]
+    windows = shape.windows
     for i, (cert, (not_before, not_after)) in enumerate(zip(chain, windows, strict=True)):
         if not not_before <= at <= not_after:
             state = "not yet valid" if at < not_before else "expired"
@@ -210,7 +206,31 @@ def _validate_path(chain: Sequence[x509.Certificate], *, pin: str, at: dt.dateti
                 raise PathError(f"certificate {i} has malformed extensions: {e}", reason="format",
                                 position=i) from None
         PATHS.add(structure)
-    return ValidPath(tuple(chain), max(w[0] for w in windows), min(w[1] for w in windows))
+    return ValidPath(tuple(chain), shape.not_before, shape.not_after)
+
+
+@dataclass(frozen=True)
+class ChainShape:
+    """What :func:`validate_path` reads from a chain's certificates before judging it: their DER and
+    validity windows, and the span in which all of them are valid (latest notBefore, earliest
+    notAfter)."""
+
+    ders: tuple[bytes, ...]
+    windows: tuple[tuple[dt.datetime, dt.datetime], ...]
+    not_before: dt.datetime
+    not_after: dt.datetime
+
+
+def _chain_shape(chain: tuple[x509.Certificate, ...]) -> ChainShape:
+    windows = tuple(validity(c) for c in chain)
+    return ChainShape(tuple(der_of(c) for c in chain), windows, max(w[0] for w in windows),
+                      min(w[1] for w in windows))
+
+
+chain_shape: PerObject[tuple[x509.Certificate, ...], ChainShape] = PerObject(
+    "NVIDIA chain shapes", 128, _chain_shape)
+""":func:`_chain_shape`, read once for the chain object (a remembered chain, :data:`CHAINS`, is the
+same tuple every time); the verification time is compared with the windows every time."""
 
 
 def _check_signatures(chain: Sequence[x509.Certificate], ders: Sequence[bytes]) -> None:
@@ -299,19 +319,16 @@ def ocsp_url(cert: x509.Certificate) -> str | None:
     return None
 
 
-def leaf_fwids(cert: x509.Certificate) -> tuple[bytes, ...] | None:
+def _leaf_fwids(cert: x509.Certificate) -> tuple[bytes, ...] | None:
     """The FWID digests of the leaf's TCG DICE TcbInfo extension, in order; None without one
-    (remembered by the certificate's DER in :data:`FWIDS`).
+    (:data:`leaf_fwids` remembers them for the certificate object; they are compared with the
+    report every time).
 
     Two encodings occur: the standard DiceTcbInfo (TCG DICE Attestation Architecture §6.1.1), whose
     ``fwids [6] IMPLICIT FWIDLIST`` lists SEQUENCE { hashAlg OID, digest OCTET STRING }, and Hopper's
     earlier SEQUENCE { INTEGER, SubjectPublicKeyInfo, FWID }. Either way, the FWIDs are the
     (OID, OCTET STRING) pairs at the top of the structure or inside its [6] element.
     """
-    return FWIDS.through(der_of(cert), lambda: (_leaf_fwids(cert),))[0]
-
-
-def _leaf_fwids(cert: x509.Certificate) -> tuple[bytes, ...] | None:
     ext = None
     for oid in (OID_TCG_DICE_TCB_INFO, OID_TCG_DICE_TCB_INFO_BLACKWELL):
         try:
@@ -368,6 +385,10 @@ def _decode_oid(raw: bytes) -> str:
     first = arcs[0]
     head = [min(first // 40, 2), first - 40 * min(first // 40, 2)]
     return ".".join(str(a) for a in head + arcs[1:])
+
+
+leaf_fwids: PerObject[x509.Certificate, tuple[bytes, ...] | None] = PerObject("NVIDIA leaf FWIDs", 128, _leaf_fwids)
+""":func:`_leaf_fwids`, read once for the certificate object."""
 
 
 def der_element(data: bytes, pos: int) -> tuple[int, int, int]:

@@ -21,9 +21,10 @@ Rules, each from RFC 6960 unless noted, in the order they are checked:
 Fetching (through the shared :class:`verifier.endorsements.fetch.CollateralFetcher`) uses the POST
 form of RFC 6960 Appendix A.1 (``application/ocsp-request``), uncached: each request carries a fresh
 nonce, so its answer is for it alone. Answers given as files are read (parsed) once by their exact
-bytes (:data:`ANSWERS`), and a responder certificate's signature by the issuer is remembered once it
-verified (:data:`~verifier.endorsements.nvidia_chain.LINKS`); every rule above, the answer's own
-signature included, is applied on every appraisal.
+bytes (:data:`ANSWERS`), and that a responder certificate is delegated by the issuer (issued and
+signed by it, with id-kp-OCSPSigning) is remembered once it held (:data:`DELEGATIONS`); every other
+rule above, the responder's validity and the answer's own signature included, is applied on every
+appraisal.
 """
 
 from __future__ import annotations
@@ -46,7 +47,6 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from verifier.endorsements.fetch import CollateralFetcher
 from verifier.endorsements.nvidia_anchors import OCSP_URL
 from verifier.endorsements.nvidia_chain import (
-    KEY_HASHES,
     der_children,
     der_element,
     der_of,
@@ -56,7 +56,7 @@ from verifier.endorsements.nvidia_chain import (
     verify_link,
 )
 from verifier.errors import CollateralError
-from verifier.memo import BoundedCache
+from verifier.memo import BoundedCache, PerObject, VerifiedCache
 from verifier.result import iso
 
 NONCE_LEEWAY = dt.timedelta(minutes=5)
@@ -100,10 +100,26 @@ class OcspOutcome:
     revocation_reason: str | None = None
 
 
+_CERT_ID_HASHES: PerObject[x509.Certificate, dict[str, bytes]] = PerObject(
+    "NVIDIA certificates' OCSP CertID hashes", 256, lambda cert: {})
+"""A certificate's name and key hashes (:func:`name_hash`, :func:`key_hash`) by the kind and the
+hash's name, remembered for the certificate object (comparing them with an answer's CertID or
+ResponderID is done every time)."""
+
+
+def _remembered_hash(cert: x509.Certificate, kind: str, algorithm: hashes.HashAlgorithm,
+                     compute: Callable[[x509.Certificate, hashes.HashAlgorithm], bytes]) -> bytes:
+    hashes_of = _CERT_ID_HASHES(cert)
+    key = f"{kind}-{algorithm.name}"
+    value = hashes_of.get(key)
+    if value is None:
+        value = hashes_of[key] = compute(cert, algorithm)
+    return value
+
+
 def key_hash(cert: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
-    """Hash of the subjectPublicKey BIT STRING value (RFC 6960 §4.1.1 issuerKeyHash, §4.2.1 KeyHash),
-    remembered by the certificate's DER and the hash (:data:`~verifier.endorsements.nvidia_chain.KEY_HASHES`)."""
-    return KEY_HASHES.through((algorithm.name, der_of(cert)), lambda: _key_hash(cert, algorithm))
+    """Hash of the subjectPublicKey BIT STRING value (RFC 6960 §4.1.1 issuerKeyHash, §4.2.1 KeyHash)."""
+    return _remembered_hash(cert, "key", algorithm, _key_hash)
 
 
 def _key_hash(cert: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
@@ -130,8 +146,8 @@ def _names(cert: x509.Certificate, issuer: x509.Certificate,
 
 
 def name_hash(cert: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
-    """Hash of the DER subject name (RFC 6960 §4.1.1 issuerNameHash), remembered as :func:`key_hash` is."""
-    return KEY_HASHES.through((f"name-{algorithm.name}", der_of(cert)), lambda: _name_hash(cert, algorithm))
+    """Hash of the DER subject name (RFC 6960 §4.1.1 issuerNameHash)."""
+    return _remembered_hash(cert, "name", algorithm, _name_hash)
 
 
 def _name_hash(cert: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
@@ -285,18 +301,9 @@ def _authorize_and_verify(answer: Answer, issuer: x509.Certificate, at: dt.datet
         if signer is None:
             return "the answer is signed by a responder it does not include"
         if signer is not issuer and signer.public_key() != issuer.public_key():
-            if signer.issuer != issuer.subject:
-                return f"the responder {_cn(signer)} is not issued by the certificate's issuer {_cn(issuer)}"
-            try:
-                verify_link(signer, issuer)   # remembered when it passes; the answer's own signature never is
-            except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
-                return f"the responder {_cn(signer)} is not signed by {_cn(issuer)}"
-            try:
-                eku = signer.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-            except x509.ExtensionNotFound:
-                eku = None
-            if eku is None or ExtendedKeyUsageOID.OCSP_SIGNING not in eku:
-                return f"the responder {_cn(signer)} is not authorized for OCSP signing (no id-kp-OCSPSigning)"
+            problem = _delegation_problem(signer, issuer)
+            if problem is not None:
+                return problem
             not_before, not_after = validity(signer)
             if not not_before <= at <= not_after:
                 return (f"the responder certificate {_cn(signer)} is not valid at {iso(at)} "
@@ -306,6 +313,34 @@ def _authorize_and_verify(answer: Answer, issuer: x509.Certificate, at: dt.datet
         return "the answer's signature does not verify"
     except (ValueError, TypeError, UnsupportedAlgorithm) as e:
         return f"the answer cannot be checked ({e})"
+    return None
+
+
+DELEGATIONS = VerifiedCache("NVIDIA OCSP responder delegations", 128)
+"""Responder certificates that :func:`_delegation_problem` found delegated by an issuer, by the exact
+DER of both (what the certificates themselves say; the responder's validity at the verification
+time, and every answer's own signature, are checked every time)."""
+
+
+def _delegation_problem(signer: x509.Certificate, issuer: x509.Certificate) -> str | None:
+    """Why ``signer`` is not a responder ``issuer`` delegated to (RFC 6960 §4.2.2.2: issued and
+    signed by it, with id-kp-OCSPSigning); None when it is (remembered in :data:`DELEGATIONS`)."""
+    key = (der_of(signer), der_of(issuer))
+    if DELEGATIONS.hit(key):
+        return None
+    if signer.issuer != issuer.subject:
+        return f"the responder {_cn(signer)} is not issued by the certificate's issuer {_cn(issuer)}"
+    try:
+        verify_link(signer, issuer)
+    except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
+        return f"the responder {_cn(signer)} is not signed by {_cn(issuer)}"
+    try:
+        eku = signer.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        eku = None
+    if eku is None or ExtendedKeyUsageOID.OCSP_SIGNING not in eku:
+        return f"the responder {_cn(signer)} is not authorized for OCSP signing (no id-kp-OCSPSigning)"
+    DELEGATIONS.add(key)
     return None
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -294,17 +295,8 @@ def rim_checks(out: CheckCollector, n: int, kind: str, label: str, outcome: RimO
     required = policy.rims == "required"
     claim: dict[str, object] = {"id": rim_id, "present": False}
     if outcome is None or outcome.stage in ("absent", "format"):
-        if outcome is None:
-            why = f"no {label} RIM given" + (f" (NVIDIA's id: {rim_id})" if rim_id else "")
-            out.add(skipped(chain_id, why, required=required))
-        elif outcome.stage == "absent":
-            out.add(skipped(chain_id, outcome.detail, required=required))
-        else:
-            out.add(failed(chain_id, outcome.detail))
-        out.add(skipped(sig_id, f"no {label} RIM to check", required=required))
-        out.add(skipped(version_id, f"no {label} RIM to read", required=required))
-        out.add(skipped(device_id, f"no {label} RIM to match with the device", required=required))
-        out.add(skipped(ocsp_id, f"no {label} RIM", required=False))
+        out.extend(_no_rim_checks(n, kind, label, rim_id, required, outcome.stage if outcome else None,
+                                  outcome.detail if outcome else ""))
         return claim, None, None
     claim.update(present=True, source=outcome.source)
     if outcome.stage == "chain" or outcome.path is None:
@@ -346,6 +338,27 @@ def rim_checks(out: CheckCollector, n: int, kind: str, label: str, outcome: RimO
                        [(certs[i], certs[i + 1]) for i in range(len(certs) - 1)],
                        policy.rim_ocsp, collateral, ocsp_states))
     return claim, usable, ocsp_states
+
+
+@functools.lru_cache(maxsize=512)
+def _no_rim_checks(n: int, kind: str, label: str, rim_id: str | None, required: bool, stage: str | None,
+                   detail: str) -> tuple[Check, ...]:
+    """The checks of a RIM not given (``stage`` None), not found (``absent``) or unreadable
+    (``format``); the same every time for the same device and RIM (checks never change once made)."""
+    chain_id = gpu_id(ids.RIM_CHAIN, n, kind)
+    if stage is None:
+        why = f"no {label} RIM given" + (f" (NVIDIA's id: {rim_id})" if rim_id else "")
+        first = skipped(chain_id, why, required=required)
+    elif stage == "absent":
+        first = skipped(chain_id, detail, required=required)
+    else:
+        first = failed(chain_id, detail)
+    return (first,
+            skipped(gpu_id(ids.RIM_SIGNATURE, n, kind), f"no {label} RIM to check", required=required),
+            skipped(gpu_id(ids.RIM_VERSION, n, kind), f"no {label} RIM to read", required=required),
+            skipped(gpu_id(ids.RIM_DEVICE, n, kind), f"no {label} RIM to match with the device",
+                    required=required),
+            skipped(gpu_id(ids.RIM_OCSP, n, kind), f"no {label} RIM", required=False))
 
 
 def ocsp_check(id: str, what: str, targets: list[tuple[x509.Certificate, x509.Certificate]],

@@ -8,6 +8,7 @@ from cryptography import x509
 
 from verifier.endorsements.nvidia_chain import common_name, validity
 from verifier.evidence.nvidia import SpdmReport
+from verifier.memo import PerObject
 from verifier.result import iso
 
 ARCH_BY_CHIP = (("GH1", "HOPPER"), ("GB1", "BLACKWELL"), ("GB2", "BLACKWELL"), ("LS_10", "LS10"),
@@ -16,6 +17,12 @@ ARCH_BY_CHIP = (("GH1", "HOPPER"), ("GB1", "BLACKWELL"), ("GB2", "BLACKWELL"), (
 
 
 def device_claims(chain: Sequence[x509.Certificate]) -> dict[str, object]:
+    """The device, its model and architecture as the chain names them (read once for a remembered
+    chain object; a new dict every time)."""
+    return dict(_CHAIN_CLAIMS(chain) if isinstance(chain, tuple) else _device_claims(chain))
+
+
+def _device_claims(chain: Sequence[x509.Certificate]) -> dict[str, object]:
     leaf = chain[0]
     out: dict[str, object] = {"device": common_name(leaf), "ueid": str(leaf.serial_number),
                               "chain_not_after": iso(min(validity(c)[1] for c in chain))}
@@ -28,6 +35,10 @@ def device_claims(chain: Sequence[x509.Certificate]) -> dict[str, object]:
             out["chip"] = chip_of(name)
             break
     return out
+
+
+_CHAIN_CLAIMS: PerObject[tuple[x509.Certificate, ...], dict[str, object]] = PerObject(
+    "NVIDIA chain claims", 128, _device_claims)
 
 
 def chip_of(common_name: str) -> str:

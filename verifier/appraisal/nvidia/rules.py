@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from verifier.appraisal.policy import Policy, Section
 from verifier.endorsements.nvidia_anchors import VENDOR_ANCHORS, GpuAnchors
 from verifier.errors import PolicyError
+from verifier.memo import PerObject
 
 OCSP_CHOICES = ("required", "if-available", "off")
 RIM_CHOICES = ("required", "if-available")
@@ -32,6 +33,13 @@ class GpuPolicy:
 
     @classmethod
     def from_policy(cls, policy: Policy) -> GpuPolicy:
+        """The ``[gpu]`` table of ``policy`` (read once per policy object: a parsed policy never
+        changes, and a client re-attesting a service appraises under the same one every time)."""
+        return _FROM_POLICY(policy)
+
+    @classmethod
+    def read(cls, policy: Policy) -> GpuPolicy:
+        """Read the ``[gpu]`` table; PolicyError for an unknown key or a bad value."""
         section = policy.section("gpu")
         section.only(*POLICY_KEYS)
         count = section.get("count", int, 0)
@@ -46,6 +54,9 @@ class GpuPolicy:
             rims=section.choice("rims", RIM_CHOICES, "required"),
             topology=section.choice("topology", TOPOLOGY_CHOICES, "none"),
         )
+
+
+_FROM_POLICY: PerObject[Policy, GpuPolicy] = PerObject("parsed [gpu] policy tables", 64, GpuPolicy.read)
 
 
 def anchors_from_policy(section: Section) -> GpuAnchors:
