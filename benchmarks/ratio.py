@@ -38,3 +38,26 @@ def interleaved_medians(fns: dict[str, Callable[[], object]], *, rounds: int) ->
             fn()
             samples[name].append(time.perf_counter() - start)
     return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def paired_ratio(fn: Callable[[], object], baseline: Callable[[], object], *, rounds: int
+                 ) -> tuple[float, float, float]:
+    """``fn`` against ``baseline``, timed back to back in each of ``rounds`` rounds (which runs first
+    alternates): the median of the rounds' ratios, and the median time (seconds) of each. A ratio
+    taken within one round sees one load on the machine, so slow drift in the load cancels out."""
+    fn()
+    baseline()
+    ratios: list[float] = []
+    times: dict[str, list[float]] = {"fn": [], "baseline": []}
+    for n in range(rounds):
+        order = (("fn", fn), ("baseline", baseline)) if n % 2 == 0 else (("baseline", baseline), ("fn", fn))
+        took: dict[str, float] = {}
+        for name, f in order:
+            start = time.perf_counter()
+            f()
+            took[name] = time.perf_counter() - start
+        ratios.append(took["fn"] / took["baseline"])
+        for name, t in took.items():
+            times[name].append(t)
+    return statistics.median(ratios), statistics.median(times["fn"]), statistics.median(times["baseline"])
+
