@@ -26,20 +26,6 @@ def appraisal_against_raw(benchmark: Any, appraise: Callable[[], object], raw: C
     return ratio
 
 
-def interleaved_medians(fns: dict[str, Callable[[], object]], *, rounds: int) -> dict[str, float]:
-    """The median time (seconds) of each of ``fns``, after one untimed call of each; within a round
-    each runs once, one after the other, so that all of them meet the same load on the machine."""
-    for fn in fns.values():
-        fn()
-    samples: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            samples[name].append(time.perf_counter() - start)
-    return {name: statistics.median(s) for name, s in samples.items()}
-
-
 def paired_ratio(fn: Callable[[], object], baseline: Callable[[], object], *, rounds: int
                  ) -> tuple[float, float, float]:
     """``fn`` against ``baseline``, timed back to back in each of ``rounds`` rounds (which runs first
