@@ -4,6 +4,7 @@ trusted by policies/demo.toml and by nothing else."""
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,22 @@ def test_demo_policy_is_loopback_only() -> None:
 def test_bad_policies_are_refused_with_a_sentence(text: str, problem: str) -> None:
     with pytest.raises(PolicyError, match=problem):
         check_policy(parse_policy(text.encode()))
+
+
+@pytest.mark.parametrize("table", ["dstack", "nearai", "tinfoil", "chutes", "phala", "venice"])
+def test_a_misspelt_key_is_refused_in_every_registered_table(table: str) -> None:
+    with pytest.raises(PolicyError, match="unknown key"):
+        check_policy(parse_policy(f'name = "t"\n[{table}]\nno_such_rule = 1\n'.encode()))
+
+
+def test_only_the_tables_a_policy_has_are_read() -> None:
+    """A table the policy lacks holds only defaults, so its module is not even loaded (a script's
+    `evidence verify sev-snp` under the default policy loads no provider's or dstack's rules)."""
+    code = ("import sys\nfrom enclave_chat.paths import resolve_policy\nresolve_policy('default')\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('verifier.providers.nearai.rules', "
+            "'verifier.appraisal.dstack', 'verifier.reference.dsse'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]", out
 
 
 def test_unknown_builtin_name_lists_the_known_ones() -> None:
