@@ -3,9 +3,10 @@
 
 - baseline: a cold ``python -c "import cryptography.x509, ...ec, ...rsa"``: the interpreter and the
   cryptography modules every SEV-SNP verification needs; the floor of any verifier written in Python;
-- the command: a cold ``enclave-chat evidence verify sev-snp REPORT --cert ... --offline --json`` on
-  go-sev-guest's Milan report (../shared/vectors/snp/go-sev-guest), which parses the policy, appraises
-  the report (chain and signatures included) and prints the JSON result: what a script pays per call.
+- the command: a cold ``enclave-chat evidence verify sev-snp REPORT --cert ... --offline --json`` (the
+  installed script, as a script runs it) on go-sev-guest's Milan report
+  (../shared/vectors/snp/go-sev-guest), which parses the policy, appraises the report (chain and
+  signatures included) and prints the JSON result: what a script pays per call.
 
 Both run ``ROUNDS`` times, interleaved (so that a busy machine slows both alike), after one unmeasured
 run of each (the OS file cache); the figure is the ratio of the medians, at most ``MAX_RATIO``: the
@@ -38,9 +39,16 @@ def vectors() -> Path:
     return Path(env) if env else REPO.parent / "shared" / "vectors"
 
 
+def program() -> list[str]:
+    """The installed ``enclave-chat`` script beside this interpreter (what a script runs), else
+    ``python -m enclave_chat`` (a checkout never installed)."""
+    script = Path(sys.executable).with_name("enclave-chat")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "enclave_chat"]
+
+
 def command() -> list[str]:
     base = vectors() / "snp" / "go-sev-guest"
-    return [sys.executable, "-m", "enclave_chat", "evidence", "verify", "sev-snp", str(base / "attestation.bin"),
+    return [*program(), "evidence", "verify", "sev-snp", str(base / "attestation.bin"),
             "--cert", str(base / "vcek.testcer"), "--cert", str(base / "ask_ark_milan.pem"),
             "--at", "2025-07-01T00:00:00Z", "--offline", "--json"]
 
