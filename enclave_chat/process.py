@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+import warnings as python_warnings
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
@@ -144,7 +145,10 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
 def scope(warnings: Callable[[], logging.Handler]) -> Iterator[None]:
     """Ctrl-C as :class:`Interrupted`, and logging through the handler ``warnings()`` makes (when
     the root logger has none), for one run of :func:`enclave_chat.cli.main`; both are put back
-    afterwards (tests call ``main`` in-process)."""
+    afterwards (tests call ``main`` in-process). Python warnings are not shown: they are what a
+    library says about its input (``cryptography`` on a hostile certificate's negative serial or
+    over-long name, say), with a source line, and stderr carries the verdict and errors only; the
+    verifier judges that input by its own rules."""
     _INTERRUPT.clear()
     root = logging.getLogger()
     handler = warnings() if not root.handlers else None
@@ -164,7 +168,9 @@ def scope(warnings: Callable[[], logging.Handler]) -> Iterator[None]:
 
     sys.unraisablehook = quiet_when_interrupted
     try:
-        yield
+        with python_warnings.catch_warnings():
+            python_warnings.simplefilter("ignore")
+            yield
     finally:
         if not _INTERRUPT.is_set():  # else the process is ending: keep finalisers quiet to the end
             sys.unraisablehook = unraisable

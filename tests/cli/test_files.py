@@ -160,3 +160,29 @@ def test_inspect_decodes_an_azure_tdx_hcl_report(cli: Cli) -> None:
     snp = contract(cli("evidence", "inspect", v("snp/openpcc/test_azure_sevsnp_report.bin"), "--json"), 0,
                    json_out=True).json()
     assert snp["format"].startswith("azure hcl report")
+
+
+def _negative_serial_pck(quote: bytes) -> bytes:
+    """``quote`` with its PCK leaf certificate's serial number made negative (its first content
+    byte's top bit set, same length), which ``cryptography`` reads with a deprecation warning."""
+    begin, end = b"-----BEGIN CERTIFICATE-----\n", b"-----END CERTIFICATE-----"
+    start = quote.index(begin) + len(begin)
+    stop = quote.index(end, start)
+    der = bytearray(base64.b64decode(quote[start:stop]))
+    serial = der.index(b"\xa0\x03\x02\x01\x02") + 5      # after the [0] version: INTEGER tag, length, value
+    assert der[serial] == 0x02
+    der[serial + 2] |= 0x80
+    encoded = base64.b64encode(bytes(der))
+    pem_body = b"\n".join(encoded[i:i + 64] for i in range(0, len(encoded), 64)) + b"\n"
+    assert len(pem_body) == stop - start                 # the quote's length fields still hold
+    return quote[:start] + pem_body + quote[stop:]
+
+
+def test_a_library_warning_about_hostile_input_stays_off_stderr(cli: Cli, tmp_path: Path) -> None:
+    """``cryptography`` warns (with a source line) when it reads a certificate with a negative
+    serial; the command's stderr is still its one verdict line (the certificate is then refused by
+    the chain's own check)."""
+    path = tmp_path / "negative-serial.dat"
+    path.write_bytes(_negative_serial_pck(vector(TDX).read_bytes()))
+    run = contract(cli("evidence", "verify", "tdx", str(path), "--offline"), 1)
+    assert "Warning" not in run.stderr and "tdx.pck.chain" in run.stderr, str(run)
