@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench conformance wheel clean
+.PHONY: demo test lint typecheck unit bench fuzz conformance wheel clean
 
 $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ typecheck: $(VENV)/.test
 
 unit: $(VENV)/.test
 	$(BIN)/pytest -q -p no:cacheprovider
+
+## The long fuzz runs (pytest -m slow), with new random examples each time; not part of `make test`,
+## whose property tests draw the same examples every run (tests/conftest.py).
+fuzz: $(VENV)/.test
+	HYPOTHESIS_PROFILE=explore $(BIN)/pytest -q -p no:cacheprovider -m slow
 
 ## Benchmarks (ratios against a baseline measured in the same run); not part of `make test`.
 bench: $(VENV)/.test

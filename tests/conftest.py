@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from enclave.app import Settings
 from enclave.server import BackgroundEnclave
@@ -15,6 +17,13 @@ from tests.tinfoil.conftest import TinfoilEnclave
 from tests.vectors import vectors_dir
 from verifier.appraisal.policy import Policy, parse_policy
 from verifier.policy_check import check_policy
+
+# Property tests: the default suite (and CI) draws the same examples on every run, so a run fails
+# only for a change in the code, never for a new draw; `make fuzz` (the long runs, -m slow) draws
+# new ones each time (HYPOTHESIS_PROFILE=explore) and keeps what it finds in .hypothesis/.
+settings.register_profile("suite", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 # Tests never leave this machine: collateral services are mocked or recorded, and every server a
 # test starts listens on loopback. In this process any name or address that is not loopback fails
