@@ -107,10 +107,11 @@ MRSEAM = hashlib.sha384(b"enclave-chat INSECURE DEMO TDX module").digest()
 _MAC_KEY = hashlib.sha256(b"enclave-chat INSECURE DEMO TDREPORT MAC key").digest()
 
 
-def intel_style_name(common_name: str) -> x509.Name:
+def intel_style_name(common_name: str, organisation: str = ORGANISATION) -> x509.Name:
+    """A subject laid out as Intel's SGX/TDX certificates name theirs (CN, O, L, ST, C)."""
     return x509.Name([
         x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANISATION),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
         x509.NameAttribute(NameOID.LOCALITY_NAME, "Santa Clara"),
         x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "CA"),
         x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
@@ -137,15 +138,28 @@ def _process_key(role: str) -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def _certificate(subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey,
-                 signer: ec.EllipticCurvePrivateKey, *, ca: bool, serial: int,
-                 extension: x509.ExtensionType | None = None) -> x509.Certificate:
+_INTEL_PATH_LENGTH = object()
+"""``certificate``'s default path length: Intel's (1 for the root, 0 for an intermediate CA)."""
+
+
+def certificate(subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey,
+                signer: ec.EllipticCurvePrivateKey, *, ca: bool, serial: int,
+                extension: x509.ExtensionType | None = None, path_length: object = _INTEL_PATH_LENGTH,
+                content_commitment: bool | None = None, not_before: dt.datetime = NOT_BEFORE,
+                not_after: dt.datetime = NOT_AFTER) -> x509.Certificate:
+    """An ECDSA P-256 / SHA-256 certificate shaped like Intel's PCK and TCB signing chains:
+    BasicConstraints and KeyUsage critical, subject and authority key identifiers, one optional
+    extension (the SGX extension of a PCK certificate). A leaf's KeyUsage is digitalSignature and,
+    unless ``content_commitment`` says otherwise, nonRepudiation, as Intel's are."""
+    if path_length is _INTEL_PATH_LENGTH:
+        path_length = (0 if subject != issuer else 1) if ca else None
+    assert path_length is None or isinstance(path_length, int)
+    commitment = (not ca) if content_commitment is None else content_commitment
     builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
                .public_key(key.public_key()).serial_number(serial)
-               .not_valid_before(NOT_BEFORE).not_valid_after(NOT_AFTER)
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca and subject != issuer else
-                                                    1 if ca else None), critical=True)
-               .add_extension(x509.KeyUsage(digital_signature=not ca, content_commitment=not ca,
+               .not_valid_before(not_before).not_valid_after(not_after)
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length), critical=True)
+               .add_extension(x509.KeyUsage(digital_signature=not ca, content_commitment=commitment,
                                             key_encipherment=False, data_encipherment=False,
                                             key_agreement=False, key_cert_sign=ca, crl_sign=ca,
                                             encipher_only=False, decipher_only=False), critical=True)
@@ -159,17 +173,17 @@ def _certificate(subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePri
 
 @cache
 def root_certificate() -> x509.Certificate:
-    return _certificate(ROOT_NAME, ROOT_NAME, root_key(), root_key(), ca=True, serial=0x1D)
+    return certificate(ROOT_NAME, ROOT_NAME, root_key(), root_key(), ca=True, serial=0x1D)
 
 
 @cache
 def pck_ca_certificate() -> x509.Certificate:
-    return _certificate(PCK_CA_NAME, ROOT_NAME, _process_key("pck-ca"), root_key(), ca=True, serial=0x2D)
+    return certificate(PCK_CA_NAME, ROOT_NAME, _process_key("pck-ca"), root_key(), ca=True, serial=0x2D)
 
 
 @cache
 def tcb_signing_certificate() -> x509.Certificate:
-    return _certificate(intel_style_name(TCB_SIGNING_CN), ROOT_NAME, _process_key("tcb"), root_key(),
+    return certificate(intel_style_name(TCB_SIGNING_CN), ROOT_NAME, _process_key("tcb"), root_key(),
                         ca=False, serial=0x3D)
 
 
@@ -195,7 +209,7 @@ def sgx_extension() -> bytes:
 
 @cache
 def pck_certificate() -> x509.Certificate:
-    return _certificate(intel_style_name(PCK_LEAF_CN), PCK_CA_NAME, _process_key("pck"), _process_key("pck-ca"),
+    return certificate(intel_style_name(PCK_LEAF_CN), PCK_CA_NAME, _process_key("pck"), _process_key("pck-ca"),
                         ca=False, serial=0x4D,
                         extension=x509.UnrecognizedExtension(x509.ObjectIdentifier(SGX_EXTENSION_OID),
                                                              sgx_extension()))
@@ -330,7 +344,8 @@ class SimulatedTdx:
 
 
 # -- the collateral -----------------------------------------------------------------------------------
-def _iso(t: dt.datetime) -> str:
+def iso_time(t: dt.datetime) -> str:
+    """A time as PCS writes it (``issueDate``, ``nextUpdate``)."""
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -340,7 +355,7 @@ def tcb_info(issue: dt.datetime, next_update: dt.datetime) -> dict[str, Any]:
     module = {"mrsigner": "00" * 48, "attributes": "0000000000000000", "attributesMask": "FFFFFFFFFFFFFFFF"}
     date = "2025-01-01T00:00:00Z"
     return {
-        "id": "TDX", "version": 3, "issueDate": _iso(issue), "nextUpdate": _iso(next_update),
+        "id": "TDX", "version": 3, "issueDate": iso_time(issue), "nextUpdate": iso_time(next_update),
         "fmspc": FMSPC.hex(), "pceId": PCE_ID.hex(), "tcbType": 0,
         "tcbEvaluationDataNumber": TCB_EVALUATION_DATA_NUMBER, "tdxModule": module,
         "tdxModuleIdentities": [dict(module, id="TDX_01", tcbLevels=[
@@ -355,7 +370,7 @@ def qe_identity(issue: dt.datetime, next_update: dt.datetime) -> dict[str, Any]:
     """The QE identity of the demo TD_QE (PCS API v4, version 2): its MRSIGNER, ISVPRODID,
     attributes and one level, UpToDate, at its ISVSVN."""
     return {
-        "id": "TD_QE", "version": 2, "issueDate": _iso(issue), "nextUpdate": _iso(next_update),
+        "id": "TD_QE", "version": 2, "issueDate": iso_time(issue), "nextUpdate": iso_time(next_update),
         "tcbEvaluationDataNumber": TCB_EVALUATION_DATA_NUMBER, "miscselect": "00000000",
         "miscselectMask": "FFFFFFFF", "attributes": QE_ATTRIBUTES.hex().upper(),
         "attributesMask": "FBFFFFFFFFFFFFFF0000000000000000", "mrsigner": QE_MRSIGNER.hex().upper(),
@@ -364,22 +379,25 @@ def qe_identity(issue: dt.datetime, next_update: dt.datetime) -> dict[str, Any]:
     }
 
 
-def signed_json(name: str, inner: dict[str, Any]) -> bytes:
-    """``{"<name>":<inner>,"signature":"<r||s hex>"}`` as PCS answers it: the signature (by the
-    TCB signing key) is over the exact bytes of the inner object."""
+def signed_json(name: str, inner: dict[str, Any], key: ec.EllipticCurvePrivateKey | None = None) -> bytes:
+    """``{"<name>":<inner>,"signature":"<r||s hex>"}`` as PCS answers it: the signature (by ``key``,
+    default the demo TCB signing key) is over the exact bytes of the compact inner object."""
     raw = json.dumps(inner, separators=(",", ":")).encode()
-    signature = raw_signature(_process_key("tcb"), raw).hex().encode()
+    signature = raw_signature(key or _process_key("tcb"), raw).hex().encode()
     return b'{"' + name.encode() + b'":' + raw + b',"signature":"' + signature + b'"}'
 
 
 def crl(issuer: x509.Certificate, key: ec.EllipticCurvePrivateKey, issue: dt.datetime,
-        next_update: dt.datetime) -> bytes:
-    """An empty CRL (DER) of ``issuer``: nothing is revoked."""
-    return (x509.CertificateRevocationListBuilder().issuer_name(issuer.subject)
-            .last_update(issue).next_update(next_update)
-            .add_extension(x509.CRLNumber(1), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+        next_update: dt.datetime, revoked: tuple[int, ...] = ()) -> bytes:
+    """A CRL (DER) of ``issuer`` revoking the serials ``revoked`` (none by default) since ``issue``."""
+    builder = (x509.CertificateRevocationListBuilder().issuer_name(issuer.subject)
+               .last_update(issue).next_update(next_update)
+               .add_extension(x509.CRLNumber(1), critical=False)
+               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False))
+    for serial in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(issue).build())
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
 
 @lru_cache(maxsize=2)

@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import struct
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from enclave import der
-from enclave.tdx import raw_public, raw_signature
+from enclave.tdx import (
+    certificate,
+    crl,
+    intel_style_name,
+    iso_time,
+    pem,
+    raw_public,
+    raw_signature,
+    signed_json,
+)
 from verifier.endorsements.anchors import spki_sha256
 from verifier.endorsements.intel_anchors import SGX_EXTENSION_OID
 from verifier.endorsements.intel_collateral import TdxCollateral
@@ -35,13 +41,8 @@ FMSPC = bytes.fromhex("aabbcc000000")
 
 
 def intel_name(cn: str) -> x509.Name:
-    return x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, cn),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Intel Corporation"),
-        x509.NameAttribute(NameOID.LOCALITY_NAME, "Santa Clara"),
-        x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "CA"),
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
-    ])
+    """Intel's own subject layout and organisation (the reference enclave's builder)."""
+    return intel_style_name(cn, "Intel Corporation")
 
 
 # -- the SGX extension (its DER by the reference enclave's encoder, enclave/der.py) ----------------
@@ -69,24 +70,11 @@ def _cert(subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey
           signer: ec.EllipticCurvePrivateKey, *, ca: bool, not_before: dt.datetime = T0,
           not_after: dt.datetime = T1, serial: int = 1000,
           extra: x509.ExtensionType | None = None) -> x509.Certificate:
-    b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
-         .public_key(key.public_key()).serial_number(serial)
-         .not_valid_before(not_before).not_valid_after(not_after)
-         .add_extension(x509.BasicConstraints(ca=ca, path_length=1 if ca else None), critical=True)
-         .add_extension(x509.KeyUsage(digital_signature=not ca, content_commitment=False,
-                                      key_encipherment=False, data_encipherment=False,
-                                      key_agreement=False, key_cert_sign=ca, crl_sign=ca,
-                                      encipher_only=False, decipher_only=False), critical=True)
-         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()),
-                        critical=False))
-    if extra is not None:
-        b = b.add_extension(extra, critical=False)
-    return b.sign(signer, hashes.SHA256())
-
-
-def pem(*certs: x509.Certificate) -> bytes:
-    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
+    """The reference enclave's Intel-shaped certificate (enclave/tdx.py), with the forge's fields:
+    path length 1 for every CA, leaves without nonRepudiation, valid T0..T1 unless told otherwise."""
+    return certificate(subject, issuer, key, signer, ca=ca, serial=serial, extension=extra,
+                       path_length=1 if ca else None, content_commitment=False,
+                       not_before=not_before, not_after=not_after)
 
 
 @dataclass(frozen=True)
@@ -183,8 +171,7 @@ def make_quote(pki: FakeIntel, body: bytes | None = None, *, version: int = 4, t
 
 
 # -- collateral -------------------------------------------------------------------------------------
-def iso(t: dt.datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+iso = iso_time
 
 
 def tcb_level(sgx: int, pcesvn: int, tdx: tuple[int, ...], status: str, date: str = "2024-01-01T00:00:00Z",
@@ -234,21 +221,12 @@ def qe_identity_inner(issue: dt.datetime, next_update: dt.datetime, *,
 
 
 def signed_body(key_name: str, inner: dict[str, Any], signer: ec.EllipticCurvePrivateKey) -> bytes:
-    """``{"<key_name>":<inner>,"signature":"<hex>"}`` with PCS's compact form."""
-    raw = json.dumps(inner, separators=(",", ":")).encode()
-    return b'{"' + key_name.encode() + b'":' + raw + b',"signature":"' + raw_sig(signer, raw).hex().encode() + b'"}'
+    """``{"<key_name>":<inner>,"signature":"<hex>"}`` with PCS's compact form, signed by ``signer``."""
+    return signed_json(key_name, inner, signer)
 
 
-def make_crl(issuer: x509.Certificate, key: ec.EllipticCurvePrivateKey, this_update: dt.datetime,
-             next_update: dt.datetime, revoked: tuple[int, ...] = ()) -> bytes:
-    b = (x509.CertificateRevocationListBuilder().issuer_name(issuer.subject)
-         .last_update(this_update).next_update(next_update)
-         .add_extension(x509.CRLNumber(1), critical=False)
-         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False))
-    for serial in revoked:
-        b = b.add_revoked_certificate(x509.RevokedCertificateBuilder().serial_number(serial)
-                                      .revocation_date(this_update).build())
-    return b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+make_crl = crl
+"""A CRL of an issuer, revoking the serials given (enclave/tdx.py :func:`~enclave.tdx.crl`)."""
 
 
 def make_collateral(pki: FakeIntel, at: dt.datetime, *, tcb_inner: dict[str, Any] | None = None,
