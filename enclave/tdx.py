@@ -32,7 +32,6 @@ import hashlib
 import hmac
 import json
 import struct
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from typing import Any
@@ -101,13 +100,9 @@ QE_ATTRIBUTES = bytes.fromhex("11000000000000000000000000000000")
 QE_MRSIGNER = hashlib.sha256(b"enclave-chat INSECURE DEMO Quoting Enclave signer").digest()
 QE_MRENCLAVE = hashlib.sha256(b"enclave-chat INSECURE DEMO Quoting Enclave").digest()
 QE_AUTH_DATA = bytes(range(32))
-PPID = hashlib.sha256(b"enclave-chat INSECURE DEMO PPID").digest()[:16]
-PLATFORM_INSTANCE_ID = hashlib.sha256(b"enclave-chat INSECURE DEMO platform instance").digest()[:16]
-SGX_TYPE_SCALABLE = 1
 XFAM = bytes.fromhex("e702060000000000")
 """x87, SSE, AVX, AVX-512 (opmask, ZMM), PKRU, CET: a common TD XFAM."""
 TCB_EVALUATION_DATA_NUMBER = 18
-TCB_DATE = "2025-01-01T00:00:00Z"
 MRSEAM = hashlib.sha384(b"enclave-chat INSECURE DEMO TDX module").digest()
 _MAC_KEY = hashlib.sha256(b"enclave-chat INSECURE DEMO TDREPORT MAC key").digest()
 
@@ -192,27 +187,24 @@ def tcb_signing_certificate() -> x509.Certificate:
                         ca=False, serial=0x3D)
 
 
-def sgx_item(oid: str, value: bytes) -> bytes:
-    """One entry of the SGX extension, ``SEQUENCE { OID, value }`` (PCK Certificate and CRL Profile §1.3.5)."""
-    return der.sequence(der.oid(oid), value)
+def sgx_extension() -> bytes:
+    """The SGX extension's DER (PCK Certificate and CRL Profile §1.3.5) for the demo platform:
+    PPID, TCB (16 CPUSVN components, PCESVN, CPUSVN), PCE-ID, FMSPC, SGX Type (Scalable), the
+    platform instance id and configuration (a multi-package platform's fields)."""
+    def pair(oid: str, value: bytes) -> bytes:
+        return der.sequence(der.oid(oid), value)
 
-
-def sgx_extension(*, fmspc: bytes = FMSPC, pcesvn: int = PCESVN, cpusvn: bytes = CPUSVN, pce_id: bytes = PCE_ID,
-                  sgx_type: int = SGX_TYPE_SCALABLE, ppid: bytes = PPID,
-                  platform_instance_id: bytes = PLATFORM_INSTANCE_ID) -> bytes:
-    """The SGX extension's DER (PCK Certificate and CRL Profile §1.3.5), by default the demo
-    platform's: PPID, TCB (a component per CPUSVN byte, PCESVN, CPUSVN), PCE-ID, FMSPC, SGX Type,
-    the platform instance id and configuration (a multi-package platform's fields)."""
-    tcb = b"".join(sgx_item(f"{OID_TCB}.{i + 1}", der.integer(c)) for i, c in enumerate(cpusvn))
-    tcb += sgx_item(OID_PCESVN, der.integer(pcesvn)) + sgx_item(OID_CPUSVN, der.octet_string(cpusvn))
-    configuration = (sgx_item(OID_DYNAMIC_PLATFORM, der.boolean(False))
-                     + sgx_item(OID_CACHED_KEYS, der.boolean(True)) + sgx_item(OID_SMT_ENABLED, der.boolean(True)))
+    tcb = b"".join(pair(f"{OID_TCB}.{i + 1}", der.integer(c)) for i, c in enumerate(CPUSVN))
+    tcb += pair(OID_PCESVN, der.integer(PCESVN)) + pair(OID_CPUSVN, der.octet_string(CPUSVN))
+    configuration = (pair(OID_DYNAMIC_PLATFORM, der.boolean(False)) + pair(OID_CACHED_KEYS, der.boolean(True))
+                     + pair(OID_SMT_ENABLED, der.boolean(True)))
+    ppid = hashlib.sha256(b"enclave-chat INSECURE DEMO PPID").digest()[:16]
+    instance = hashlib.sha256(b"enclave-chat INSECURE DEMO platform instance").digest()[:16]
     return der.sequence(
-        sgx_item(OID_PPID, der.octet_string(ppid)), sgx_item(OID_TCB, der.sequence(tcb)),
-        sgx_item(OID_PCE_ID, der.octet_string(pce_id)), sgx_item(OID_FMSPC, der.octet_string(fmspc)),
-        sgx_item(OID_SGX_TYPE, der.enumerated(sgx_type)),
-        sgx_item(OID_PLATFORM_INSTANCE_ID, der.octet_string(platform_instance_id)),
-        sgx_item(OID_CONFIGURATION, der.sequence(configuration)))
+        pair(OID_PPID, der.octet_string(ppid)), pair(OID_TCB, der.tlv(0x30, tcb)),
+        pair(OID_PCE_ID, der.octet_string(PCE_ID)), pair(OID_FMSPC, der.octet_string(FMSPC)),
+        pair(OID_SGX_TYPE, der.enumerated(1)), pair(OID_PLATFORM_INSTANCE_ID, der.octet_string(instance)),
+        pair(OID_CONFIGURATION, der.tlv(0x30, configuration)))
 
 
 @cache
@@ -308,13 +300,11 @@ def flipped(state: TdState) -> TdState:
     return replace(state, mrtd=bytes(mrtd))
 
 
-def qe_report(report_data: bytes, *, cpusvn: bytes = CPUSVN, miscselect: bytes = bytes(4),
-              attributes: bytes = QE_ATTRIBUTES, mrenclave: bytes = QE_MRENCLAVE, mrsigner: bytes = QE_MRSIGNER,
-              isvprodid: int = QE_PRODUCT_ID, isvsvn: int = QE_SVN) -> bytes:
-    """An SGX REPORT body (384 bytes), by default the demo QE's: CPUSVN, MISCSELECT, ATTRIBUTES,
-    MRENCLAVE, MRSIGNER, ISVPRODID, ISVSVN and REPORTDATA at their offsets, the reserved bytes zero."""
-    report = (cpusvn + miscselect + bytes(28) + attributes + mrenclave + bytes(32) + mrsigner
-              + bytes(96) + struct.pack("<HH", isvprodid, isvsvn) + bytes(60) + report_data)
+def qe_report(report_data: bytes) -> bytes:
+    """The demo QE's SGX REPORT body (384 bytes): CPUSVN, MISCSELECT, ATTRIBUTES, MRENCLAVE,
+    MRSIGNER, ISVPRODID, ISVSVN and REPORTDATA at their offsets, the reserved bytes zero."""
+    report = (CPUSVN + bytes(4) + bytes(28) + QE_ATTRIBUTES + QE_MRENCLAVE + bytes(32) + QE_MRSIGNER
+              + bytes(96) + struct.pack("<HH", QE_PRODUCT_ID, QE_SVN) + bytes(60) + report_data)
     assert len(report) == QE_REPORT_SIZE
     return report
 
@@ -359,52 +349,33 @@ def iso_time(t: dt.datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def tcb_level(tcb: dict[str, Any], *, date: str = TCB_DATE, status: str = "UpToDate",
-              advisories: Sequence[str] = ()) -> dict[str, Any]:
-    """One entry of a ``tcbLevels`` list (PCS API v4): ``tcb``, tcbDate, tcbStatus, advisoryIDs if any."""
-    level: dict[str, Any] = {"tcb": tcb, "tcbDate": date, "tcbStatus": status}
-    if advisories:
-        level["advisoryIDs"] = list(advisories)
-    return level
-
-
-def platform_tcb(sgx: Iterable[int], pcesvn: int, tdx: Iterable[int]) -> dict[str, Any]:
-    """A TDX TCB info level's ``tcb`` (PCS API v4): SGX TCB components, PCESVN, TDX TCB components."""
-    return {"sgxtcbcomponents": [{"svn": c} for c in sgx], "pcesvn": pcesvn,
-            "tdxtcbcomponents": [{"svn": c} for c in tdx]}
-
-
-def tcb_info(issue: dt.datetime, next_update: dt.datetime, *, fmspc: bytes = FMSPC, pce_id: bytes = PCE_ID,
-             eval_number: int = TCB_EVALUATION_DATA_NUMBER, levels: list[dict[str, Any]] | None = None,
-             module_levels: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """TCB info v3 for TDX (PCS API v4) with the TDX module identity TDX_01; by default the demo
-    platform's FMSPC and PCE-ID and one platform and one module level, UpToDate, that the demo
-    platform meets exactly."""
+def tcb_info(issue: dt.datetime, next_update: dt.datetime) -> dict[str, Any]:
+    """TCB info v3 for TDX (PCS API v4): the demo platform's FMSPC and PCE-ID, the TDX module
+    identity TDX_01, and one level, UpToDate, that the demo platform meets exactly."""
     module = {"mrsigner": "00" * 48, "attributes": "0000000000000000", "attributesMask": "FFFFFFFFFFFFFFFF"}
-    if module_levels is None:
-        module_levels = [tcb_level({"isvsvn": TEE_TCB_SVN[0]})]
-    if levels is None:
-        levels = [tcb_level(platform_tcb(CPUSVN, PCESVN, TEE_TCB_SVN))]
+    date = "2025-01-01T00:00:00Z"
     return {
         "id": "TDX", "version": 3, "issueDate": iso_time(issue), "nextUpdate": iso_time(next_update),
-        "fmspc": fmspc.hex(), "pceId": pce_id.hex(), "tcbType": 0, "tcbEvaluationDataNumber": eval_number,
-        "tdxModule": module, "tdxModuleIdentities": [dict(module, id="TDX_01", tcbLevels=module_levels)],
-        "tcbLevels": levels,
+        "fmspc": FMSPC.hex(), "pceId": PCE_ID.hex(), "tcbType": 0,
+        "tcbEvaluationDataNumber": TCB_EVALUATION_DATA_NUMBER, "tdxModule": module,
+        "tdxModuleIdentities": [dict(module, id="TDX_01", tcbLevels=[
+            {"tcb": {"isvsvn": TEE_TCB_SVN[0]}, "tcbDate": date, "tcbStatus": "UpToDate"}])],
+        "tcbLevels": [{"tcb": {"sgxtcbcomponents": [{"svn": c} for c in CPUSVN], "pcesvn": PCESVN,
+                               "tdxtcbcomponents": [{"svn": c} for c in TEE_TCB_SVN]},
+                       "tcbDate": date, "tcbStatus": "UpToDate"}],
     }
 
 
-def qe_identity(issue: dt.datetime, next_update: dt.datetime, *, mrsigner: bytes = QE_MRSIGNER,
-                isvprodid: int = QE_PRODUCT_ID, attributes: bytes = QE_ATTRIBUTES,
-                eval_number: int = TCB_EVALUATION_DATA_NUMBER,
-                levels: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """A TD_QE identity (PCS API v4, version 2), by default the demo QE's: its MRSIGNER,
-    ISVPRODID, attributes and one level, UpToDate, at its ISVSVN."""
+def qe_identity(issue: dt.datetime, next_update: dt.datetime) -> dict[str, Any]:
+    """The QE identity of the demo TD_QE (PCS API v4, version 2): its MRSIGNER, ISVPRODID,
+    attributes and one level, UpToDate, at its ISVSVN."""
     return {
         "id": "TD_QE", "version": 2, "issueDate": iso_time(issue), "nextUpdate": iso_time(next_update),
-        "tcbEvaluationDataNumber": eval_number, "miscselect": "00000000", "miscselectMask": "FFFFFFFF",
-        "attributes": attributes.hex().upper(), "attributesMask": "FBFFFFFFFFFFFFFF0000000000000000",
-        "mrsigner": mrsigner.hex().upper(), "isvprodid": isvprodid,
-        "tcbLevels": [tcb_level({"isvsvn": QE_SVN})] if levels is None else levels,
+        "tcbEvaluationDataNumber": TCB_EVALUATION_DATA_NUMBER, "miscselect": "00000000",
+        "miscselectMask": "FFFFFFFF", "attributes": QE_ATTRIBUTES.hex().upper(),
+        "attributesMask": "FBFFFFFFFFFFFFFF0000000000000000", "mrsigner": QE_MRSIGNER.hex().upper(),
+        "isvprodid": QE_PRODUCT_ID,
+        "tcbLevels": [{"tcb": {"isvsvn": QE_SVN}, "tcbDate": "2025-01-01T00:00:00Z", "tcbStatus": "UpToDate"}],
     }
 
 

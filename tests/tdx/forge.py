@@ -17,20 +17,16 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from enclave import tdx as enclave_tdx
+from enclave import der
 from enclave.tdx import (
     certificate,
     crl,
     intel_style_name,
     iso_time,
     pem,
-    platform_tcb,
-    qe_identity,
     raw_public,
     raw_signature,
-    sgx_item,
     signed_json,
-    tcb_info,
 )
 from verifier.endorsements.anchors import spki_sha256
 from verifier.endorsements.intel_anchors import SGX_EXTENSION_OID
@@ -42,7 +38,6 @@ T1 = dt.datetime(2040, 1, 1, tzinfo=dt.UTC)
 QE_MRSIGNER = bytes.fromhex("dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5")
 QE_ATTRIBUTES = bytes.fromhex("11000000000000000000000000000000")
 FMSPC = bytes.fromhex("aabbcc000000")
-TCB_DATE = "2024-01-01T00:00:00Z"
 
 
 def intel_name(cn: str) -> x509.Name:
@@ -50,16 +45,24 @@ def intel_name(cn: str) -> x509.Name:
     return intel_style_name(cn, "Intel Corporation")
 
 
-# -- the SGX extension (the reference enclave's builder, enclave/tdx.py) ----------------------------
-_pair = sgx_item
+# -- the SGX extension (its DER by the reference enclave's encoder, enclave/der.py) ----------------
+def _pair(oid: str, value: bytes) -> bytes:
+    return der.sequence(der.oid(oid), value)
 
 
 def sgx_extension(*, fmspc: bytes = FMSPC, pcesvn: int = 13, comps: tuple[int, ...] = (4,) * 16,
                   pce_id: bytes = b"\x00\x00", sgx_type: int = 0) -> bytes:
-    """DER of the SGX extension (PCK Certificate and CRL Profile §1.3.5) with the forge's fields:
-    zero PPID and platform instance id, SGX type 0 (Standard) unless told."""
-    return enclave_tdx.sgx_extension(fmspc=fmspc, pcesvn=pcesvn, cpusvn=bytes(comps), pce_id=pce_id,
-                                     sgx_type=sgx_type, ppid=bytes(16), platform_instance_id=bytes(16))
+    """DER of the SGX extension (PCK Certificate Profile §1.3.5)."""
+    base = SGX_EXTENSION_OID
+    tcb = b"".join(_pair(f"{base}.2.{i + 1}", der.integer(c)) for i, c in enumerate(comps))
+    tcb += _pair(f"{base}.2.17", der.integer(pcesvn)) + _pair(f"{base}.2.18", der.octet_string(bytes(comps)))
+    config = (_pair(f"{base}.7.1", der.boolean(False)) + _pair(f"{base}.7.2", der.boolean(True))
+              + _pair(f"{base}.7.3", der.boolean(True)))
+    return der.sequence(
+        _pair(f"{base}.1", der.octet_string(bytes(16))), _pair(f"{base}.2", der.sequence(tcb)),
+        _pair(f"{base}.3", der.octet_string(pce_id)), _pair(f"{base}.4", der.octet_string(fmspc)),
+        _pair(f"{base}.5", der.enumerated(sgx_type)), _pair(f"{base}.6", der.octet_string(bytes(16))),
+        _pair(f"{base}.7", der.sequence(config)))
 
 
 # -- the PKI ----------------------------------------------------------------------------------------
@@ -144,9 +147,8 @@ def td_body(*, tee_tcb_svn: bytes = bytes([3, 1, 2]) + bytes(13),
 
 def qe_report(report_data: bytes, *, isvsvn: int = 4, mrsigner: bytes = QE_MRSIGNER, isvprodid: int = 2,
               attributes: bytes = QE_ATTRIBUTES, miscselect: bytes = bytes(4)) -> bytes:
-    """The forged QE's REPORT body (enclave/tdx.py's builder): zero CPUSVN, MRENCLAVE 0x77..."""
-    return enclave_tdx.qe_report(report_data, cpusvn=bytes(16), miscselect=miscselect, attributes=attributes,
-                                 mrenclave=b"\x77" * 32, mrsigner=mrsigner, isvprodid=isvprodid, isvsvn=isvsvn)
+    return (bytes(16) + miscselect + bytes(28) + attributes + b"\x77" * 32 + bytes(32) + mrsigner + bytes(96)
+            + struct.pack("<HH", isvprodid, isvsvn) + bytes(60) + report_data)
 
 
 def make_quote(pki: FakeIntel, body: bytes | None = None, *, version: int = 4, trailing: bytes = b"",
@@ -172,11 +174,15 @@ def make_quote(pki: FakeIntel, body: bytes | None = None, *, version: int = 4, t
 iso = iso_time
 
 
-def tcb_level(sgx: int, pcesvn: int, tdx: tuple[int, ...], status: str, date: str = TCB_DATE,
+def tcb_level(sgx: int, pcesvn: int, tdx: tuple[int, ...], status: str, date: str = "2024-01-01T00:00:00Z",
               advisories: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A TCB info level whose 16 SGX components are all ``sgx``."""
-    return enclave_tdx.tcb_level(platform_tcb((sgx,) * 16, pcesvn, tdx), date=date, status=status,
-                                 advisories=advisories)
+    level: dict[str, Any] = {
+        "tcb": {"sgxtcbcomponents": [{"svn": sgx}] * 16, "pcesvn": pcesvn,
+                "tdxtcbcomponents": [{"svn": v} for v in tdx]},
+        "tcbDate": date, "tcbStatus": status}
+    if advisories:
+        level["advisoryIDs"] = list(advisories)
+    return level
 
 
 def tdx_svn(first: int, second: int, third: int) -> tuple[int, ...]:
@@ -186,23 +192,32 @@ def tdx_svn(first: int, second: int, third: int) -> tuple[int, ...]:
 def tcb_info_inner(issue: dt.datetime, next_update: dt.datetime, *, levels: list[dict[str, Any]] | None = None,
                    module_levels: list[dict[str, Any]] | None = None, fmspc: bytes = FMSPC,
                    eval_number: int = 18) -> dict[str, Any]:
-    """TCB info (enclave/tdx.py's builder) with the forge's levels unless told: platform and module
-    levels UpToDate and OutOfDate (with advisories)."""
-    return tcb_info(issue, next_update, fmspc=fmspc, pce_id=bytes(2), eval_number=eval_number,
-                    levels=levels or [
-                        tcb_level(4, 13, tdx_svn(0, 0, 2), "UpToDate"),
-                        tcb_level(3, 11, tdx_svn(0, 0, 1), "OutOfDate", "2023-01-01T00:00:00Z", ("INTEL-SA-00001",))],
-                    module_levels=module_levels or [
-                        enclave_tdx.tcb_level({"isvsvn": 3}, date=TCB_DATE),
-                        enclave_tdx.tcb_level({"isvsvn": 2}, date="2023-01-01T00:00:00Z", status="OutOfDate",
-                                              advisories=("INTEL-SA-99999",))])
+    zeros = "00" * 48
+    module = {"mrsigner": zeros, "attributes": "0000000000000000", "attributesMask": "FFFFFFFFFFFFFFFF"}
+    return {
+        "id": "TDX", "version": 3, "issueDate": iso(issue), "nextUpdate": iso(next_update),
+        "fmspc": fmspc.hex(), "pceId": "0000", "tcbType": 0, "tcbEvaluationDataNumber": eval_number,
+        "tdxModule": module,
+        "tdxModuleIdentities": [dict(module, id="TDX_01", tcbLevels=module_levels or [
+            {"tcb": {"isvsvn": 3}, "tcbDate": "2024-01-01T00:00:00Z", "tcbStatus": "UpToDate"},
+            {"tcb": {"isvsvn": 2}, "tcbDate": "2023-01-01T00:00:00Z", "tcbStatus": "OutOfDate",
+             "advisoryIDs": ["INTEL-SA-99999"]}])],
+        "tcbLevels": levels or [
+            tcb_level(4, 13, tdx_svn(0, 0, 2), "UpToDate"),
+            tcb_level(3, 11, tdx_svn(0, 0, 1), "OutOfDate", "2023-01-01T00:00:00Z", ("INTEL-SA-00001",))],
+    }
 
 
 def qe_identity_inner(issue: dt.datetime, next_update: dt.datetime, *,
                       levels: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The forged TD_QE's identity (enclave/tdx.py's builder): one level, UpToDate at ISVSVN 4, unless told."""
-    return qe_identity(issue, next_update, mrsigner=QE_MRSIGNER, isvprodid=2, attributes=QE_ATTRIBUTES,
-                       eval_number=18, levels=levels or [enclave_tdx.tcb_level({"isvsvn": 4}, date=TCB_DATE)])
+    return {
+        "id": "TD_QE", "version": 2, "issueDate": iso(issue), "nextUpdate": iso(next_update),
+        "tcbEvaluationDataNumber": 18, "miscselect": "00000000", "miscselectMask": "FFFFFFFF",
+        "attributes": QE_ATTRIBUTES.hex().upper(), "attributesMask": "FBFFFFFFFFFFFFFF0000000000000000",
+        "mrsigner": QE_MRSIGNER.hex().upper(), "isvprodid": 2,
+        "tcbLevels": levels or [{"tcb": {"isvsvn": 4}, "tcbDate": "2024-01-01T00:00:00Z",
+                                 "tcbStatus": "UpToDate"}],
+    }
 
 
 def signed_body(key_name: str, inner: dict[str, Any], signer: ec.EllipticCurvePrivateKey) -> bytes:
