@@ -187,8 +187,7 @@ def _validate_path(chain: Sequence[x509.Certificate], *, pin: str, at: dt.dateti
     if len(chain) == 1:
         raise PathError(f"the chain is {_name(top)} alone: no certificate below {anchor_name}, so "
                         "nothing it vouches for signed the evidence", reason="incomplete", position=0)
-    structure = shape.ders
-    known = PATHS.hit(structure)    # these exact certificates, in this order, held but for time and pin
+    known = PATHS.hit(ders)    # these exact certificates, in this order, held but for time and pin
     if not known:
         _check_signatures(chain, ders)
     windows = shape.windows
@@ -205,7 +204,7 @@ def _validate_path(chain: Sequence[x509.Certificate], *, pin: str, at: dt.dateti
             except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as e:
                 raise PathError(f"certificate {i} has malformed extensions: {e}", reason="format",
                                 position=i) from None
-        PATHS.add(structure)
+        PATHS.add(ders)
     return ValidPath(tuple(chain), shape.not_before, shape.not_after)
 
 
